@@ -1,0 +1,62 @@
+// Who a session is. Set by a login (or by arriving on the unix socket) and consulted by every
+// authorization check.
+
+export type CredentialType = 'UNIX_SOCKET' | 'LOGIN_PASSWORD' | 'API_KEY' | 'TOKEN' | 'INTERNAL';
+
+export interface Credentials {
+  type: CredentialType;
+  username: string;
+  /** User id in the user store (null for the unix-socket root and internal callers). */
+  userId: number | null;
+  roles: readonly string[];
+  loginId: string;
+  loginAt: number;
+  apiKey?: { id: number; name: string };
+  /** For token sessions: the credentials the token was generated from. */
+  parent?: Credentials;
+}
+
+export function isFullAdmin(c: Credentials | null): boolean {
+  return c !== null && (c.type === 'INTERNAL' || c.roles.includes('FULL_ADMIN'));
+}
+
+/** `role` granted by `held`: FULL_ADMIN grants all, READONLY_ADMIN every *_READ, X_WRITE grants X_READ. */
+export function roleGranted(held: readonly string[], role: string): boolean {
+  if (held.includes('FULL_ADMIN') || held.includes(role)) return true;
+  if (role.endsWith('_READ')) {
+    if (held.includes('READONLY_ADMIN')) return true;
+    const area = role.slice(0, -'_READ'.length);
+    return held.includes(`${area}_WRITE`);
+  }
+  return false;
+}
+
+/** True when the credentials hold any of `roles` (an empty list means full admin only). */
+export function hasAnyRole(c: Credentials | null, roles: readonly string[]): boolean {
+  if (c === null) return false;
+  if (isFullAdmin(c)) return true;
+  return roles.some((r) => roleGranted(c.roles, r));
+}
+
+/** The `credentials` object of a job (PROTOCOL.md 5.1). */
+export function jobCredentials(c: Credentials | null): { type: string; data: Record<string, unknown> } | null {
+  if (c === null || c.type === 'INTERNAL') return null;
+  const data: Record<string, unknown> = { username: c.username, login_id: c.loginId, login_at: { $date: c.loginAt } };
+  if (c.apiKey) data.api_key = { id: c.apiKey.id, name: c.apiKey.name };
+  if (c.type === 'TOKEN' && c.parent) {
+    return {
+      type: 'TOKEN',
+      data: { parent: { credentials: c.parent.type, credentials_data: { username: c.parent.username } }, login_id: c.loginId, username: c.username },
+    };
+  }
+  return { type: c.type, data };
+}
+
+export const INTERNAL_CREDENTIALS: Credentials = {
+  type: 'INTERNAL',
+  username: 'root',
+  userId: null,
+  roles: ['FULL_ADMIN'],
+  loginId: 'internal',
+  loginAt: 0,
+};

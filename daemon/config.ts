@@ -1,0 +1,177 @@
+// One typed Config per daemon start: embedded defaults, overridden by MIDSHIP_* environment
+// variables, overridden by command-line flags. Nothing reads process.env elsewhere.
+import { resolve, join } from 'node:path';
+import type { Writable } from 'node:stream';
+
+export interface Limits {
+  /** Longest text frame (characters) before login; longer closes with 1007. */
+  anonFrameChars: number;
+  /** Longest text frame (characters) after login; longer closes with 1009. */
+  authFrameChars: number;
+  /** Calls in flight per connection (running + queued); beyond gets -32000. */
+  maxInFlight: number;
+  /** Calls executing at once per connection; the rest wait in order. */
+  maxRunning: number;
+  /** Deepest JSON nesting accepted; deeper is -32600. */
+  maxDepth: number;
+  /** Bytes a connection may have unsent (socket buffer plus queued events) before it is closed. */
+  sendBufferBytes: number;
+  /** Above this many buffered bytes, events are queued and coalesced instead of written. */
+  eventHighWaterBytes: number;
+  /** Server-side WebSocket ping interval; a peer that misses one interval's pong is dropped. */
+  pingIntervalMs: number;
+  /** No-auth calls from unauthenticated TCP peers per method and address per minute. */
+  anonCallsPerMinute: number;
+}
+
+export interface JobsConfig {
+  retentionMaxFinished: number;
+  retentionMaxAgeMs: number;
+  /** How many finished jobs stay in memory for quick access. */
+  memoryWindow: number;
+  purgeIntervalMs: number;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  socketPath: string;
+  logLevel: string;
+  limits: Limits;
+  jobs: JobsConfig;
+  /** Path of a module exporting `modules` (the method modules to load); default: ../methods/index.js. */
+  modulesPath: string | null;
+  /** Validate every result against its schema (on in tests; costs time in production). */
+  validateResults: boolean;
+  adminPassword: string | null;
+  /** Where logs go; default stderr. Tests pass a stream to read them. */
+  logDestination: Writable | null;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  anonFrameChars: 8192,
+  authFrameChars: 65536,
+  maxInFlight: 20,
+  maxRunning: 10,
+  maxDepth: 64,
+  sendBufferBytes: 8 * 1024 * 1024,
+  eventHighWaterBytes: 256 * 1024,
+  pingIntervalMs: 30_000,
+  anonCallsPerMinute: 20,
+};
+
+export const DEFAULT_JOBS: JobsConfig = {
+  retentionMaxFinished: 100_000,
+  retentionMaxAgeMs: 30 * 24 * 3600 * 1000,
+  memoryWindow: 1000,
+  purgeIntervalMs: 60_000,
+};
+
+export function defaultConfig(overrides: Partial<Config> = {}): Config {
+  const dataDir = resolve(overrides.dataDir ?? './data');
+  return {
+    host: '127.0.0.1',
+    port: 6000,
+    logLevel: 'info',
+    modulesPath: null,
+    validateResults: false,
+    adminPassword: null,
+    logDestination: null,
+    ...overrides,
+    dataDir,
+    socketPath: resolve(overrides.socketPath ?? join(dataDir, 'middlewared.sock')),
+    limits: { ...DEFAULT_LIMITS, ...overrides.limits },
+    jobs: { ...DEFAULT_JOBS, ...overrides.jobs },
+  };
+}
+
+export class ConfigError extends Error {}
+
+const FLAGS: Record<string, keyof Config> = {
+  '--host': 'host',
+  '--port': 'port',
+  '--data-dir': 'dataDir',
+  '--socket': 'socketPath',
+  '--log-level': 'logLevel',
+};
+
+const ENV: Record<string, keyof Config> = {
+  MIDSHIP_HOST: 'host',
+  MIDSHIP_PORT: 'port',
+  MIDSHIP_DATA_DIR: 'dataDir',
+  MIDSHIP_SOCKET: 'socketPath',
+  MIDSHIP_LOG_LEVEL: 'logLevel',
+  MIDSHIP_ADMIN_PASSWORD: 'adminPassword',
+};
+
+const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+function parsePort(v: string, from: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 65535) throw new ConfigError(`${from}: port must be an integer 0-65535, got '${v}'`);
+  return n;
+}
+
+function numberEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${name}: expected a non-negative number, got '${v}'`);
+  return n;
+}
+
+/** Config from argv (without node and script) and the environment. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
+  const raw: Record<string, string> = {};
+  for (const [name, key] of Object.entries(ENV)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') raw[key] = v;
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--help' || a === '-h') throw new ConfigError(usage());
+    const eq = a.indexOf('=');
+    const flag = eq > 0 ? a.slice(0, eq) : a;
+    const key = FLAGS[flag];
+    if (!key) throw new ConfigError(`unknown option '${a}'\n${usage()}`);
+    const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new ConfigError(`option '${flag}' needs a value`);
+    raw[key] = value;
+  }
+  const logLevel = raw.logLevel ?? 'info';
+  if (!LEVELS.has(logLevel)) throw new ConfigError(`log level must be one of ${[...LEVELS].join(', ')}, got '${logLevel}'`);
+  const limits: Partial<Limits> = {};
+  const sendBuffer = numberEnv(env, 'MIDSHIP_SEND_BUFFER_BYTES');
+  if (sendBuffer !== undefined) limits.sendBufferBytes = sendBuffer;
+  const maxInFlight = numberEnv(env, 'MIDSHIP_MAX_IN_FLIGHT');
+  if (maxInFlight !== undefined) limits.maxInFlight = maxInFlight;
+  const pingInterval = numberEnv(env, 'MIDSHIP_PING_INTERVAL_MS');
+  if (pingInterval !== undefined) limits.pingIntervalMs = pingInterval;
+  const jobs: Partial<JobsConfig> = {};
+  const keep = numberEnv(env, 'MIDSHIP_JOBS_KEEP');
+  if (keep !== undefined) jobs.retentionMaxFinished = keep;
+  const keepDays = numberEnv(env, 'MIDSHIP_JOBS_KEEP_DAYS');
+  if (keepDays !== undefined) jobs.retentionMaxAgeMs = keepDays * 24 * 3600 * 1000;
+  const overrides: Partial<Config> = { logLevel, limits: { ...DEFAULT_LIMITS, ...limits }, jobs: { ...DEFAULT_JOBS, ...jobs } };
+  if (raw.host !== undefined) overrides.host = raw.host;
+  if (raw.port !== undefined) overrides.port = parsePort(raw.port, raw.port === env.MIDSHIP_PORT ? 'MIDSHIP_PORT' : '--port');
+  if (raw.dataDir !== undefined) overrides.dataDir = raw.dataDir;
+  if (raw.socketPath !== undefined) overrides.socketPath = raw.socketPath;
+  if (raw.adminPassword !== undefined) overrides.adminPassword = raw.adminPassword;
+  if (env.MIDSHIP_VALIDATE_RESULTS === '1') overrides.validateResults = true;
+  return defaultConfig(overrides);
+}
+
+export function usage(): string {
+  return `usage: midshipd [--host H] [--port P] [--data-dir D] [--socket S] [--log-level L]
+
+  --host       TCP address to listen on        (env MIDSHIP_HOST, default 127.0.0.1)
+  --port       TCP port (0 picks a free one)   (env MIDSHIP_PORT, default 6000)
+  --data-dir   database, job logs, socket      (env MIDSHIP_DATA_DIR, default ./data)
+  --socket     unix socket path                (env MIDSHIP_SOCKET, default <data-dir>/middlewared.sock)
+  --log-level  fatal|error|warn|info|debug     (env MIDSHIP_LOG_LEVEL, default info)
+
+Other settings (env only): MIDSHIP_ADMIN_PASSWORD, MIDSHIP_JOBS_KEEP, MIDSHIP_JOBS_KEEP_DAYS,
+MIDSHIP_SEND_BUFFER_BYTES, MIDSHIP_MAX_IN_FLIGHT, MIDSHIP_PING_INTERVAL_MS.`;
+}

@@ -1,0 +1,130 @@
+// One Daemon per start: its own config, logger, database, registry, event bus, job manager and
+// listeners. Nothing is global, so tests run several daemons in one process.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { ClassicLevel } from 'classic-level';
+import type { App, InternalCallOptions, Sublevel } from './app.js';
+import { INTERNAL_CREDENTIALS } from './auth/credentials.js';
+import { AuthService } from './auth/service.js';
+import type { Config } from './config.js';
+import { Dispatcher } from './dispatch.js';
+import { CallError, ERRNO } from './errors.js';
+import { EventBus } from './events.js';
+import { HttpRouter, sendJson } from './http.js';
+import { JobManager } from './jobs/manager.js';
+import { createLogger, type Logger } from './log.js';
+import { Registry, type ModuleDef, type ModuleFactory } from './registry.js';
+import { Transport } from './rpc/transport.js';
+import { SchemaCompiler } from './schema.js';
+import { API_VERSIONS, Server } from './server.js';
+
+export class Daemon implements App {
+  readonly log: Logger;
+  readonly registry: Registry;
+  readonly events: EventBus;
+  readonly jobs: JobManager;
+  readonly auth: AuthService;
+  readonly http = new HttpRouter();
+  readonly bootId = randomUUID();
+  readonly db: ClassicLevel<string, unknown>;
+  private readonly dispatcher: Dispatcher;
+  private readonly server: Server;
+  private modules: ModuleDef[] = [];
+  port = 0;
+  private stopping: Promise<void> | null = null;
+
+  private constructor(readonly config: Config) {
+    this.log = createLogger(config.logLevel, config.logDestination);
+    const compiler = new SchemaCompiler();
+    this.registry = new Registry(compiler, config.validateResults);
+    this.events = new EventBus(this.registry, compiler, this.log);
+    this.auth = new AuthService(this.log);
+    this.db = new ClassicLevel<string, unknown>(join(config.dataDir, 'db'), { valueEncoding: 'json' });
+    this.jobs = new JobManager();
+    this.dispatcher = new Dispatcher(this);
+    const transport = new Transport(config.limits, this.registry, this.dispatcher, this.log);
+    this.server = new Server(config, transport, this.events, this.http, { initialCredentials: (c) => this.auth.initialCredentials(c) }, this.log);
+    this.events.bind(this);
+    this.http.add('GET', '/api/versions', (_req, res) => sendJson(res, 200, API_VERSIONS));
+    this.http.add('GET', '/api/boot_id', (_req, res) => sendJson(res, 200, this.bootId));
+  }
+
+  /** Open the database, load the modules, listen. `modules` defaults to methods/index.js. */
+  static async start(config: Config, modules?: ModuleFactory[]): Promise<Daemon> {
+    const d = new Daemon(config);
+    try {
+      await d.boot(modules);
+    } catch (err) {
+      await d.stop().catch(() => undefined);
+      throw err;
+    }
+    return d;
+  }
+
+  private async boot(factories?: ModuleFactory[]): Promise<void> {
+    await mkdir(this.config.dataDir, { recursive: true });
+    try {
+      await this.db.open();
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new Error(`cannot open the database in ${this.config.dataDir}: ${cause?.message ?? (err as Error).message} (is another midshipd using this data dir?)`);
+    }
+    await this.jobs.open();
+    for (const factory of factories ?? (await loadModules(this.config.modulesPath))) {
+      const mod = await factory(this);
+      for (const s of mod.services) this.registry.addService(s);
+      for (const m of mod.methods) this.registry.addMethod(m);
+      for (const e of mod.events ?? []) this.events.register(e);
+      this.modules.push(mod);
+    }
+    for (const mod of this.modules) await mod.start?.();
+    const { port, socketPath } = await this.server.listen();
+    this.port = port;
+    this.log.info({ host: this.config.host, port, socket: socketPath, dataDir: this.config.dataDir, methods: this.registry.methods.size }, 'midshipd listening');
+  }
+
+  sublevel<V = unknown>(name: string): Sublevel<V> {
+    return this.db.sublevel<string, V>(name, { valueEncoding: 'json' }) as unknown as Sublevel<V>;
+  }
+
+  async call(name: string, args: unknown[], options: InternalCallOptions = {}): Promise<unknown> {
+    const m = this.registry.get(name);
+    if (!m) throw new CallError(`Method ${name} does not exist`, ERRNO.ENOMETHOD);
+    return this.dispatcher.call(m, args, {
+      connection: null,
+      credentials: options.credentials === undefined ? INTERNAL_CREDENTIALS : options.credentials,
+      messageId: null,
+      legacyJobs: false,
+      parentJob: options.parentJob ?? null,
+      authorize: options.authorize ?? false,
+    });
+  }
+
+  /** Close connections (1001), stop modules and jobs, close the database. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.server.close().catch((err: unknown) => this.log.error({ err }, 'closing listeners failed'));
+      for (const mod of [...this.modules].reverse()) {
+        try {
+          await mod.stop?.();
+        } catch (err) {
+          this.log.error({ err }, 'module stop failed');
+        }
+      }
+      await this.jobs.close();
+      if (this.db.status === 'open' || this.db.status === 'opening') await this.db.close();
+      this.log.info('midshipd stopped');
+      this.log.flush();
+    })();
+    return this.stopping;
+  }
+}
+
+async function loadModules(modulesPath: string | null): Promise<ModuleFactory[]> {
+  // Imported by path at run time: the engine never depends on the method modules statically.
+  const url = modulesPath ? new URL(modulesPath, `file://${process.cwd()}/`).href : new URL('../methods/index.js', import.meta.url).href;
+  const mod = (await import(url)) as { modules?: ModuleFactory[] };
+  if (!Array.isArray(mod.modules)) throw new Error(`${url} does not export 'modules'`);
+  return mod.modules;
+}

@@ -1,0 +1,103 @@
+// One call, whatever the transport: authorize -> validate -> run (plain or as a job) -> audit.
+// Method lookup happened before (unknown methods are answered by the transport, before any
+// authentication, as the protocol requires).
+import type { App } from './app.js';
+import { hasAnyRole, type Credentials } from './auth/credentials.js';
+import { CallError, ERRNO, isExpected } from './errors.js';
+import type { JobHandle } from './jobs/handle.js';
+import type { CallContext, ConnectionInfo, RegisteredMethod } from './registry.js';
+
+export interface CallOptions {
+  connection: ConnectionInfo | null;
+  credentials: Credentials | null;
+  messageId: string | number | null | undefined;
+  /** Job methods return their job id at once (legacy) or their result when they end. */
+  legacyJobs: boolean;
+  parentJob: JobHandle | null;
+  /** Whether to check authentication and roles (internal calls skip it unless asked). */
+  authorize: boolean;
+}
+
+/** Per-address limiter for no-auth calls from unauthenticated TCP peers (PROTOCOL.md 6.8). */
+class AnonRateLimiter {
+  private readonly windows = new Map<string, { start: number; count: number }>();
+
+  constructor(private readonly perMinute: number) {}
+
+  /** True when the call is over the limit. */
+  hit(key: string, now: number): boolean {
+    let w = this.windows.get(key);
+    if (!w || now - w.start >= 60_000) {
+      if (this.windows.size > 10_000) this.prune(now);
+      w = { start: now, count: 0 };
+      this.windows.set(key, w);
+    }
+    return ++w.count > this.perMinute;
+  }
+
+  private prune(now: number): void {
+    for (const [k, w] of this.windows) if (now - w.start >= 60_000) this.windows.delete(k);
+  }
+}
+
+export class Dispatcher {
+  private readonly anonLimiter: AnonRateLimiter;
+
+  constructor(private readonly app: App) {
+    this.anonLimiter = new AnonRateLimiter(app.config.limits.anonCallsPerMinute);
+  }
+
+  /** Throws CallError when the caller may not call `m`. */
+  async authorize(m: RegisteredMethod, credentials: Credentials | null, connection: ConnectionInfo | null): Promise<void> {
+    const def = m.def;
+    if (def.noAuth) {
+      if (credentials === null && connection?.transport === 'tcp' && def.name !== 'core.set_options') {
+        if (this.anonLimiter.hit(`${def.name}\0${connection.remoteAddress}`, Date.now())) {
+          await new Promise((r) => setTimeout(r, 1000 + Math.floor(Math.random() * 9000)));
+          throw new CallError('Rate Limit Exceeded', ERRNO.EBUSY);
+        }
+      }
+      return;
+    }
+    if (credentials === null) throw new CallError('Not authenticated', ERRNO.ENOTAUTHENTICATED);
+    if (def.authOnly) return;
+    if (!hasAnyRole(credentials, m.roles)) throw new CallError('Not authorized', ERRNO.EACCES);
+  }
+
+  async call(m: RegisteredMethod, params: unknown[], o: CallOptions): Promise<unknown> {
+    if (o.authorize) await this.authorize(m, o.credentials, o.connection);
+    let ok = false;
+    let args: unknown[] = params;
+    try {
+      args = m.validateArgs(params);
+      const result = m.def.job ? await this.runJob(m, args, o) : await this.runPlain(m, args, o);
+      if (m.validateResult && !(m.def.job && o.legacyJobs) && !m.validateResult(result)) {
+        this.app.log.error({ method: m.def.name, errors: m.validateResult.errors }, 'result does not match its schema');
+        throw new Error(`Result of ${m.def.name} does not match its schema: ${JSON.stringify(m.validateResult.errors)}`);
+      }
+      ok = true;
+      return result;
+    } catch (err) {
+      if (!isExpected(err)) this.app.log.error({ err, method: m.def.name }, 'method raised an unexpected error');
+      throw err;
+    } finally {
+      if (m.writes && o.credentials !== null && o.credentials.type !== 'INTERNAL' && o.connection !== null) {
+        this.app.auth.audit(o.credentials, o.connection, m.def.name, m.redactArgs(args) as unknown[], ok);
+      }
+    }
+  }
+
+  private context(o: CallOptions): CallContext {
+    return { app: this.app, credentials: o.credentials, connection: o.connection, messageId: o.messageId, parentJob: o.parentJob };
+  }
+
+  private runPlain(m: RegisteredMethod, args: unknown[], o: CallOptions): unknown {
+    return (m.def.handler as (ctx: CallContext, ...a: unknown[]) => unknown)(this.context(o), ...args);
+  }
+
+  private async runJob(m: RegisteredMethod, args: unknown[], o: CallOptions): Promise<unknown> {
+    const job = await this.app.jobs.submit(m, args, this.context(o));
+    if (o.legacyJobs) return job.id;
+    return job.outcome();
+  }
+}

@@ -1,0 +1,52 @@
+// The job object of PROTOCOL.md 5.1, as stored and as sent. Times are epoch milliseconds in
+// memory and in level; the wire encoding ({"$date": ms}) is applied when a job is serialised.
+
+export type JobState = 'WAITING' | 'RUNNING' | 'SUCCESS' | 'FAILED' | 'ABORTED';
+
+export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['SUCCESS', 'FAILED', 'ABORTED']);
+
+export interface JobProgress {
+  percent: number;
+  description: string;
+  extra: unknown;
+}
+
+export interface JobExcInfo {
+  repr: string;
+  type: string;
+  errno: number | null;
+  extra: unknown;
+}
+
+export interface JobCredentials {
+  type: string;
+  data: Record<string, unknown>;
+}
+
+/** A job as kept in memory and in the store (times in epoch ms). */
+export interface JobRecord {
+  id: number;
+  message_ids: Array<string | number | null>;
+  method: string;
+  /** Arguments as given (unredacted); redaction happens when a job leaves the daemon. */
+  arguments: unknown[];
+  transient: boolean;
+  description: string | null;
+  abortable: boolean;
+  logs_path: string | null;
+  logs_excerpt: string | null;
+  progress: JobProgress;
+  result: unknown;
+  result_encoding_error: string | null;
+  error: string | null;
+  exception: string | null;
+  exc_info: JobExcInfo | null;
+  state: JobState;
+  time_started: number;
+  time_finished: number | null;
+  credentials: JobCredentials | null;
+  /** Midship extras (not in the reference object, harmless to its clients). */
+  parent_id?: number | null;
+  /** Module-owned data kept with the job, e.g. the process group a cron run started. */
+  internal?: Record<string, unknown>;
+}

@@ -1,0 +1,145 @@
+// One WebSocket connection: who it is, its options, its calls in flight, and its outbound
+// queue. Responses go straight to the socket; events go through a bounded queue so a client that
+// stops reading cannot grow the daemon's memory: while the socket is backed up, unsent frames of
+// the same key replace each other, and past the byte bound the connection is dropped.
+import { randomUUID } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import type { Credentials } from '../auth/credentials.js';
+import type { Limits } from '../config.js';
+import type { ErrorData } from '../errors.js';
+import type { EventFrame, Subscriber } from '../events.js';
+import type { Logger } from '../log.js';
+import type { ConnectionInfo, ConnectionOptions } from '../registry.js';
+
+
+export type Protocol = 'jsonrpc' | 'legacy';
+
+export abstract class Connection implements Subscriber, ConnectionInfo {
+  readonly id = randomUUID();
+  readonly openedAt = Date.now();
+  credentials: Credentials | null = null;
+  options: ConnectionOptions = { legacy_jobs: true, private_methods: false, py_exceptions: false };
+  /** Calls accepted and not yet answered (running + waiting for a run slot). */
+  inFlight = 0;
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  alive = true;
+  closed = false;
+  private readonly pending = new Map<string, { text: string }>();
+  private pendingBytes = 0;
+  private seq = 0;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly closeHandlers: Array<() => void> = [];
+
+  abstract readonly protocol: Protocol;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly transport: 'tcp' | 'unix',
+    readonly remoteAddress: string,
+    protected readonly limits: Limits,
+    protected readonly log: Logger,
+  ) {}
+
+  get origin(): string {
+    return this.transport === 'unix' ? 'unix' : this.remoteAddress;
+  }
+
+  /** Frame size limit for the connection's current state (PROTOCOL.md 1.3). */
+  get maxFrameChars(): number {
+    return this.credentials === null ? this.limits.anonFrameChars : this.limits.authFrameChars;
+  }
+
+  onClose(fn: () => void): void {
+    this.closeHandlers.push(fn);
+  }
+
+  handleClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.pending.clear();
+    this.pendingBytes = 0;
+    for (const fn of this.closeHandlers) fn();
+  }
+
+  /** Waits for a run slot (at most maxRunning calls execute at once); pair with release(). */
+  acquire(): Promise<void> | null {
+    if (this.running < this.limits.maxRunning) {
+      this.running++;
+      return null;
+    }
+    return new Promise((resolve) => this.waiting.push(() => {
+      this.running++;
+      resolve();
+    }));
+  }
+
+  release(): void {
+    this.running--;
+    this.waiting.shift()?.();
+  }
+
+  /** Send a response or control frame now; checks the bound afterwards. */
+  sendText(text: string): void {
+    if (this.closed) return;
+    this.ws.send(text);
+    if (this.ws.bufferedAmount + this.pendingBytes > this.limits.sendBufferBytes) this.dropSlowConsumer();
+  }
+
+  protected abstract encodeEvent(frame: EventFrame): string;
+  abstract sendUnsubscribed(collection: string, subId: string, error: ErrorData | null): void;
+
+  sendEvent(frame: EventFrame): void {
+    if (this.closed) return;
+    const text = this.encodeEvent(frame);
+    if (this.pending.size === 0 && this.ws.bufferedAmount < this.limits.eventHighWaterBytes) {
+      this.ws.send(text);
+      return;
+    }
+    const key = frame.coalesceKey ?? `#${this.seq++}`;
+    const old = this.pending.get(key);
+    if (old) {
+      this.pendingBytes -= old.text.length;
+      this.pending.delete(key);
+    }
+    this.pending.set(key, { text });
+    this.pendingBytes += text.length;
+    if (this.ws.bufferedAmount + this.pendingBytes > this.limits.sendBufferBytes) {
+      this.dropSlowConsumer();
+      return;
+    }
+    this.flushTimer ??= setInterval(() => this.flush(), 20);
+  }
+
+  private flush(): void {
+    for (const [key, item] of this.pending) {
+      if (this.closed || this.ws.bufferedAmount >= this.limits.eventHighWaterBytes) return;
+      this.pending.delete(key);
+      this.pendingBytes -= item.text.length;
+      this.ws.send(item.text);
+    }
+    if (this.pending.size === 0 && this.flushTimer) {
+      clearInterval(this.flushTimer);
+      this.flushTimer = null;
+    }
+  }
+
+  private dropSlowConsumer(): void {
+    if (this.closed) return;
+    this.log.warn(
+      { conn: this.id, remote: this.remoteAddress, buffered: this.ws.bufferedAmount, queued: this.pendingBytes },
+      'closing slow consumer: unsent data passed the send buffer bound',
+    );
+    // The peer is not reading, so a close handshake would never complete: cut it now.
+    this.ws.terminate();
+    this.handleClosed();
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.ws.close(code, reason);
+    // Stop handling its frames at once; the socket follows when the handshake ends.
+    this.handleClosed();
+  }
+}

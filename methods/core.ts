@@ -1,0 +1,124 @@
+// core.*: connection options, introspection and subscriptions (PROTOCOL.md 4.1, 6.8-6.11).
+import { Type } from '@sinclair/typebox';
+import type { App } from '../daemon/app.js';
+import { hasAnyRole } from '../daemon/auth/credentials.js';
+import { CallError, ERRNO } from '../daemon/errors.js';
+import { method, type CallContext, type ModuleDef, type RegisteredMethod } from '../daemon/registry.js';
+import { arg } from '../daemon/schema.js';
+
+const Target = Type.Union([Type.Literal('WS'), Type.Literal('CLI'), Type.Literal('REST')]);
+
+const Options = Type.Object(
+  {
+    legacy_jobs: Type.Optional(Type.Boolean()),
+    private_methods: Type.Optional(Type.Boolean()),
+    py_exceptions: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+const OptionsResult = Type.Object({ legacy_jobs: Type.Boolean(), private_methods: Type.Boolean(), py_exceptions: Type.Boolean() });
+
+function connectionOf(ctx: CallContext) {
+  if (ctx.connection === null) throw new CallError('This method needs a client connection', ERRNO.EINVAL);
+  return ctx.connection;
+}
+
+/** Whether the caller may call `m` (what core.get_methods lists). */
+function callable(ctx: CallContext, m: RegisteredMethod): boolean {
+  if (m.def.noAuth) return true;
+  if (ctx.credentials === null) return false;
+  return m.def.authOnly || hasAnyRole(ctx.credentials, m.roles);
+}
+
+export function coreModule(app: App): ModuleDef {
+  return {
+    services: [{ name: 'core', type: 'service', cliDescription: 'Connection, introspection, subscriptions and jobs' }],
+    methods: [
+      method('core.ping', {
+        description: 'Answers "pong": a cheap liveness check.',
+        args: [],
+        result: Type.Literal('pong'),
+        noAuth: true,
+        handler: () => 'pong' as const,
+      }),
+
+      method('core.set_options', {
+        description: 'Set options of this connection: legacy_jobs (job calls return the job id at once), private_methods, py_exceptions. Returns the resulting options.',
+        args: [arg('options', Options)],
+        result: OptionsResult,
+        noAuth: true,
+        handler: (ctx, options) => {
+          const conn = connectionOf(ctx);
+          Object.assign(conn.options, options);
+          return { ...conn.options };
+        },
+      }),
+
+      method('core.get_methods', {
+        description: 'Every public method the caller may call, with description, argument and result schemas, roles and whether it is a job.',
+        args: [arg('service', Type.Union([Type.String(), Type.Null()]), { default: null }), arg('target', Target, { default: 'WS' })],
+        result: Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown())),
+        authOnly: true,
+        handler: (ctx, service, target) => {
+          const out: Record<string, Record<string, unknown>> = {};
+          const names = [...app.registry.methods.keys()].sort();
+          for (const name of names) {
+            const m = app.registry.methods.get(name)!;
+            if (m.def.private) continue;
+            if (target === 'CLI' && m.def.cliPrivate) continue;
+            if (service !== null && name.slice(0, name.lastIndexOf('.')) !== service) continue;
+            if (!callable(ctx, m)) continue;
+            out[name] = app.registry.describe(m);
+          }
+          return out;
+        },
+      }),
+
+      method('core.get_services', {
+        description: 'Every public service with its type and settings.',
+        args: [arg('target', Target, { default: 'WS' })],
+        result: Type.Record(Type.String(), Type.Object({ config: Type.Record(Type.String(), Type.Unknown()), type: Type.String() })),
+        authOnly: true,
+        handler: () => {
+          const out: Record<string, { config: Record<string, unknown>; type: string }> = {};
+          for (const s of [...app.registry.services.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+            if (s.private) continue;
+            out[s.name] = {
+              type: s.type,
+              config: {
+                namespace: s.name,
+                private: false,
+                cli_namespace: s.name,
+                cli_private: false,
+                cli_description: s.cliDescription ?? null,
+                verbose_name: s.name.split('.').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(' '),
+                role_prefix: s.rolePrefix ?? null,
+              },
+            };
+          }
+          return out;
+        },
+      }),
+
+      method('core.subscribe', {
+        description: 'Subscribe this connection to an event ("core.get_jobs"), an event source with arguments ("name:{json}") or "*" (full admins). Returns the subscription id; events arrive as collection_update notifications.',
+        args: [arg('event', Type.String({ minLength: 1 }))],
+        result: Type.String(),
+        authOnly: true,
+        handler: (ctx, event) => app.events.subscribe(connectionOf(ctx).id, event),
+      }),
+
+      method('core.unsubscribe', {
+        description: 'End a subscription. Event sources answer with notify_unsubscribed; unknown ids are ignored.',
+        args: [arg('id', Type.String())],
+        result: Type.Null(),
+        authOnly: true,
+        handler: (ctx, id) => {
+          app.events.unsubscribe(connectionOf(ctx).id, id);
+          return null;
+        },
+      }),
+    ],
+  };
+}

@@ -1,0 +1,5 @@
+// The method modules the daemon loads by default (daemon/daemon.ts imports this file by path).
+import type { ModuleFactory } from '../daemon/registry.js';
+import { coreModule } from './core.js';
+
+export const modules: ModuleFactory[] = [coreModule];
