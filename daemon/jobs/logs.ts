@@ -1,0 +1,321 @@
+// Per-job log files (`<dir>/<id>.log`, PROTOCOL.md 5.4): an asynchronous writer, a follower that
+// streams a log while it grows (core.job_logs), and the excerpt stored with a finished job.
+import { createReadStream } from 'node:fs';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+
+export function jobLogPath(dir: string, id: number): string {
+  return join(dir, `${id}.log`);
+}
+
+export type ChunkListener = (chunk: string, offset: number) => void;
+
+export interface JobLogWriterOptions {
+  /**
+   * Characters that may wait in memory while a write is in flight (default 4 MiB). Memory use is
+   * at most about twice this: the text being written plus the text waiting.
+   */
+  maxPending?: number;
+}
+
+const DEFAULT_MAX_PENDING = 4 * 1024 * 1024;
+
+/**
+ * Appends text to one job's log file without ever blocking the event loop.
+ *
+ * - Order: text reaches the file in append() order; one write is in flight at a time and all text
+ *   appended meanwhile goes out together in the next write, so bursts become few writes.
+ * - Memory policy: when more than `maxPending` characters are waiting (the producer is faster than
+ *   the disk), further text is dropped, not queued; once the backlog drains, a line
+ *   `[... N characters of log output dropped ...]` records the loss in the file. Losing the middle
+ *   of a flood of output is preferable to growing without bound or stalling the job.
+ * - The file is created (truncated) by the first write or by close(), so byte offsets reported to
+ *   chunk listeners are file positions.
+ * - A failed write (disk full, directory gone) stops the log: `error` is set and later text is
+ *   ignored. Logging never fails the job, so close() does not reject.
+ */
+export class JobLogWriter {
+  readonly path: string;
+  /** The write error that stopped this log, if any. */
+  error: Error | null = null;
+  private readonly maxPending: number;
+  private pending: string[] = [];
+  private pendingChars = 0;
+  private droppedChars = 0;
+  private written = 0;
+  private handle: FileHandle | null = null;
+  private draining: Promise<void> | null = null;
+  private closing: Promise<void> | null = null;
+  private hasEnded = false;
+  private readonly chunkListeners = new Set<ChunkListener>();
+  private readonly endListeners = new Set<() => void>();
+
+  constructor(path: string, options: JobLogWriterOptions = {}) {
+    this.path = path;
+    this.maxPending = Math.max(1, options.maxPending ?? DEFAULT_MAX_PENDING);
+  }
+
+  /** Bytes that have reached the file. Always a chunk boundary, hence a UTF-8 character boundary. */
+  get bytesWritten(): number {
+    return this.written;
+  }
+
+  /** True once close() was called: append() ignores text from then on. */
+  get closed(): boolean {
+    return this.closing !== null;
+  }
+
+  /** True once everything was written, the file closed and the end listeners called. */
+  get ended(): boolean {
+    return this.hasEnded;
+  }
+
+  append(text: string): void {
+    if (this.closing !== null || this.error !== null || text.length === 0) return;
+    // A single text larger than the limit is still taken when nothing waits: it is already in
+    // memory, and refusing it would lose it for no gain.
+    if (this.pendingChars > 0 && this.pendingChars + text.length > this.maxPending) {
+      this.droppedChars += text.length;
+      return;
+    }
+    if (this.droppedChars > 0) {
+      this.enqueue(`\n[... ${this.droppedChars} characters of log output dropped ...]\n`);
+      this.droppedChars = 0;
+    }
+    this.enqueue(text);
+  }
+
+  /** `listener(chunk, offset)` runs after each chunk reached the file at byte `offset`. */
+  onChunk(listener: ChunkListener): () => void {
+    this.chunkListeners.add(listener);
+    return () => this.chunkListeners.delete(listener);
+  }
+
+  /** `listener()` runs once the log is complete (at once, asynchronously, if it already is). */
+  onEnd(listener: () => void): () => void {
+    if (this.hasEnded) {
+      let cancelled = false;
+      queueMicrotask(() => {
+        if (!cancelled) listener();
+      });
+      return () => {
+        cancelled = true;
+      };
+    }
+    this.endListeners.add(listener);
+    return () => this.endListeners.delete(listener);
+  }
+
+  /** Writes what is waiting, closes the file and calls the end listeners. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.finish();
+    return this.closing;
+  }
+
+  private async finish(): Promise<void> {
+    while (this.draining !== null) await this.draining;
+    try {
+      // A job that never logged still gets its (empty) file, so its excerpt is '' and not
+      // "Log file was removed".
+      if (this.handle === null && this.error === null) this.handle = await open(this.path, 'w');
+      await this.handle?.close();
+    } catch (err) {
+      this.error ??= err instanceof Error ? err : new Error(String(err));
+    }
+    this.handle = null;
+    this.hasEnded = true;
+    const listeners = [...this.endListeners];
+    this.endListeners.clear();
+    this.chunkListeners.clear();
+    for (const listener of listeners) safeCall(() => listener());
+  }
+
+  private enqueue(text: string): void {
+    this.pending.push(text);
+    this.pendingChars += text.length;
+    this.draining ??= this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      this.handle ??= await open(this.path, 'w');
+      while (this.pending.length > 0) {
+        const text = this.pending.length === 1 ? this.pending[0]! : this.pending.join('');
+        this.pending = [];
+        this.pendingChars = 0;
+        const buf = Buffer.from(text, 'utf8');
+        for (let done = 0; done < buf.length; ) {
+          const { bytesWritten } = await this.handle.write(buf, done, buf.length - done, null);
+          done += bytesWritten;
+        }
+        const offset = this.written;
+        this.written += buf.length;
+        for (const listener of [...this.chunkListeners]) safeCall(() => listener(text, offset));
+      }
+    } catch (err) {
+      this.error = err instanceof Error ? err : new Error(String(err));
+      this.pending = [];
+      this.pendingChars = 0;
+    } finally {
+      this.draining = null;
+    }
+  }
+}
+
+/** A listener's failure is its own problem; it must not stop the log or the other listeners. */
+function safeCall(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // ignored on purpose (see above)
+  }
+}
+
+/**
+ * Sends a job's log to `onData`: everything the file holds, then each chunk the writer appends,
+ * with no gap and no repeat. The file is read only up to the writer's bytesWritten at the moment
+ * of subscribing; chunks arriving during that read are held back and sent afterwards. Resolves
+ * when the writer has ended (at once after the file content when `writer` is null, i.e. the job
+ * already finished) or when `signal` aborts. A missing file counts as empty.
+ */
+export async function followLog(
+  path: string,
+  writer: JobLogWriter | null,
+  onData: (text: string) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  if (signal.aborted) return;
+  if (writer === null) {
+    await readRange(path, 0, Infinity, onData, signal);
+    return;
+  }
+
+  let live = false; // true once the file part was sent: chunks then go straight out
+  const held: string[] = [];
+  let failure: unknown = null;
+  let finish: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  let ended = false;
+
+  const deliver = (text: string): void => {
+    if (failure !== null || signal.aborted) return;
+    try {
+      onData(text);
+    } catch (err) {
+      failure = err;
+      finish();
+    }
+  };
+  // Subscribe and take the offset in the same synchronous step: every chunk after `upTo` comes
+  // through the listener, everything before it is in the file.
+  const upTo = writer.bytesWritten;
+  const offChunk = writer.onChunk((chunk, offset) => {
+    if (offset < upTo) return; // cannot happen, kept as a guard against duplicates
+    if (live) deliver(chunk);
+    else held.push(chunk);
+  });
+  const offEnd = writer.onEnd(() => {
+    ended = true;
+    if (live) finish();
+  });
+  const onAbort = (): void => finish();
+  signal.addEventListener('abort', onAbort, { once: true });
+
+  try {
+    if (upTo > 0) await readRange(path, 0, upTo, deliver, signal);
+    for (const chunk of held) deliver(chunk);
+    held.length = 0;
+    live = true;
+    if (ended || writer.ended) finish();
+    await done;
+  } finally {
+    offChunk();
+    offEnd();
+    signal.removeEventListener('abort', onAbort);
+  }
+  if (failure !== null) throw failure;
+}
+
+/** Streams bytes [start, end) of a file as text, decoding UTF-8 across read boundaries. */
+async function readRange(
+  path: string,
+  start: number,
+  end: number,
+  onData: (text: string) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const stream = createReadStream(path, end === Infinity ? { start } : { start, end: end - 1 });
+  const decoder = new StringDecoder('utf8');
+  try {
+    for await (const piece of stream as AsyncIterable<Buffer>) {
+      if (signal.aborted) return;
+      const text = decoder.write(piece);
+      if (text.length > 0) onData(text);
+    }
+    const rest = decoder.end();
+    if (rest.length > 0 && !signal.aborted) onData(rest);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  } finally {
+    stream.destroy();
+  }
+}
+
+const EXCERPT_HEAD = 10;
+const EXCERPT_TAIL = 10;
+
+/**
+ * The `logs_excerpt` of a finished job (PROTOCOL.md 5.4): up to 20 lines as they are; otherwise
+ * the first 10, a line `... N more lines ...` and the last 10. Lines keep their own newlines; a
+ * final line without one still counts. The file is streamed, so only 20 lines are ever held.
+ */
+export async function logsExcerpt(path: string): Promise<string> {
+  const head: string[] = [];
+  const tail: string[] = []; // ring buffer of the latest lines
+  let total = 0;
+  let partial = '';
+  const take = (line: string): void => {
+    total++;
+    if (head.length < EXCERPT_HEAD) head.push(line);
+    else {
+      tail.push(line);
+      if (tail.length > EXCERPT_TAIL) tail.shift();
+    }
+  };
+  const stream = createReadStream(path);
+  const decoder = new StringDecoder('utf8');
+  try {
+    for await (const piece of stream as AsyncIterable<Buffer>) {
+      const text = partial + decoder.write(piece);
+      let start = 0;
+      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+        take(text.slice(start, nl + 1));
+        start = nl + 1;
+      }
+      partial = text.slice(start);
+    }
+  } catch (err) {
+    if (isNotFound(err)) return 'Log file was removed';
+    throw err;
+  } finally {
+    stream.destroy();
+  }
+  partial += decoder.end();
+  if (partial.length > 0) take(partial);
+  if (total <= EXCERPT_HEAD + EXCERPT_TAIL) return head.join('') + tail.join('');
+  return `${head.join('')}... ${total - EXCERPT_HEAD - EXCERPT_TAIL} more lines ...\n${tail.join('')}`;
+}
+
+/** Deletes a job's log file; one that is already gone is fine. */
+export async function removeLog(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'ENOENT';
+}
