@@ -9,6 +9,7 @@ import type { Credentials } from './auth/credentials.js';
 import type { JobHandle } from './jobs/handle.js';
 import type { Registry } from './registry.js';
 import type { AuthService } from './auth/service.js';
+import type { Downloads } from './jobs/download.js';
 
 export type Sublevel<V = unknown> = AbstractSublevel<ClassicLevel<string, unknown>, string | Buffer | Uint8Array, string, V>;
 
@@ -18,6 +19,8 @@ export interface InternalCallOptions {
   parentJob?: JobHandle | null;
   /** Check roles as for a client call (core.bulk does, on behalf of its caller). */
   authorize?: boolean;
+  /** Told the job id when the method is a job (core.bulk reports it). */
+  onJob?: (jobId: number) => void;
 }
 
 export interface App {
@@ -27,6 +30,7 @@ export interface App {
   readonly events: EventBus;
   readonly jobs: JobManager;
   readonly auth: AuthService;
+  readonly downloads: Downloads;
   /** A JSON-valued sublevel of the daemon's database, e.g. `app.sublevel('cronjob')`. */
   sublevel<V = unknown>(name: string): Sublevel<V>;
   /** Call a method from inside the daemon. Job methods resolve with the job's result. */

@@ -13,6 +13,7 @@ import { CallError, ERRNO } from './errors.js';
 import { EventBus } from './events.js';
 import { HttpRouter, sendJson } from './http.js';
 import { JobManager } from './jobs/manager.js';
+import { Downloads } from './jobs/download.js';
 import { createLogger, type Logger } from './log.js';
 import { Registry, type ModuleDef, type ModuleFactory } from './registry.js';
 import { Transport } from './rpc/transport.js';
@@ -25,6 +26,7 @@ export class Daemon implements App {
   readonly events: EventBus;
   readonly jobs: JobManager;
   readonly auth: AuthService;
+  readonly downloads: Downloads;
   readonly http = new HttpRouter();
   readonly bootId = randomUUID();
   readonly db: ClassicLevel<string, unknown>;
@@ -41,13 +43,16 @@ export class Daemon implements App {
     this.events = new EventBus(this.registry, compiler, this.log);
     this.auth = new AuthService(this.log);
     this.db = new ClassicLevel<string, unknown>(join(config.dataDir, 'db'), { valueEncoding: 'json' });
-    this.jobs = new JobManager();
+    this.jobs = new JobManager(this.db, config.dataDir, config.jobs, this.events, this.log);
+    this.downloads = new Downloads(this.jobs);
     this.dispatcher = new Dispatcher(this);
     const transport = new Transport(config.limits, this.registry, this.dispatcher, this.log);
     this.server = new Server(config, transport, this.events, this.http, { initialCredentials: (c) => this.auth.initialCredentials(c) }, this.log);
     this.events.bind(this);
+    this.jobs.bind(this);
     this.http.add('GET', '/api/versions', (_req, res) => sendJson(res, 200, API_VERSIONS));
     this.http.add('GET', '/api/boot_id', (_req, res) => sendJson(res, 200, this.bootId));
+    this.http.add('GET', '/_download/', this.downloads.handle);
   }
 
   /** Open the database, load the modules, listen. `modules` defaults to methods/index.js. */
@@ -98,6 +103,7 @@ export class Daemon implements App {
       legacyJobs: false,
       parentJob: options.parentJob ?? null,
       authorize: options.authorize ?? false,
+      onJob: options.onJob,
     });
   }
 

@@ -16,6 +16,7 @@ export interface CallOptions {
   parentJob: JobHandle | null;
   /** Whether to check authentication and roles (internal calls skip it unless asked). */
   authorize: boolean;
+  onJob?: ((jobId: number) => void) | undefined;
 }
 
 /** Per-address limiter for no-auth calls from unauthenticated TCP peers (PROTOCOL.md 6.8). */
@@ -97,6 +98,7 @@ export class Dispatcher {
 
   private async runJob(m: RegisteredMethod, args: unknown[], o: CallOptions): Promise<unknown> {
     const job = await this.app.jobs.submit(m, args, this.context(o));
+    o.onJob?.(job.id);
     if (o.legacyJobs) return job.id;
     return job.outcome();
   }

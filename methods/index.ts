@@ -1,5 +1,6 @@
 // The method modules the daemon loads by default (daemon/daemon.ts imports this file by path).
 import type { ModuleFactory } from '../daemon/registry.js';
 import { coreModule } from './core.js';
+import { jobsModule } from './jobs.js';
 
-export const modules: ModuleFactory[] = [coreModule];
+export const modules: ModuleFactory[] = [coreModule, jobsModule];

@@ -53,6 +53,95 @@ export function testModule(app: App): ModuleDef {
         result: Type.Unknown(),
         handler: () => ({ big: 10n }),
       }),
+      method('test.job', {
+        description: 'A job that logs, reports progress over `steps` steps of `delay` ms, then returns `result` or fails.',
+        args: [arg('o', Type.Object({
+          steps: Type.Integer({ minimum: 0, default: 3 }),
+          delay: Type.Integer({ minimum: 0, default: 10 }),
+          fail: Type.Optional(Type.Union([Type.Literal('call'), Type.Literal('validation'), Type.Literal('unexpected')])),
+          result: Type.Optional(Type.Unknown()),
+          password: Type.Optional(Type.String({ secret: true })),
+        }), { default: { steps: 3, delay: 10 } })],
+        result: Type.Unknown(),
+        job: { logs: true, abortable: true, description: (args) => `Test job with ${args[0].steps} steps` },
+        handler: async (_ctx, job, o) => {
+          for (let i = 0; i < o.steps; i++) {
+            job.signal.throwIfAborted();
+            job.log(`step ${i + 1} of ${o.steps}\n`);
+            job.setProgress(Math.floor((100 * i) / o.steps), `Step ${i + 1}`);
+            await new Promise((r) => setTimeout(r, o.delay));
+          }
+          if (o.fail === 'call') throw new CallError('Target nightly does not exist', ERRNO.ENOENT);
+          if (o.fail === 'validation') throw new ValidationErrors([['o.steps', 'too few steps', ERRNO.EINVAL]]);
+          if (o.fail === 'unexpected') throw new RangeError('unexpected failure');
+          return o.result ?? { steps: o.steps };
+        },
+      }),
+      method('test.stubborn', {
+        description: 'A job that ignores abort and returns after ms.',
+        args: [arg('ms', Type.Integer({ minimum: 0 }))],
+        result: Type.Integer(),
+        job: { abortable: true },
+        handler: (_ctx, _job, ms) => new Promise<number>((r) => setTimeout(() => r(ms), ms)),
+      }),
+      method('test.fixed', {
+        description: 'A job that cannot be aborted.',
+        args: [arg('ms', Type.Integer({ minimum: 0 }))],
+        result: Type.Integer(),
+        job: {},
+        handler: (_ctx, _job, ms) => new Promise<number>((r) => setTimeout(() => r(ms), ms)),
+      }),
+      method('test.locked', {
+        description: 'A job under lock L (queue size 2).',
+        args: [arg('tag', Type.String()), arg('ms', Type.Integer({ minimum: 0 }), { default: 50 })],
+        result: Type.String(),
+        job: { lock: 'L', lockQueueSize: 2, abortable: true },
+        handler: (_ctx, _job, tag, ms) => new Promise<string>((r) => setTimeout(() => r(tag), ms)),
+      }),
+      method('test.exclusive', {
+        description: 'A job under lock X that refuses a second one while running (queue size 0).',
+        args: [arg('ms', Type.Integer({ minimum: 0 }))],
+        result: Type.Integer(),
+        job: { lock: () => 'X', lockQueueSize: 0 },
+        handler: (_ctx, _job, ms) => new Promise<number>((r) => setTimeout(() => r(ms), ms)),
+      }),
+      method('test.flood', {
+        description: 'Calls setProgress n times as fast as it can.',
+        args: [arg('n', Type.Integer({ minimum: 0 }))],
+        result: Type.Integer(),
+        job: {},
+        handler: async (_ctx, job, n) => {
+          for (let i = 0; i < n; i++) {
+            job.setProgress(Math.floor((i * 100) / n), `item ${i}`);
+            if (i % 10_000 === 0) await new Promise((r) => setImmediate(r));
+          }
+          return n;
+        },
+      }),
+      method('test.bad_result', {
+        description: 'A job whose result JSON cannot encode.',
+        args: [],
+        result: Type.Unknown(),
+        job: {},
+        handler: () => ({ n: 1n }),
+      }),
+      method('test.export', {
+        description: 'A downloadable job writing n lines to its output.',
+        args: [arg('n', Type.Integer({ minimum: 0 }))],
+        result: Type.Integer(),
+        job: { downloadable: true },
+        handler: async (_ctx, job, n) => {
+          for (let i = 0; i < n; i++) job.output?.write(`line ${i}\n`);
+          return n;
+        },
+      }),
+      method('test.noop', {
+        description: 'A trivial job.',
+        args: [],
+        result: Type.Null(),
+        job: {},
+        handler: () => null,
+      }),
     ],
     events: [
       { name: 'test.tick', description: 'Emitted by test.emit.', roles: ['TEST_READ'] },

@@ -1,0 +1,170 @@
+// One job: its record, its state machine (PROTOCOL.md 5.2), its abort signal, its progress and
+// its log. The manager decides when it runs; the job only knows how to change itself.
+import type { PassThrough } from 'node:stream';
+import type { Credentials } from '../auth/credentials.js';
+import { CallError, ERRNO, ValidationErrors, errorData, errname } from '../errors.js';
+import type { RegisteredMethod } from '../registry.js';
+import type { JobHandle } from './handle.js';
+import type { JobLogWriter } from './logs.js';
+import { TERMINAL_STATES, type JobRecord, type JobState } from './types.js';
+
+const ALLOWED: Record<JobState, readonly JobState[]> = {
+  WAITING: ['RUNNING', 'FAILED', 'ABORTED'],
+  RUNNING: ['SUCCESS', 'FAILED', 'ABORTED'],
+  SUCCESS: [],
+  FAILED: [],
+  ABORTED: [],
+};
+
+/** Thrown by a handler (or core.job_wait) to end its job ABORTED rather than FAILED. */
+export class JobAborted extends Error {
+  constructor(message = 'Job aborted') {
+    super(message);
+    this.name = 'JobAborted';
+  }
+}
+
+export interface JobEvents {
+  /** The job's visible state changed: `immediate` bypasses the progress throttle. */
+  changed(job: Job, immediate: boolean): void;
+  setInternal(job: Job): Promise<void>;
+}
+
+export class Job implements JobHandle {
+  readonly record: JobRecord;
+  readonly controller = new AbortController();
+  /** Lock name, or null for jobs that start at once. */
+  readonly lock: string | null;
+  /** The thrown value of a failed job, kept so new-style callers and job_wait get it unchanged. */
+  failure: unknown = null;
+  writer: JobLogWriter | null = null;
+  output: PassThrough | null = null;
+  /** Stored state as of the last completed put (null: nothing stored yet). */
+  persistedState: JobState | null = null;
+  /** Pending write of this record (so the end write follows the add). */
+  writing: Promise<void> = Promise.resolve();
+  private readonly settled: Promise<void>;
+  private settle!: () => void;
+
+  constructor(
+    record: JobRecord,
+    readonly registered: RegisteredMethod,
+    readonly rawArgs: unknown[],
+    readonly credentials: Credentials | null,
+    lock: string | null,
+    private readonly events: JobEvents,
+  ) {
+    this.record = record;
+    this.lock = lock;
+    this.settled = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  get id(): number {
+    return this.record.id;
+  }
+
+  get method(): string {
+    return this.record.method;
+  }
+
+  get state(): JobState {
+    return this.record.state;
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get logsPath(): string | null {
+    return this.record.logs_path;
+  }
+
+  get finished(): boolean {
+    return TERMINAL_STATES.has(this.record.state);
+  }
+
+  /** Resolves when the job reached a terminal state and its record was written. */
+  done(): Promise<void> {
+    return this.settled;
+  }
+
+  markSettled(): void {
+    this.settle();
+  }
+
+  /** The new-style call outcome: result, the job's own error, or null when aborted. */
+  async outcome(): Promise<unknown> {
+    await this.settled;
+    if (this.record.state === 'SUCCESS') return this.record.result;
+    if (this.record.state === 'ABORTED') return null;
+    throw this.failure ?? errorFromRecord(this.record);
+  }
+
+  transition(to: JobState): void {
+    const from = this.record.state;
+    if (!ALLOWED[from].includes(to)) throw new Error(`job ${this.id}: illegal transition ${from} -> ${to}`);
+    this.record.state = to;
+    if (TERMINAL_STATES.has(to)) this.record.time_finished = Date.now();
+  }
+
+  setProgress(percent?: number | null, description?: string | null, extra?: unknown): void {
+    if (this.finished) return;
+    const old = this.record.progress;
+    let p = old.percent;
+    if (typeof percent === 'number' && Number.isFinite(percent)) p = Math.max(0, Math.min(100, Math.trunc(percent)));
+    const d = description ? description : old.description;
+    const e = extra !== undefined && extra !== null ? extra : old.extra;
+    if (p === old.percent && d === old.description && e === old.extra) return;
+    // Replaced, never mutated: a snapshot taken for the store stays what it was.
+    this.record.progress = { percent: p, description: d, extra: e };
+    this.events.changed(this, false);
+  }
+
+  setDescription(description: string): void {
+    if (this.finished || description === this.record.description) return;
+    this.record.description = description;
+    this.events.changed(this, false);
+  }
+
+  log(text: string): void {
+    if (this.writer === null) {
+      if (this.record.logs_path === null) throw new CallError(`Job ${this.id} (${this.record.method}) was not declared with logs`, ERRNO.EINVAL);
+      return;
+    }
+    this.writer.append(text);
+  }
+
+  setInternal(data: Record<string, unknown>): Promise<void> {
+    this.record.internal = { ...this.record.internal, ...data };
+    return this.events.setInternal(this);
+  }
+
+  /** Fill error, exception and exc_info from a thrown value (PROTOCOL.md 5.1). */
+  fail(err: unknown): void {
+    this.failure = err;
+    const data = errorData(err);
+    const r = this.record;
+    if (err instanceof ValidationErrors) {
+      r.error = data.reason;
+      r.exc_info = { repr: data.trace!.repr, type: 'VALIDATION', errno: err.errors.length === 1 ? err.errors[0]![2] : null, extra: data.extra };
+    } else {
+      r.error = err instanceof CallError ? err.message : `${data.trace!.class}: ${data.reason}`;
+      r.exc_info = { repr: data.trace!.repr, type: data.trace!.class, errno: err instanceof CallError ? err.errno : null, extra: data.extra };
+    }
+    r.exception = data.trace!.formatted;
+  }
+}
+
+/** Rebuild the error of a failed job read back from the store (its thrown value is gone). */
+export function errorFromRecord(r: JobRecord): Error {
+  const info = r.exc_info;
+  if (info?.type === 'VALIDATION' && Array.isArray(info.extra)) {
+    return new ValidationErrors((info.extra as Array<[string | null, string, number]>).map(([a, m, e]) => [a, m, e]));
+  }
+  if (info && typeof info.errno === 'number') {
+    const prefix = `[${errname(info.errno)}] `;
+    const msg = r.error?.startsWith(prefix) ? r.error.slice(prefix.length) : (r.error ?? 'Job failed');
+    return new CallError(msg, info.errno, info.extra ?? null);
+  }
+  return new CallError(r.error ?? `Job ${r.id} did not succeed (${r.state})`, ERRNO.EFAULT);
+}

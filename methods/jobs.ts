@@ -1,0 +1,215 @@
+// core.* job methods and events (PROTOCOL.md 6.1-6.6, issue 4): get_jobs over the durable
+// history, job_abort, job_wait, bulk, download, job_download_logs, and the live log source
+// core.job_logs:{"id": N}.
+import { Type } from '@sinclair/typebox';
+import type { App } from '../daemon/app.js';
+import { hasAnyRole, isFullAdmin } from '../daemon/auth/credentials.js';
+import { CallError, ERRNO, ValidationErrors } from '../daemon/errors.js';
+import { validateFilters } from '../daemon/filters.js';
+import { JobAborted, errorFromRecord } from '../daemon/jobs/job.js';
+import { followLog } from '../daemon/jobs/logs.js';
+import { queryJobs } from '../daemon/jobs/query.js';
+import { TERMINAL_STATES, type JobRecord } from '../daemon/jobs/types.js';
+import { method, type CallContext, type ModuleDef } from '../daemon/registry.js';
+import { arg } from '../daemon/schema.js';
+import { QueryFilters, QueryOptions } from '../schemas/query.js';
+import { pyFormat } from './pyformat.js';
+
+const JobId = Type.Integer({ minimum: 1 });
+
+const BulkResult = Type.Array(Type.Object({ job_id: Type.Union([Type.Integer(), Type.Null()]), result: Type.Unknown(), error: Type.Union([Type.String(), Type.Null()]) }));
+
+function originOf(ctx: CallContext): string | null {
+  return ctx.connection === null || ctx.connection.transport === 'unix' ? null : ctx.connection.remoteAddress;
+}
+
+export function jobsModule(app: App): ModuleDef {
+  const jobs = app.jobs;
+
+  /** The outcome of a finished job record: its result, or its error thrown again. */
+  const outcomeOf = (r: JobRecord): unknown => {
+    if (r.state === 'SUCCESS') return r.result;
+    if (r.state === 'ABORTED') throw new JobAborted(`Job ${r.id} was aborted`);
+    throw jobs.getLive(r.id)?.failure ?? errorFromRecord(r);
+  };
+
+  return {
+    services: [],
+    methods: [
+      method('core.get_jobs', {
+        description: 'Query the job history (durable across restarts) with the query language: filters, order_by, limit, offset, count, get, select. Secrets in results are redacted unless options.extra.raw_result is set by a full admin.',
+        args: [arg('filters', QueryFilters, { default: [] }), arg('options', QueryOptions, { default: {} as never })],
+        result: Type.Unknown(),
+        authOnly: true,
+        filterable: true,
+        handler: (ctx, filters, options) => {
+          validateFilters(filters);
+          const raw = options.extra.raw_result === true && isFullAdmin(ctx.credentials);
+          return queryJobs(jobs, filters, options, {
+            credentials: ctx.credentials,
+            resultRedactor: (name) => (raw ? null : (app.registry.get(name)?.redactResult ?? null)),
+            readRoles: (name) => app.registry.get(name)?.def.job?.readRoles,
+          });
+        },
+      }),
+
+      method('core.job_abort', {
+        description: 'Abort a job: a WAITING job ends ABORTED at once, a RUNNING one is signalled and ends ABORTED when its handler returns.',
+        args: [arg('id', JobId)],
+        result: Type.Null(),
+        authOnly: true,
+        handler: async (ctx, id) => {
+          await jobs.abort(id, ctx.credentials);
+          return null;
+        },
+      }),
+
+      method('core.job_wait', {
+        description: "Wait for job `id`: mirrors its progress and ends with its outcome (result, or the same error).",
+        args: [arg('id', JobId)],
+        result: Type.Unknown(),
+        authOnly: true,
+        job: { abortable: true, description: (args) => `Waiting for job ${String(args[0])}` },
+        handler: async (ctx, job, id) => {
+          const record = await jobs.accessible(id, ctx.credentials, false);
+          if (TERMINAL_STATES.has(record.state)) return outcomeOf(record);
+          const target = jobs.getLive(id)!;
+          return new Promise((resolve, reject) => {
+            const stop = jobs.watch(id, (t) => {
+              job.setProgress(t.record.progress.percent, t.record.progress.description, t.record.progress.extra);
+              if (!t.finished) return;
+              cleanup();
+              try {
+                resolve(outcomeOf(t.record));
+              } catch (err) {
+                reject(err);
+              }
+            });
+            const onAbort = () => {
+              cleanup();
+              reject(new JobAborted());
+            };
+            const cleanup = () => {
+              stop();
+              job.signal.removeEventListener('abort', onAbort);
+            };
+            job.signal.addEventListener('abort', onAbort);
+            job.setProgress(target.record.progress.percent, target.record.progress.description, target.record.progress.extra);
+            if (target.finished) {
+              cleanup();
+              void target.done().then(() => {
+                try {
+                  resolve(outcomeOf(target.record));
+                } catch (err) {
+                  reject(err);
+                }
+              });
+            }
+          });
+        },
+      }),
+
+      method('core.bulk', {
+        description: 'Call `method` once per element of `params` (each the argument list of one call), one after another, in one job. Result: [{job_id, result, error}] per call; a failed call never stops the batch.',
+        args: [arg('method', Type.String({ minLength: 1 })), arg('params', Type.Array(Type.Array(Type.Unknown()))), arg('description', Type.Union([Type.String(), Type.Null()]), { default: null })],
+        result: BulkResult,
+        authOnly: true,
+        job: { lock: (args) => `bulk:${args[0]}`, abortable: true, description: (args) => `Bulk ${args[0]} (${args[1].length} calls)` },
+        handler: async (ctx, job, name, params, description) => {
+          const m = app.registry.get(name);
+          if (!m || m.def.private) throw new ValidationErrors([['method', `Method ${name} does not exist`, ERRNO.ENOENT]]);
+          if (!m.def.noAuth && !(m.def.authOnly && ctx.credentials !== null) && !hasAnyRole(ctx.credentials, m.roles)) {
+            throw new CallError('Not authorized', ERRNO.EPERM);
+          }
+          const out: Array<{ job_id: number | null; result: unknown; error: string | null }> = [];
+          const n = params.length;
+          for (let i = 0; i < n; i++) {
+            if (job.signal.aborted) throw new JobAborted();
+            const args = params[i]!;
+            job.setProgress(Math.floor((100 * i) / n), description === null ? `${i} / ${n}` : `${i} / ${n}: ${pyFormat(description, args)}`);
+            let jobId: number | null = null;
+            try {
+              const result = await app.call(name, args, { credentials: ctx.credentials, parentJob: job, authorize: true, onJob: (jid) => (jobId = jid) });
+              out.push({ job_id: jobId, result: result === undefined ? null : result, error: null });
+            } catch (err) {
+              const rec = jobId === null ? undefined : await jobs.getRecord(jobId);
+              out.push({ job_id: jobId, result: null, error: rec?.error ?? (err as Error).message.trimEnd() });
+            }
+          }
+          return out;
+        },
+      }),
+
+      method('core.download', {
+        description: 'Start job method `method` with `args`, its output going to a download: returns [job_id, url]. GET the url (single-use token, valid 5 minutes) to stream the output.',
+        args: [arg('method', Type.String({ minLength: 1 })), arg('args', Type.Array(Type.Unknown())), arg('filename', Type.String({ minLength: 1 })), arg('buffered', Type.Boolean(), { default: false })],
+        result: Type.Tuple([Type.Integer(), Type.String()]),
+        authOnly: true,
+        handler: async (ctx, name, args, filename, buffered) => {
+          const m = app.registry.get(name);
+          if (!m || m.def.private) throw new ValidationErrors([['method', `Method ${name} does not exist`, ERRNO.ENOENT]]);
+          if (!m.def.job?.downloadable) throw new ValidationErrors([['method', `Method ${name} does not produce a download`, ERRNO.EINVAL]]);
+          if (!hasAnyRole(ctx.credentials, m.roles)) throw new CallError('Not authorized', ERRNO.EACCES);
+          const validArgs = (() => {
+            try {
+              return m.validateArgs(args);
+            } catch (err) {
+              throw err instanceof ValidationErrors ? err.prefixed('args') : err;
+            }
+          })();
+          const output = app.downloads.createOutput(buffered);
+          const job = await jobs.submit(m, validArgs, ctx, { output: output.stream });
+          output.attach(job.id);
+          return [job.id, app.downloads.issue(job.id, filename, originOf(ctx), 'output')] as [number, string];
+        },
+      }),
+
+      method('core.job_download_logs', {
+        description: "A URL that downloads job `id`'s log file (single-use token, valid 5 minutes).",
+        args: [arg('id', JobId), arg('filename', Type.String({ minLength: 1 })), arg('buffered', Type.Boolean(), { default: false })],
+        result: Type.String(),
+        authOnly: true,
+        handler: async (ctx, id, filename) => {
+          const r = await jobs.accessible(id, ctx.credentials, false);
+          if (r.logs_path === null) throw new CallError('This job has no logs', ERRNO.EFAULT);
+          return app.downloads.issue(id, filename, originOf(ctx), 'logs');
+        },
+      }),
+    ],
+    events: [
+      {
+        name: 'core.get_jobs',
+        description: 'Job changes: added when a job is queued, changed on every state or progress change, each with the complete job.',
+        authOnly: true,
+      },
+      {
+        name: 'core.job_logs',
+        description: 'Live log of a job: subscribe as core.job_logs:{"id": N}. Sends the log so far, then each appended chunk, as "added" events with fields {"data": text}; ends with notify_unsubscribed when the job ends.',
+        authOnly: true,
+        source: {
+          args: Type.Object({ id: JobId }, { additionalProperties: false }),
+          run: async (ctx, raw) => {
+            const { id } = raw as { id: number };
+            const r = await jobs.accessible(id, ctx.credentials, false);
+            if (r.logs_path === null) throw new ValidationErrors([['id', `Job ${id} has no logs`, ERRNO.EINVAL]]);
+            const live = jobs.getLive(id);
+            if (live && live.state === 'WAITING') {
+              // Its log starts when it runs.
+              await new Promise<void>((resolve) => {
+                const stop = jobs.watch(id, (j) => {
+                  if (j.state !== 'WAITING') {
+                    stop();
+                    resolve();
+                  }
+                });
+                ctx.signal.addEventListener('abort', () => (stop(), resolve()));
+              });
+            }
+            const writer = live && !live.finished ? live.writer : null;
+            await followLog(r.logs_path, writer, (data) => ctx.emit('added', id, { data }), ctx.signal);
+          },
+        },
+      },
+    ],
+  };
+}
