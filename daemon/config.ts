@@ -160,6 +160,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (raw.socketPath !== undefined) overrides.socketPath = raw.socketPath;
   if (raw.adminPassword !== undefined) overrides.adminPassword = raw.adminPassword;
   if (env.MIDSHIP_VALIDATE_RESULTS === '1') overrides.validateResults = true;
+  if (env.MIDSHIP_MODULES) overrides.modulesPath = env.MIDSHIP_MODULES;
   return defaultConfig(overrides);
 }
 
@@ -173,5 +174,6 @@ export function usage(): string {
   --log-level  fatal|error|warn|info|debug     (env MIDSHIP_LOG_LEVEL, default info)
 
 Other settings (env only): MIDSHIP_ADMIN_PASSWORD, MIDSHIP_JOBS_KEEP, MIDSHIP_JOBS_KEEP_DAYS,
-MIDSHIP_SEND_BUFFER_BYTES, MIDSHIP_MAX_IN_FLIGHT, MIDSHIP_PING_INTERVAL_MS.`;
+MIDSHIP_SEND_BUFFER_BYTES, MIDSHIP_MAX_IN_FLIGHT, MIDSHIP_PING_INTERVAL_MS,
+MIDSHIP_MODULES (path of a module exporting \`modules\`, replacing the built-in list).`;
 }
