@@ -32,6 +32,17 @@ export interface JobsConfig {
   purgeIntervalMs: number;
 }
 
+export interface AuthConfig {
+  /** Every failed login is answered this long after it arrived, whatever failed. */
+  failDelayMs: number;
+  /** Failed logins per address and minute before each further attempt is slowed down more. */
+  failuresBeforeSlowdown: number;
+  /** PBKDF2 iterations of new API keys' SCRAM material. */
+  scramIterations: number;
+}
+
+export const DEFAULT_AUTH: AuthConfig = { failDelayMs: 1000, failuresBeforeSlowdown: 5, scramIterations: 500_000 };
+
 export interface Config {
   host: string;
   port: number;
@@ -40,6 +51,7 @@ export interface Config {
   logLevel: string;
   limits: Limits;
   jobs: JobsConfig;
+  auth: AuthConfig;
   /** Path of a module exporting `modules` (the method modules to load); default: ../methods/index.js. */
   modulesPath: string | null;
   /** Validate every result against its schema (on in tests; costs time in production). */
@@ -83,6 +95,7 @@ export function defaultConfig(overrides: Partial<Config> = {}): Config {
     socketPath: resolve(overrides.socketPath ?? join(dataDir, 'middlewared.sock')),
     limits: { ...DEFAULT_LIMITS, ...overrides.limits },
     jobs: { ...DEFAULT_JOBS, ...overrides.jobs },
+    auth: { ...DEFAULT_AUTH, ...overrides.auth },
   };
 }
 

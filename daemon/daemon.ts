@@ -41,13 +41,17 @@ export class Daemon implements App {
     const compiler = new SchemaCompiler();
     this.registry = new Registry(compiler, config.validateResults);
     this.events = new EventBus(this.registry, compiler, this.log);
-    this.auth = new AuthService(this.log);
     this.db = new ClassicLevel<string, unknown>(join(config.dataDir, 'db'), { valueEncoding: 'json' });
+    this.auth = new AuthService(this.sublevel('users'), this.sublevel('api_keys'), config.auth, this.events, this.log);
     this.jobs = new JobManager(this.db, config.dataDir, config.jobs, this.events, this.log);
     this.downloads = new Downloads(this.jobs);
     this.dispatcher = new Dispatcher(this);
     const transport = new Transport(config.limits, this.registry, this.dispatcher, this.log);
-    this.server = new Server(config, transport, this.events, this.http, { initialCredentials: (c) => this.auth.initialCredentials(c) }, this.log);
+    this.server = new Server(config, transport, this.events, this.http, {
+      initialCredentials: (c) => this.auth.initialCredentials(c),
+      connected: (c) => this.auth.connected(c),
+      disconnected: (id) => this.auth.disconnected(id),
+    }, this.log);
     this.events.bind(this);
     this.jobs.bind(this);
     this.http.add('GET', '/api/versions', (_req, res) => sendJson(res, 200, API_VERSIONS));
@@ -75,6 +79,7 @@ export class Daemon implements App {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       throw new Error(`cannot open the database in ${this.config.dataDir}: ${cause?.message ?? (err as Error).message} (is another midshipd using this data dir?)`);
     }
+    await this.auth.open(this.config.dataDir, this.config.adminPassword);
     await this.jobs.open();
     for (const factory of factories ?? (await loadModules(this.config.modulesPath))) {
       const mod = await factory(this);
@@ -119,6 +124,7 @@ export class Daemon implements App {
         }
       }
       await this.jobs.close();
+      this.auth.close();
       if (this.db.status === 'open' || this.db.status === 'opening') await this.db.close();
       this.log.info('midshipd stopped');
       this.log.flush();

@@ -67,11 +67,14 @@ export class Dispatcher {
 
   async call(m: RegisteredMethod, params: unknown[], o: CallOptions): Promise<unknown> {
     if (o.authorize) await this.authorize(m, o.credentials, o.connection);
+    if (o.credentials?.type === 'TOKEN') this.app.auth.touch(o.credentials);
     let ok = false;
     let args: unknown[] = params;
     try {
       args = m.validateArgs(params);
-      const result = m.def.job ? await this.runJob(m, args, o) : await this.runPlain(m, args, o);
+      let result = m.def.job ? await this.runJob(m, args, o) : await this.runPlain(m, args, o);
+      // Secrets are shown only to holders of the namespace's write role (PROTOCOL.md 8.5).
+      if (m.writeRole !== null && !(m.def.job && o.legacyJobs) && o.credentials !== null && !hasAnyRole(o.credentials, [m.writeRole])) result = m.redactResult(result);
       if (m.validateResult && !(m.def.job && o.legacyJobs) && !m.validateResult(result)) {
         this.app.log.error({ method: m.def.name, errors: m.validateResult.errors }, 'result does not match its schema');
         throw new Error(`Result of ${m.def.name} does not match its schema: ${JSON.stringify(m.validateResult.errors)}`);

@@ -33,6 +33,10 @@ export interface ConnectionInfo {
   /** Mutable: core.set_options changes it for the rest of the connection. */
   options: ConnectionOptions;
   protocol: 'jsonrpc' | 'legacy';
+  /** Who the connection is; changed by logins and logouts (through the AuthService). */
+  credentials: Credentials | null;
+  /** End the connection (e.g. its API key was revoked). */
+  close(code: number, reason: string): void;
   transport: 'tcp' | 'unix';
   remoteAddress: string;
   /** Origin used to bind tokens: the remote address, or 'unix'. */
@@ -179,6 +183,8 @@ export interface RegisteredMethod {
   redactResult: Redactor;
   /** Whether the call changes state (for the audit trail and read-only roles). */
   writes: boolean;
+  /** `<PREFIX>_WRITE` of the method's service: callers without it see results redacted. */
+  writeRole: string | null;
 }
 
 const READ_VERBS = new Set(['query', 'get_instance', 'config']);
@@ -218,6 +224,7 @@ export class Registry {
       redactArgs: redactBySchema(def.args.map((a) => a.schema)),
       redactResult: redactBySchema(def.result),
       writes: def.noAuth || def.authOnly ? def.audit === true : writes,
+      writeRole: service?.rolePrefix ? `${service.rolePrefix}_WRITE` : null,
     });
   }
 

@@ -23,6 +23,8 @@ const JSONRPC_PATHS = new Set(['/api/current', '/api/v1', ...API_VERSIONS.map((v
 
 export interface ServerHooks {
   initialCredentials(conn: Connection): Credentials | null;
+  connected(conn: Connection): void;
+  disconnected(connId: string): void;
 }
 
 export class Server {
@@ -77,6 +79,7 @@ export class Server {
     conn.credentials = this.hooks.initialCredentials(conn);
     this.connections.add(conn);
     this.events.attach(conn);
+    this.hooks.connected(conn);
     this.log.info({ conn: conn.id, remote, transport, path: req.url, protocol }, 'connection open');
     ws.on('pong', () => (conn.alive = true));
     ws.on('message', (data: RawData, isBinary: boolean) => this.onFrame(conn, data, isBinary));
@@ -85,6 +88,7 @@ export class Server {
       conn.handleClosed();
       this.connections.delete(conn);
       this.events.detach(conn.id);
+      this.hooks.disconnected(conn.id);
       this.log.info({ conn: conn.id, remote, code, ms: Date.now() - conn.openedAt }, 'connection closed');
     });
   }

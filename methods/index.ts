@@ -2,5 +2,8 @@
 import type { ModuleFactory } from '../daemon/registry.js';
 import { coreModule } from './core.js';
 import { jobsModule } from './jobs.js';
+import { authModule } from './auth.js';
+import { userModule } from './user.js';
+import { apiKeyModule } from './api_key.js';
 
-export const modules: ModuleFactory[] = [coreModule, jobsModule];
+export const modules: ModuleFactory[] = [coreModule, jobsModule, authModule, userModule, apiKeyModule];

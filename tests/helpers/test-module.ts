@@ -135,6 +135,12 @@ export function testModule(app: App): ModuleDef {
           return n;
         },
       }),
+      method('test.query', {
+        description: 'A read method whose result carries a secret.',
+        args: [],
+        result: Type.Object({ name: Type.String(), secret: Type.String({ secret: true }) }),
+        handler: () => ({ name: 'visible', secret: 's3cr3t-value' }),
+      }),
       method('test.noop', {
         description: 'A trivial job.',
         args: [],

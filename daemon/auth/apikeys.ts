@@ -1,0 +1,115 @@
+// API keys: "<id>-<64 alphanumerics>", shown once. Only SCRAM-SHA-512 material derived from the
+// secret is stored (salt, iterations, stored_key, server_key), never the key itself.
+import { randomInt } from 'node:crypto';
+import type { Sublevel } from '../app.js';
+import { CallError, ERRNO } from '../errors.js';
+import { deriveScramMaterial, type ScramMaterial } from './scram.js';
+
+export interface ApiKeyRecord {
+  id: number;
+  name: string;
+  username: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked: boolean;
+  material: ScramMaterial;
+}
+
+export type PublicApiKey = Omit<ApiKeyRecord, 'material' | 'created_at' | 'expires_at'> & {
+  user_identifier: string;
+  keyhash: string;
+  created_at: { $date: number };
+  expires_at: { $date: number } | null;
+  expired: boolean;
+};
+
+const ALPHANUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+function secret64(): string {
+  let s = '';
+  for (let i = 0; i < 64; i++) s += ALPHANUM[randomInt(ALPHANUM.length)];
+  return s;
+}
+
+export function isExpired(k: ApiKeyRecord, now = Date.now()): boolean {
+  return k.expires_at !== null && k.expires_at <= now;
+}
+
+export function publicKey(k: ApiKeyRecord): PublicApiKey {
+  const { material, created_at, expires_at, ...rest } = k;
+  return {
+    ...rest,
+    user_identifier: k.username,
+    // What identifies the stored material without revealing anything usable.
+    keyhash: `pbkdf2_sha512$${material.iterations}$${material.salt}`,
+    created_at: { $date: created_at },
+    expires_at: expires_at === null ? null : { $date: expires_at },
+    expired: isExpired(k),
+  };
+}
+
+const pad = (id: number) => String(id).padStart(10, '0');
+
+export class ApiKeyStore {
+  private readonly byId = new Map<number, ApiKeyRecord>();
+  private nextId = 1;
+
+  constructor(private readonly db: Sublevel<ApiKeyRecord>, private readonly iterations: number) {}
+
+  async open(): Promise<void> {
+    for await (const [, k] of this.db.iterator()) {
+      this.byId.set(k.id, k);
+      this.nextId = Math.max(this.nextId, k.id + 1);
+    }
+  }
+
+  all(): ApiKeyRecord[] {
+    return [...this.byId.values()];
+  }
+
+  get(id: number): ApiKeyRecord | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Returns the record and the key string, which is never stored. */
+  async create(name: string, username: string, expiresAt: number | null): Promise<{ record: ApiKeyRecord; key: string }> {
+    const id = this.nextId++;
+    const secret = secret64();
+    const record: ApiKeyRecord = { id, name, username, created_at: Date.now(), expires_at: expiresAt, revoked: false, material: await deriveScramMaterial(secret, this.iterations) };
+    this.byId.set(id, record);
+    await this.db.put(pad(id), record);
+    return { record, key: `${id}-${secret}` };
+  }
+
+  async update(id: number, data: { name?: string; expires_at?: number | null; reset?: boolean }): Promise<{ record: ApiKeyRecord; key: string | null }> {
+    const old = this.byId.get(id);
+    if (!old) throw new CallError(`API key ${id} does not exist`, ERRNO.ENOENT);
+    const record = { ...old };
+    if (data.name !== undefined) record.name = data.name;
+    if (data.expires_at !== undefined) record.expires_at = data.expires_at;
+    let key: string | null = null;
+    if (data.reset) {
+      const secret = secret64();
+      record.material = await deriveScramMaterial(secret, this.iterations);
+      record.revoked = false;
+      key = `${id}-${secret}`;
+    }
+    this.byId.set(id, record);
+    await this.db.put(pad(id), record);
+    return { record, key };
+  }
+
+  async delete(id: number): Promise<ApiKeyRecord> {
+    const k = this.byId.get(id);
+    if (!k) throw new CallError(`API key ${id} does not exist`, ERRNO.ENOENT);
+    this.byId.delete(id);
+    await this.db.del(pad(id));
+    return k;
+  }
+
+  async deleteForUser(username: string): Promise<ApiKeyRecord[]> {
+    const gone = this.all().filter((k) => k.username === username);
+    for (const k of gone) await this.delete(k.id);
+    return gone;
+  }
+}

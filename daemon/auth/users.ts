@@ -1,0 +1,110 @@
+// Local accounts, in level. Few enough to keep a copy in memory for lookups by name; every change
+// is written through. Password hashes never leave this file except to verify a login.
+import { CallError, ERRNO, ValidationErrors } from '../errors.js';
+import type { Sublevel } from '../app.js';
+import { hashPassword } from './password.js';
+
+export interface UserRecord {
+  id: number;
+  username: string;
+  full_name: string;
+  email: string | null;
+  password_hash: string | null;
+  roles: string[];
+  locked: boolean;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A user as returned by user.* methods: no password material. */
+export type PublicUser = Omit<UserRecord, 'password_hash' | 'created_at' | 'updated_at'> & {
+  created_at: { $date: number };
+  updated_at: { $date: number };
+  password_set: boolean;
+};
+
+export const USERNAME_PATTERN = /^[a-z_][a-z0-9_.-]{0,31}$/;
+
+export function publicUser(u: UserRecord): PublicUser {
+  const { password_hash, created_at, updated_at, ...rest } = u;
+  return { ...rest, password_set: password_hash !== null, created_at: { $date: created_at }, updated_at: { $date: updated_at } };
+}
+
+const pad = (id: number) => String(id).padStart(10, '0');
+
+export class UserStore {
+  private readonly byId = new Map<number, UserRecord>();
+  private nextId = 1;
+
+  constructor(private readonly db: Sublevel<UserRecord>) {}
+
+  async open(): Promise<void> {
+    for await (const [, u] of this.db.iterator()) {
+      this.byId.set(u.id, u);
+      this.nextId = Math.max(this.nextId, u.id + 1);
+    }
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  all(): UserRecord[] {
+    return [...this.byId.values()];
+  }
+
+  get(id: number): UserRecord | undefined {
+    return this.byId.get(id);
+  }
+
+  byName(username: string): UserRecord | undefined {
+    for (const u of this.byId.values()) if (u.username === username) return u;
+    return undefined;
+  }
+
+  async create(data: { username: string; full_name?: string; email?: string | null; password?: string | null; roles?: string[]; locked?: boolean }, attr: string): Promise<UserRecord> {
+    const errors = new ValidationErrors();
+    if (!USERNAME_PATTERN.test(data.username)) errors.add(`${attr}.username`, 'Username must start with a letter or _ and contain only a-z, 0-9, _, . and - (at most 32 characters)');
+    else if (this.byName(data.username)) errors.add(`${attr}.username`, `A user named '${data.username}' already exists`, ERRNO.EEXIST);
+    errors.throwIfAny();
+    const now = Date.now();
+    const u: UserRecord = {
+      id: this.nextId++,
+      username: data.username,
+      full_name: data.full_name ?? '',
+      email: data.email ?? null,
+      password_hash: data.password ? await hashPassword(data.password) : null,
+      roles: [...new Set(data.roles ?? [])],
+      locked: data.locked ?? false,
+      created_at: now,
+      updated_at: now,
+    };
+    // A concurrent create may have taken the name while the password was being hashed.
+    if (this.byName(u.username)) throw new ValidationErrors([[`${attr}.username`, `A user named '${u.username}' already exists`, ERRNO.EEXIST]]);
+    this.byId.set(u.id, u);
+    await this.db.put(pad(u.id), u);
+    return u;
+  }
+
+  async update(id: number, data: { full_name?: string; email?: string | null; password?: string | null; roles?: string[]; locked?: boolean }): Promise<UserRecord> {
+    const old = this.byId.get(id);
+    if (!old) throw new CallError(`User ${id} does not exist`, ERRNO.ENOENT);
+    const u: UserRecord = { ...old, updated_at: Date.now() };
+    if (data.full_name !== undefined) u.full_name = data.full_name;
+    if (data.email !== undefined) u.email = data.email;
+    if (data.roles !== undefined) u.roles = [...new Set(data.roles)];
+    if (data.locked !== undefined) u.locked = data.locked;
+    if (data.password !== undefined) u.password_hash = data.password === null ? null : await hashPassword(data.password);
+    this.byId.set(id, u);
+    await this.db.put(pad(id), u);
+    return u;
+  }
+
+  async delete(id: number): Promise<UserRecord> {
+    const u = this.byId.get(id);
+    if (!u) throw new CallError(`User ${id} does not exist`, ERRNO.ENOENT);
+    this.byId.delete(id);
+    await this.db.del(pad(id));
+    return u;
+  }
+}

@@ -1,0 +1,124 @@
+// api_key.*: keys "<id>-<64 alphanumerics>" shown once; only SCRAM material is stored (issue 5).
+import { Type } from '@sinclair/typebox';
+import type { App } from '../daemon/app.js';
+import { isExpired, publicKey } from '../daemon/auth/apikeys.js';
+import { isFullAdmin } from '../daemon/auth/credentials.js';
+import { ERRNO, ValidationErrors, notFound } from '../daemon/errors.js';
+import { applyQuery, validateFilters } from '../daemon/filters.js';
+import { method, type ModuleDef } from '../daemon/registry.js';
+import { arg } from '../daemon/schema.js';
+import { QueryFilters, QueryOptions } from '../schemas/query.js';
+
+const DateValue = Type.Union([Type.Object({ $date: Type.Integer() }, { additionalProperties: false }), Type.String({ minLength: 10 }), Type.Null()]);
+
+function toMs(v: { $date: number } | string | null | undefined): number | null | undefined {
+  if (v === undefined || v === null) return v;
+  return typeof v === 'string' ? Date.parse(v) : v.$date;
+}
+
+const KeyEntry = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  username: Type.String(),
+  user_identifier: Type.String(),
+  keyhash: Type.String(),
+  revoked: Type.Boolean(),
+  expired: Type.Boolean(),
+  created_at: Type.Object({ $date: Type.Number() }),
+  expires_at: Type.Union([Type.Object({ $date: Type.Number() }), Type.Null()]),
+  key: Type.Optional(Type.String({ secret: true })),
+});
+
+export function apiKeyModule(app: App): ModuleDef {
+  const auth = app.auth;
+  const keys = auth.keys;
+  const emit = (msg: 'added' | 'changed' | 'removed', id: number, fields?: unknown) => app.events.emit('api_key.query', msg, id, fields);
+  const instance = (id: number) => {
+    const k = keys.get(id);
+    if (!k) throw notFound(`API key ${id} does not exist`);
+    return k;
+  };
+  const endFor = (id: number, reason: string) => auth.endSessions((c) => c.apiKey?.id === id, reason);
+
+  return {
+    services: [{ name: 'api_key', type: 'crud', rolePrefix: 'ACCOUNT', cliDescription: 'API keys' }],
+    methods: [
+      method('api_key.query', {
+        description: 'Query API keys (never the keys themselves).',
+        args: [arg('filters', QueryFilters, { default: [] }), arg('options', QueryOptions, { default: {} as never })],
+        result: Type.Unknown(),
+        filterable: true,
+        handler: (_ctx, filters, options) => {
+          validateFilters(filters);
+          return applyQuery(keys.all().map(publicKey), filters, options);
+        },
+      }),
+      method('api_key.get_instance', {
+        description: 'One API key by id.',
+        args: [arg('id', Type.Integer())],
+        result: KeyEntry,
+        handler: (_ctx, id) => publicKey(instance(id)),
+      }),
+      method('api_key.my_keys', {
+        description: "The caller's own API keys.",
+        args: [],
+        result: Type.Array(KeyEntry),
+        authOnly: true,
+        handler: (ctx) => keys.all().filter((k) => k.username === ctx.credentials!.username).map(publicKey),
+      }),
+      method('api_key.create', {
+        description: 'Create an API key for `username` (default: the caller). The result carries `key` ("<id>-<secret>") this once.',
+        args: [arg('api_key_create', Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }), username: Type.Optional(Type.String()), expires_at: Type.Optional(DateValue) }, { additionalProperties: false }))],
+        result: KeyEntry,
+        handler: async (ctx, data) => {
+          const username = data.username ?? ctx.credentials?.username ?? '';
+          const errors = new ValidationErrors();
+          if (!auth.users.byName(username)) errors.add('api_key_create.username', `User '${username}' does not exist`, ERRNO.ENOENT);
+          if (keys.all().some((k) => k.name === data.name)) errors.add('api_key_create.name', `An API key named '${data.name}' already exists`, ERRNO.EEXIST);
+          const expires = toMs(data.expires_at);
+          if (Number.isNaN(expires)) errors.add('api_key_create.expires_at', 'Not an ISO-8601 date-time');
+          else if (typeof expires === 'number' && !(expires > Date.now())) errors.add('api_key_create.expires_at', 'Expiration must be in the future');
+          errors.throwIfAny();
+          const { record, key } = await keys.create(data.name, username, expires ?? null);
+          const pub = publicKey(record);
+          emit('added', record.id, pub);
+          return { ...pub, key };
+        },
+      }),
+      method('api_key.update', {
+        description: 'Rename a key, change its expiry, or `reset` it (a new secret, returned once). An expired or reset key ends the sessions that used it.',
+        args: [arg('id', Type.Integer()), arg('api_key_update', Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), expires_at: Type.Optional(DateValue), reset: Type.Optional(Type.Boolean()) }, { additionalProperties: false }))],
+        result: KeyEntry,
+        handler: async (_ctx, id, data) => {
+          instance(id);
+          const change: { name?: string; expires_at?: number | null; reset?: boolean } = {};
+          if (data.name !== undefined) change.name = data.name;
+          const expires = toMs(data.expires_at);
+          if (Number.isNaN(expires)) throw new ValidationErrors([['api_key_update.expires_at', 'Not an ISO-8601 date-time', ERRNO.EINVAL]]);
+          if (expires !== undefined) change.expires_at = expires;
+          if (data.reset !== undefined) change.reset = data.reset;
+          const { record, key } = await keys.update(id, change);
+          if (data.reset || isExpired(record)) endFor(id, data.reset ? 'API key reset' : 'API key expired');
+          else if (expires !== undefined) auth.refreshKeyExpiry(id);
+          const pub = publicKey(record);
+          emit('changed', id, pub);
+          return key === null ? pub : { ...pub, key };
+        },
+      }),
+      method('api_key.delete', {
+        description: 'Delete (revoke) a key; sessions that logged in with it end at once.',
+        args: [arg('id', Type.Integer())],
+        result: Type.Boolean(),
+        handler: async (ctx, id) => {
+          const k = instance(id);
+          if (!isFullAdmin(ctx.credentials) && k.username !== ctx.credentials?.username) throw new ValidationErrors([['id', 'Not your key', ERRNO.EPERM]]);
+          await keys.delete(id);
+          endFor(id, 'API key revoked');
+          emit('removed', id);
+          return true;
+        },
+      }),
+    ],
+    events: [{ name: 'api_key.query', description: 'API keys added, changed or removed.', roles: ['ACCOUNT_READ'] }],
+  };
+}

@@ -1,0 +1,161 @@
+// auth.*: logins (PROTOCOL.md 8.2-8.4), tokens, who am I, logout.
+import { Type, type Static } from '@sinclair/typebox';
+import type { App } from '../daemon/app.js';
+import { isFullAdmin, type Credentials } from '../daemon/auth/credentials.js';
+import type { LoginResult } from '../daemon/auth/service.js';
+import { CallError, ERRNO, ValidationErrors } from '../daemon/errors.js';
+import { method, type CallContext, type ConnectionInfo, type ModuleDef } from '../daemon/registry.js';
+import { arg } from '../daemon/schema.js';
+
+const LoginOptions = Type.Object({ user_info: Type.Boolean({ default: true }), reconnect_token: Type.Boolean({ default: false }) }, { additionalProperties: false });
+
+const LoginData = Type.Union([
+  Type.Object({ mechanism: Type.Literal('PASSWORD_PLAIN'), username: Type.String(), password: Type.String({ secret: true }), login_options: Type.Optional(LoginOptions) }, { additionalProperties: false }),
+  Type.Object({ mechanism: Type.Literal('API_KEY_PLAIN'), username: Type.String(), api_key: Type.String({ secret: true }), login_options: Type.Optional(LoginOptions) }, { additionalProperties: false }),
+  Type.Object({ mechanism: Type.Literal('TOKEN_PLAIN'), token: Type.String({ secret: true }), login_options: Type.Optional(LoginOptions) }, { additionalProperties: false }),
+  Type.Object({ mechanism: Type.Literal('OTP_TOKEN'), otp_token: Type.String({ secret: true }), login_options: Type.Optional(LoginOptions) }, { additionalProperties: false }),
+  Type.Object({ mechanism: Type.Literal('SCRAM'), scram_type: Type.Union([Type.Literal('CLIENT_FIRST_MESSAGE'), Type.Literal('CLIENT_FINAL_MESSAGE')]), rfc_str: Type.String({ secret: true }) }, { additionalProperties: false }),
+]);
+type LoginDataT = Static<typeof LoginData>;
+
+export const MECHANISMS = ['API_KEY_PLAIN', 'TOKEN_PLAIN', 'PASSWORD_PLAIN', 'SCRAM'];
+
+function connectionOf(ctx: CallContext): ConnectionInfo {
+  if (ctx.connection === null) throw new CallError('Logins need a client connection', ERRNO.EINVAL);
+  return ctx.connection;
+}
+
+/** The auth.me object (PROTOCOL.md 8.3). */
+export function whoAmI(app: App, c: Credentials): Record<string, unknown> {
+  const user = c.userId === null ? undefined : app.auth.users.get(c.userId);
+  return {
+    pw_name: c.username,
+    pw_gecos: user?.full_name ?? (c.username === 'root' ? 'root' : ''),
+    pw_dir: c.username === 'root' ? '/root' : `/home/${c.username}`,
+    pw_shell: '/usr/sbin/nologin',
+    pw_uid: c.userId === null ? 0 : 1000 + c.userId,
+    pw_gid: c.userId === null ? 0 : 1000 + c.userId,
+    grouplist: [],
+    sid: null,
+    source: c.type === 'UNIX_SOCKET' ? 'LOCAL' : 'LOCAL',
+    local: true,
+    privilege: { roles: { $set: [...c.roles] }, allowlist: isFullAdmin(c) ? [{ method: '*', resource: '*' }] : [], web_shell: false },
+    account_attributes: ['LOCAL'],
+    attributes: {},
+    two_factor_config: { secret_configured: false },
+    credentials_type: c.type,
+  };
+}
+
+export function authModule(app: App): ModuleDef {
+  const auth = app.auth;
+
+  const respond = (ctx: CallContext, r: LoginResult, userInfo: boolean): Record<string, unknown> => {
+    if (r.type !== 'SUCCESS') return { response_type: r.type };
+    return { response_type: 'SUCCESS', user_info: userInfo ? whoAmI(app, r.credentials) : null, authenticator: 'LEVEL_1', reconnect_token: null };
+  };
+
+  const loginEx = async (ctx: CallContext, data: LoginDataT): Promise<Record<string, unknown>> => {
+    const conn = connectionOf(ctx);
+    if (data.mechanism !== 'SCRAM') auth.abandonScram(conn);
+    const userInfo = 'login_options' in data ? (data.login_options?.user_info ?? true) : true;
+    switch (data.mechanism) {
+      case 'PASSWORD_PLAIN':
+        return respond(ctx, await auth.loginPassword(conn, data.username, data.password), userInfo);
+      case 'API_KEY_PLAIN':
+        return respond(ctx, await auth.loginApiKey(conn, data.username, data.api_key), userInfo);
+      case 'TOKEN_PLAIN':
+        return respond(ctx, await auth.loginToken(conn, data.token), userInfo);
+      case 'OTP_TOKEN':
+        throw new ValidationErrors([['login_data.otp_token', 'OTP_TOKEN: no authentication in progress', ERRNO.EINVAL]]);
+      case 'SCRAM': {
+        if (data.scram_type === 'CLIENT_FIRST_MESSAGE') {
+          return { response_type: 'SCRAM_RESPONSE', scram_type: 'SERVER_FIRST_RESPONSE', rfc_str: auth.scramStart(conn, data.rfc_str), user_info: null };
+        }
+        const { result, serverFinal } = await auth.scramFinish(conn, data.rfc_str);
+        if (result.type !== 'SUCCESS') return { response_type: result.type };
+        return { response_type: 'SCRAM_RESPONSE', scram_type: 'SERVER_FINAL_RESPONSE', rfc_str: serverFinal, user_info: whoAmI(app, result.credentials) };
+      }
+    }
+  };
+
+  return {
+    services: [{ name: 'auth', type: 'service', cliDescription: 'Logins, tokens and sessions' }],
+    methods: [
+      method('auth.mechanism_choices', {
+        description: 'Login mechanisms this daemon accepts.',
+        args: [],
+        result: Type.Array(Type.String()),
+        noAuth: true,
+        handler: () => MECHANISMS,
+      }),
+      method('auth.login_ex', {
+        description: 'Log in with PASSWORD_PLAIN, API_KEY_PLAIN, TOKEN_PLAIN or SCRAM (two steps). Answers SUCCESS, AUTH_ERR (after a constant delay), EXPIRED, DENIED or SCRAM_RESPONSE.',
+        args: [arg('login_data', LoginData)],
+        result: Type.Record(Type.String(), Type.Unknown()),
+        noAuth: true,
+        audit: false,
+        handler: loginEx,
+      }),
+      method('auth.login_ex_continue', {
+        description: 'Continue a multi-step login (OTP). Midship has no second factor: always an error.',
+        args: [arg('login_data', Type.Object({ mechanism: Type.Literal('OTP_TOKEN'), otp_token: Type.String({ secret: true }) }, { additionalProperties: false }))],
+        result: Type.Record(Type.String(), Type.Unknown()),
+        noAuth: true,
+        handler: () => {
+          throw new ValidationErrors([['login_data.otp_token', 'OTP_TOKEN: no authentication in progress', ERRNO.EINVAL]]);
+        },
+      }),
+      method('auth.login', {
+        description: 'Log in with a username and password (older entry point). Returns true on success.',
+        args: [arg('username', Type.String()), arg('password', Type.String({ secret: true })), arg('otp_token', Type.Union([Type.String({ secret: true }), Type.Null()]), { default: null })],
+        result: Type.Boolean(),
+        noAuth: true,
+        handler: async (ctx, username, password) => (await auth.loginPassword(connectionOf(ctx), username, password)).type === 'SUCCESS',
+      }),
+      method('auth.login_with_api_key', {
+        description: 'Log in with an API key "<id>-<secret>" (older entry point). Returns true on success.',
+        args: [arg('api_key', Type.String({ secret: true }))],
+        result: Type.Boolean(),
+        noAuth: true,
+        handler: async (ctx, key) => (await auth.loginApiKey(connectionOf(ctx), null, key)).type === 'SUCCESS',
+      }),
+      method('auth.login_with_token', {
+        description: 'Log in with a token from auth.generate_token. Returns true on success.',
+        args: [arg('token', Type.String({ secret: true }))],
+        result: Type.Boolean(),
+        noAuth: true,
+        handler: async (ctx, token) => (await auth.loginToken(connectionOf(ctx), token)).type === 'SUCCESS',
+      }),
+      method('auth.generate_token', {
+        description: 'A token (ttl seconds, refreshed by use) that logs in as the caller: auth.login_with_token or TOKEN_PLAIN. single_use tokens work once; match_origin binds it to the caller\'s address.',
+        args: [
+          arg('ttl', Type.Integer({ minimum: 1, maximum: 86_400 * 30 }), { default: 600 }),
+          arg('attrs', Type.Record(Type.String(), Type.Unknown()), { default: {} }),
+          arg('match_origin', Type.Boolean(), { default: true }),
+          arg('single_use', Type.Boolean(), { default: false }),
+        ],
+        result: Type.String({ secret: true }),
+        authOnly: true,
+        handler: (ctx, ttl, attrs, matchOrigin, singleUse) => auth.generateToken(ctx.connection, ctx.credentials!, ttl, attrs, matchOrigin, singleUse),
+      }),
+      method('auth.me', {
+        description: 'Who this session is: user, roles (privilege.roles), credential type.',
+        args: [],
+        result: Type.Record(Type.String(), Type.Unknown()),
+        authOnly: true,
+        handler: (ctx) => whoAmI(app, ctx.credentials!),
+      }),
+      method('auth.logout', {
+        description: 'End this session: later calls get ENOTAUTHENTICATED; event sources end with notify_unsubscribed.',
+        args: [],
+        result: Type.Boolean(),
+        authOnly: true,
+        handler: (ctx) => {
+          auth.logout(connectionOf(ctx));
+          return true;
+        },
+      }),
+    ],
+  };
+}
