@@ -30,6 +30,8 @@ export interface JobsConfig {
   /** How many finished jobs stay in memory for quick access. */
   memoryWindow: number;
   purgeIntervalMs: number;
+  /** Lifetime of core.download / core.job_download_logs tokens. */
+  downloadTokenTtlMs: number;
 }
 
 export interface AuthConfig {
@@ -78,6 +80,7 @@ export const DEFAULT_JOBS: JobsConfig = {
   retentionMaxAgeMs: 30 * 24 * 3600 * 1000,
   memoryWindow: 1000,
   purgeIntervalMs: 60_000,
+  downloadTokenTtlMs: 300_000,
 };
 
 export function defaultConfig(overrides: Partial<Config> = {}): Config {

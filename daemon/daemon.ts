@@ -44,7 +44,7 @@ export class Daemon implements App {
     this.db = new ClassicLevel<string, unknown>(join(config.dataDir, 'db'), { valueEncoding: 'json' });
     this.auth = new AuthService(this.sublevel('users'), this.sublevel('api_keys'), config.auth, this.events, this.log);
     this.jobs = new JobManager(this.db, config.dataDir, config.jobs, this.events, this.log);
-    this.downloads = new Downloads(this.jobs);
+    this.downloads = new Downloads(this.jobs, config.jobs.downloadTokenTtlMs);
     this.dispatcher = new Dispatcher(this);
     const transport = new Transport(config.limits, this.registry, this.dispatcher, this.log);
     this.server = new Server(config, transport, this.events, this.http, {

@@ -40,13 +40,13 @@ export class Downloads {
   private readonly tokens = new Map<string, Token>();
   private readonly outputs = new Map<number, Output>();
 
-  constructor(private readonly jobs: JobManager) {}
+  constructor(private readonly jobs: JobManager, private readonly tokenTtlMs: number = TOKEN_TTL_MS) {}
 
   /** A single-use token for job `jobId`, valid 5 minutes; returns the URL path. */
   issue(jobId: number, filename: string, origin: string | null, kind: 'output' | 'logs'): string {
     this.sweep();
     const token = randomBytes(32).toString('base64url');
-    this.tokens.set(token, { jobId, filename: sanitizeFilename(filename), origin, expires: Date.now() + TOKEN_TTL_MS, kind });
+    this.tokens.set(token, { jobId, filename: sanitizeFilename(filename), origin, expires: Date.now() + this.tokenTtlMs, kind });
     return `/_download/${jobId}?auth_token=${token}`;
   }
 
