@@ -60,7 +60,7 @@ test('a clean restart keeps the history and its order; a running job is recorded
     let d = await startDaemon({ dataDir: dir, modules: [coreModule, jobsModule, testModule] });
     let c = await Client.connect(d.socketPath);
     const a = (await c.call('test.job', { steps: 0, result: 'a' })) as number;
-    const long = (await c.call('test.fixed', 60_000)) as number;
+    const long = (await c.call('test.fixed', 3_000)) as number;
     await new Promise((r) => setTimeout(r, 50));
     await d.stop();
     d = await startDaemon({ dataDir: dir, modules: [coreModule, jobsModule, testModule] });

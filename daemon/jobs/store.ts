@@ -4,6 +4,7 @@
 //   rec       <12-digit id>                 -> JobRecord
 //   by_method <method>\x00<12-digit id>     -> id
 //   by_state  <state>\x00<12-digit id>      -> id
+//   by_finished <13-digit time_finished>\x00<12-digit id> -> id   (finished jobs: age purges)
 //   meta      next_id                       -> number
 // A record, its two index entries and next_id are always written in one atomic batch, so the
 // indexes never disagree with the records after a crash and ids are never handed out twice,
@@ -53,6 +54,16 @@ export interface PurgeOptions {
   /** Drop finished jobs whose time_finished is older than this (Infinity: no age limit). */
   maxAgeMs: number;
   now: number;
+}
+
+/** What purge() reports of a removed job: enough to delete its log file. */
+export interface PurgedJob {
+  id: number;
+  logs_path: string | null;
+}
+
+function finishedKey(timeFinished: number, id: number): string {
+  return String(Math.max(0, Math.trunc(timeFinished))).padStart(13, '0') + SEP + padId(id);
 }
 
 export function padId(id: number): string {
@@ -132,6 +143,7 @@ export class JobStore {
   private readonly records: Sub<JobRecord>;
   private readonly byMethod: Sub<number>;
   private readonly byState: Sub<number>;
+  private readonly byFinished: Sub<number>;
   private readonly meta: Sub<number>;
   private nextId = 0; // 0: open() has not run
   private writes: Promise<unknown> = Promise.resolve();
@@ -143,6 +155,7 @@ export class JobStore {
     this.records = sub<JobRecord>('rec');
     this.byMethod = sub<number>('by_method');
     this.byState = sub<number>('by_state');
+    this.byFinished = sub<number>('by_finished');
     this.meta = sub<number>('meta');
   }
 
@@ -310,43 +323,60 @@ export class JobStore {
    * STORE_BATCH records, letting the event loop run between steps. Returns the removed records
    * (the caller removes their log files).
    */
-  async purge(o: PurgeOptions): Promise<JobRecord[]> {
+  /**
+   * Retention. By count: walk the finished ids newest first reading keys only, and delete what lies
+   * beyond the newest `maxFinished`. By age: range-scan the time_finished index below the cutoff.
+   * Records are read only when they are deleted, in bounded steps; memory stays flat however long
+   * the history is.
+   */
+  async purge(o: PurgeOptions): Promise<PurgedJob[]> {
     const maxFinished = Math.max(0, o.maxFinished);
-    const cutoff = o.now - o.maxAgeMs;
-    const removed: JobRecord[] = [];
+    const removed: PurgedJob[] = [];
     const cursors = this.cursors(undefined, FINISHED_STATES, 0, MAX_JOB_ID, true);
-    let rank = 0;
     try {
       const ids = mergeIds(cursors, true);
-      for (;;) {
-        const chunk: number[] = [];
-        for (let step = await ids.next(); ; step = await ids.next()) {
-          if (step.done === true) break;
-          chunk.push(step.value);
-          if (chunk.length >= STORE_BATCH) break;
+      let rank = 0;
+      let chunk: number[] = [];
+      for await (const id of ids) {
+        if (rank++ < maxFinished) continue;
+        chunk.push(id);
+        if (chunk.length >= STORE_BATCH) {
+          await this.deleteFinished(chunk, removed);
+          chunk = [];
         }
-        if (chunk.length === 0) break;
-        const recs = await this.records.getMany(chunk.map(padId));
-        const doomed: JobRecord[] = [];
-        for (const r of recs) {
-          // Index entries are read from a snapshot; skip anything that is no longer a finished job.
-          if (r === undefined || !TERMINAL_STATES.has(r.state)) continue;
-          const finished = r.time_finished ?? r.time_started;
-          if (rank >= maxFinished || finished < cutoff) doomed.push(r);
-          rank++;
-        }
-        if (doomed.length > 0) {
-          await this.serial(() => this.db.batch(doomed.flatMap((r) => this.deleteOps(r))));
-          removed.push(...doomed);
-        }
-        if (chunk.length < STORE_BATCH) break;
-        await yieldToEventLoop();
       }
+      if (chunk.length > 0) await this.deleteFinished(chunk, removed);
     } finally {
       await Promise.all(cursors.map((c) => c.close()));
     }
+    if (Number.isFinite(o.maxAgeMs)) {
+      const cutoff = o.now - o.maxAgeMs;
+      if (cutoff > 0) {
+        for (;;) {
+          const keys = await this.byFinished.keys({ lt: finishedKey(cutoff, 0), limit: STORE_BATCH }).all();
+          if (keys.length === 0) break;
+          const before = removed.length;
+          await this.deleteFinished(keys.map(idFromKey), removed);
+          // Drop index entries whose record is gone or changed (nothing else would remove them).
+          await this.serial(() => this.db.batch(keys.map((key) => ({ type: 'del' as const, sublevel: this.byFinished, key }))));
+          if (keys.length < STORE_BATCH && removed.length === before) break;
+        }
+      }
+    }
     return removed;
   }
+
+  private async deleteFinished(ids: number[], removed: PurgedJob[]): Promise<void> {
+    const recs = await this.records.getMany(ids.map(padId));
+    // Index entries are read from a snapshot; skip anything that is no longer a finished job.
+    const doomed = recs.filter((r): r is JobRecord => r !== undefined && TERMINAL_STATES.has(r.state));
+    if (doomed.length > 0) {
+      await this.serial(() => this.db.batch(doomed.flatMap((r) => this.deleteOps(r))));
+      for (const r of doomed) removed.push({ id: r.id, logs_path: r.logs_path });
+    }
+    await yieldToEventLoop();
+  }
+
 
   private async fetchMatching(ids: number[], methods: string[] | undefined, states: string[] | undefined): Promise<JobRecord[]> {
     const recs = await this.records.getMany(ids.map(padId));
@@ -370,6 +400,9 @@ export class JobStore {
       { type: 'put', sublevel: this.byMethod, key: job.method + SEP + key, value: job.id },
       { type: 'put', sublevel: this.byState, key: job.state + SEP + key, value: job.id },
     );
+    if (job.time_finished !== null && TERMINAL_STATES.has(job.state)) {
+      ops.push({ type: 'put', sublevel: this.byFinished, key: finishedKey(job.time_finished, job.id), value: job.id });
+    }
     return ops;
   }
 
@@ -379,6 +412,7 @@ export class JobStore {
       { type: 'del', sublevel: this.records, key },
       { type: 'del', sublevel: this.byMethod, key: job.method + SEP + key },
       { type: 'del', sublevel: this.byState, key: job.state + SEP + key },
+      ...(job.time_finished !== null ? [{ type: 'del' as const, sublevel: this.byFinished, key: finishedKey(job.time_finished, job.id) }] : []),
     ];
   }
 
