@@ -1,0 +1,358 @@
+// cronjob.*: scheduled and on-demand commands as tracked jobs (issue 7). TrueNAS's cronjob shape
+// (create/update/delete/query/get_instance/run) plus timeout, retries, environment, working
+// directory, tags, next_run / last_run in query results, and a `cronjob.query` event.
+//
+// - Every run is a `cronjob.run` job (logs, abortable, lock `cronjob:<id>`), so the execution
+//   history is the job history: core.get_jobs [["method","=","cronjob.run"],["arguments.0","=",ID]].
+// - The scheduler (croner, local time) submits `cronjob.run(id, true)` as an internal call and
+//   skips a tick, with a log line, while a run of the same cron job is waiting or running.
+// - Midship extensions beyond TrueNAS: schedule.second (6-field cron), timeout, retries,
+//   retry_delay, environment (values shown as "******"), working_directory, tags, next_run, last_run.
+// - The child runs in its own process group; its pid, start time and boot id are stored with the
+//   job so that after a crash the restart kills what is left of it (recovery.ts).
+// Job log format: run.ts. Progress lines: progress.ts.
+import { Type } from '@sinclair/typebox';
+import type { App } from '../daemon/app.js';
+import { ERRNO, CallError, ValidationErrors, notFound } from '../daemon/errors.js';
+import { applyQuery, validateFilters } from '../daemon/filters.js';
+import { TERMINAL_STATES } from '../daemon/jobs/types.js';
+import { method, type ModuleDef } from '../daemon/registry.js';
+import { arg } from '../daemon/schema.js';
+import { QueryFilters, QueryOptions } from '../schemas/query.js';
+import { bootId } from './cronjob/procfs.js';
+import { killLeftover, parseRunInternal } from './cronjob/recovery.js';
+import { KILL_GRACE_MS, STOP_GRACE_MS, runCronJob } from './cronjob/run.js';
+import { DEFAULT_SCHEDULE, Scheduler, validateSchedule } from './cronjob/schedule.js';
+import {
+  CronJobCreate,
+  CronJobEntry,
+  CronJobUpdate,
+  DEFAULTS,
+  ENV_REDACTED,
+  RunResult,
+  type CronData,
+  type CronJobCreateT,
+  type CronJobEntryT,
+  type CronJobUpdateT,
+  type CronRecord,
+  type LastRunT,
+} from './cronjob/schema.js';
+import { CronStore } from './cronjob/store.js';
+import { currentUser, lookupUser, runAsPlan } from './cronjob/users.js';
+
+export { ENV_REDACTED } from './cronjob/schema.js';
+
+const EVENT = 'cronjob.query';
+const RUN = 'cronjob.run';
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const Id = Type.Integer();
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+function redactEnvironment(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.keys(env).map((k) => [k, ENV_REDACTED]));
+}
+
+/** Defaults filled in (ajv already did for client calls; this keeps the types honest). */
+function normalizeCreate(d: CronJobCreateT): CronData {
+  return {
+    enabled: d.enabled ?? DEFAULTS.enabled,
+    description: d.description ?? DEFAULTS.description,
+    command: d.command,
+    user: d.user,
+    stdout: d.stdout ?? DEFAULTS.stdout,
+    stderr: d.stderr ?? DEFAULTS.stderr,
+    schedule: { ...DEFAULT_SCHEDULE, ...definedOnly(d.schedule ?? {}) },
+    timeout: d.timeout ?? DEFAULTS.timeout,
+    retries: d.retries ?? DEFAULTS.retries,
+    retry_delay: d.retry_delay ?? DEFAULTS.retry_delay,
+    environment: { ...(d.environment ?? {}) },
+    working_directory: d.working_directory ?? DEFAULTS.working_directory,
+    tags: [...(d.tags ?? DEFAULTS.tags)],
+  };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * Update semantics: given fields replace the stored ones; schedule fields are merged one by one;
+ * `environment` replaces the whole set, but a value sent back as "******" keeps the stored value
+ * of that variable (so a client can send back what it read).
+ */
+function applyUpdate(old: CronRecord, d: CronJobUpdateT): CronData {
+  const { schedule, environment, ...rest } = d;
+  const { id: _id, ...base } = old;
+  const merged: CronData = { ...base, ...definedOnly(rest), schedule: { ...old.schedule, ...definedOnly(schedule ?? {}) } };
+  if (environment !== undefined) {
+    merged.environment = Object.fromEntries(
+      Object.entries(environment).map(([k, v]) => [k, v === ENV_REDACTED && Object.hasOwn(old.environment, k) ? old.environment[k]! : v]),
+    );
+  }
+  if (rest.tags) merged.tags = [...rest.tags];
+  return merged;
+}
+
+async function validateData(d: CronData, attr: string): Promise<void> {
+  const errors = new ValidationErrors();
+  validateSchedule(d.schedule, `${attr}.schedule`, errors);
+  if (d.command.includes('\0')) errors.add(`${attr}.command`, 'Command must not contain NUL characters');
+  const user = await lookupUser(d.user);
+  if (user === null) errors.add(`${attr}.user`, 'Specified user does not exist', ERRNO.ENOENT);
+  else {
+    try {
+      runAsPlan(user, currentUser());
+    } catch (err) {
+      errors.add(`${attr}.user`, (err as CallError).errmsg, ERRNO.EPERM);
+    }
+  }
+  if (d.working_directory !== null && !d.working_directory.startsWith('/')) {
+    errors.add(`${attr}.working_directory`, 'Must be an absolute path');
+  }
+  for (const [k, v] of Object.entries(d.environment)) {
+    if (!ENV_NAME.test(k)) errors.add(`${attr}.environment.${k}`, 'Invalid environment variable name (letters, digits and _, not starting with a digit)');
+    else if (v.includes('\0')) errors.add(`${attr}.environment.${k}`, 'Value must not contain NUL characters');
+  }
+  errors.throwIfAny();
+}
+
+export function cronjobModule(app: App): ModuleDef {
+  const store = new CronStore(app.sublevel('cronjob'));
+  const records = new Map<number, CronRecord>();
+  const lastRuns = new Map<number, LastRunT>();
+  /** Handlers of runs in progress, by job id: the daemon's stop interrupts and awaits them. */
+  const running = new Map<number, { stop: AbortController; done: Promise<unknown> }>();
+  const scheduler = new Scheduler((id) => fire(id));
+  let nextId = 1;
+  let boot: string | null = null;
+  let stopping = false;
+  // create/update/delete one at a time: validation awaits, and ids and records must not race.
+  let writes: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const p = writes.then(fn, fn);
+    writes = p.catch(() => undefined);
+    return p;
+  };
+
+  const entry = (r: CronRecord): CronJobEntryT => {
+    const next = scheduler.next(r.id);
+    return {
+      ...r,
+      schedule: { ...r.schedule },
+      environment: redactEnvironment(r.environment),
+      tags: [...r.tags],
+      next_run: next === null ? null : next.toISOString(),
+      last_run: lastRuns.get(r.id) ?? null,
+    };
+  };
+
+  const emit = (msg: 'added' | 'changed' | 'removed', id: number): void => {
+    if (!app.events.hasListeners(EVENT)) return;
+    const r = records.get(id);
+    if (msg === 'removed' || r === undefined) app.events.emit(EVENT, 'removed', id);
+    else app.events.emit(EVENT, msg, id, entry(r));
+  };
+
+  const getRecord = (id: number): CronRecord => {
+    const r = records.get(id);
+    if (!r) throw notFound(`CronJob ${id} does not exist`);
+    return r;
+  };
+
+  /** The job id of a WAITING or RUNNING run of cron job `id`, if any. */
+  const activeRun = (id: number): number | null => {
+    for (const j of app.jobs.active.values()) if (j.record.method === RUN && j.record.arguments[0] === id) return j.id;
+    return null;
+  };
+
+  const noteRun = (cronId: number, run: LastRunT): void => {
+    const prev = lastRuns.get(cronId);
+    if (prev && prev.job_id > run.job_id) return;
+    lastRuns.set(cronId, run);
+    if (records.has(cronId)) emit('changed', cronId);
+  };
+
+  function fire(id: number): void {
+    const r = records.get(id);
+    if (stopping || !r || !r.enabled) return;
+    const busy = activeRun(id);
+    if (busy !== null) {
+      app.log.info({ cronjob: id, job: busy }, 'cron job still running: scheduled run skipped');
+      return;
+    }
+    app.call(RUN, [id, true]).then(
+      () => undefined,
+      (err: unknown) => app.log.info({ cronjob: id, error: (err as Error).message }, 'scheduled cron job run did not succeed'),
+    );
+  }
+
+  /** Kill what runs interrupted by a crash left behind (their jobs are already FAILED). */
+  async function recoverInterrupted(): Promise<void> {
+    await Promise.all(
+      app.jobs.interrupted
+        .filter((rec) => rec.method === RUN)
+        .map(async (rec) => {
+          const run = parseRunInternal(rec.internal);
+          if (run === null) return;
+          const result = await killLeftover(run, KILL_GRACE_MS);
+          app.log.warn({ job: rec.id, pgid: run.pgid, result }, result === 'killed' ? 'killed the process group of an interrupted cron job run' : 'interrupted cron job run left no process behind');
+        }),
+    );
+  }
+
+  /** last_run of every cron job from the job history (newest first, stops when all are known). */
+  async function loadLastRuns(): Promise<void> {
+    if (records.size === 0) return;
+    for await (const rec of app.jobs.store.scan({ methods: [RUN], reverse: true })) {
+      const id = rec.arguments[0];
+      if (typeof id !== 'number' || !records.has(id) || lastRuns.has(id)) continue;
+      lastRuns.set(id, { job_id: rec.id, state: rec.state, time_finished: iso(rec.time_finished) });
+      if (lastRuns.size === records.size) break;
+    }
+  }
+
+  return {
+    services: [{ name: 'cronjob', type: 'crud', rolePrefix: 'CRONJOB', cliDescription: 'Scheduled and on-demand commands, each run a tracked job' }],
+    methods: [
+      method('cronjob.query', {
+        description: 'Query cron jobs (filters, options as every *.query). Entries add next_run (ISO time, null when disabled) and last_run {job_id, state, time_finished}; environment values read "******".',
+        args: [arg('filters', QueryFilters, { default: [] }), arg('options', QueryOptions, { default: {} as never })],
+        result: Type.Unknown(),
+        filterable: true,
+        handler: (_ctx, filters, options) => {
+          validateFilters(filters);
+          return applyQuery([...records.values()].sort((a, b) => a.id - b.id).map(entry), filters, options);
+        },
+      }),
+
+      method('cronjob.get_instance', {
+        description: 'The cron job `id`.',
+        args: [arg('id', Id), arg('options', QueryOptions, { default: {} as never })],
+        result: Type.Unknown(),
+        handler: (_ctx, id, options) => {
+          const e = entry(getRecord(id));
+          return options.select.length === 0 ? e : applyQuery([e], [], { select: options.select, get: true });
+        },
+      }),
+
+      method('cronjob.create', {
+        description: 'Create a cron job. schedule fields use cron syntax (schedule.second is a Midship extension). stdout/stderr true: that stream is not kept in the run\'s log. Returns the new cron job.',
+        args: [arg('cron_job_create', CronJobCreate)],
+        result: CronJobEntry,
+        handler: (_ctx, data) =>
+          serial(async () => {
+            const d = normalizeCreate(data);
+            await validateData(d, 'cron_job_create');
+            const r: CronRecord = { id: nextId, ...d };
+            await store.put(r, nextId + 1);
+            nextId++;
+            records.set(r.id, r);
+            scheduler.set(r.id, r.schedule, r.enabled);
+            emit('added', r.id);
+            return entry(r);
+          }),
+      }),
+
+      method('cronjob.update', {
+        description: 'Update cron job `id`: given fields replace the stored ones, schedule fields merge one by one; an environment value sent back as "******" keeps the stored value. Returns the cron job.',
+        args: [arg('id', Id), arg('cron_job_update', CronJobUpdate)],
+        result: CronJobEntry,
+        handler: (_ctx, id, data) =>
+          serial(async () => {
+            const old = getRecord(id);
+            const d = applyUpdate(old, data);
+            await validateData(d, 'cron_job_update');
+            const r: CronRecord = { id, ...d };
+            await store.put(r, nextId);
+            records.set(id, r);
+            scheduler.set(id, r.schedule, r.enabled);
+            emit('changed', id);
+            return entry(r);
+          }),
+      }),
+
+      method('cronjob.delete', {
+        description: 'Delete cron job `id` (a run in progress goes on; its history stays in core.get_jobs).',
+        args: [arg('id', Id)],
+        result: Type.Boolean(),
+        handler: (_ctx, id) =>
+          serial(async () => {
+            getRecord(id);
+            await store.delete(id);
+            records.delete(id);
+            scheduler.remove(id);
+            lastRuns.delete(id);
+            emit('removed', id);
+            return true;
+          }),
+      }),
+
+      method(RUN, {
+        description:
+          'Run cron job `id` now, as a job: /bin/sh -c in its own process group, as its user, with timeout and retries. stdout lines {"progress": 0..1} or {"percent": 0..100} (optional "description") set the progress. Result {exit_code, duration, attempts}. skip_disabled: refuse when the cron job is disabled.',
+        args: [arg('id', Id), arg('skip_disabled', Type.Boolean(), { default: false })],
+        result: RunResult,
+        job: {
+          lock: ([id]) => `cronjob:${id}`,
+          lockQueueSize: 1,
+          abortable: true,
+          logs: true,
+          readRoles: ['CRONJOB_READ'],
+          description: ([id]) => {
+            const r = records.get(id);
+            const what = r ? r.description || r.command : `#${id}`;
+            return `Cron job: ${what.length > 200 ? `${what.slice(0, 200)}...` : what}`;
+          },
+        },
+        handler: async (_ctx, job, id, skipDisabled) => {
+          const r = getRecord(id);
+          if (skipDisabled && !r.enabled) throw new CallError('Cron job is disabled', ERRNO.EINVAL);
+          if (stopping) throw new CallError('The daemon is shutting down', ERRNO.ESHUTDOWN);
+          noteRun(id, { job_id: job.id, state: 'RUNNING', time_finished: null });
+          const unwatch = app.jobs.watch(job.id, (j) => {
+            if (!TERMINAL_STATES.has(j.record.state)) return;
+            unwatch();
+            noteRun(id, { job_id: j.id, state: j.record.state, time_finished: iso(j.record.time_finished) });
+          });
+          const stop = new AbortController();
+          const done = runCronJob({ job, record: structuredClone(r), stopSignal: stop.signal, bootId: boot, log: app.log });
+          running.set(job.id, { stop, done });
+          try {
+            return await done;
+          } finally {
+            running.delete(job.id);
+          }
+        },
+      }),
+    ],
+    events: [
+      {
+        name: EVENT,
+        description: 'Cron job changes: added, changed (also when a run starts or ends: last_run), removed. Fields as in cronjob.query.',
+        roles: ['CRONJOB_READ'],
+      },
+    ],
+
+    async start() {
+      boot = await bootId();
+      const loaded = await store.load();
+      nextId = loaded.nextId;
+      for (const r of loaded.records) records.set(r.id, r);
+      await recoverInterrupted();
+      await loadLastRuns();
+      for (const r of records.values()) scheduler.set(r.id, r.schedule, r.enabled);
+    },
+
+    async stop() {
+      stopping = true;
+      scheduler.stopAll();
+      const runs = [...running.values()];
+      for (const r of runs) r.stop.abort();
+      // Each run sends SIGTERM, then SIGKILL after STOP_GRACE_MS; the engine waits for jobs after this.
+      await Promise.race([Promise.allSettled(runs.map((r) => r.done)), new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS + 1500))]);
+    },
+  };
+}

@@ -1,0 +1,196 @@
+// The body of a cronjob.run job: resolve the user and directory, then run attempts until one
+// succeeds, the retries are used up, the job is aborted or the daemon stops.
+//
+// Job log format: one line per event, each prefixed with an ISO-8601 UTC timestamp and a tag:
+//   2025-06-10T12:00:00.123Z [cronjob] attempt 1 of 3: /usr/local/bin/backup.sh
+//   2025-06-10T12:00:00.456Z [stdout] copied 10 files
+//   2025-06-10T12:00:00.457Z [stderr] warning: disk almost full
+// Progress lines on stdout (see progress.ts) set the job's progress and are not logged.
+import { stat } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
+import { CallError, ERRNO } from '../../daemon/errors.js';
+import type { JobHandle } from '../../daemon/jobs/handle.js';
+import { JobAborted } from '../../daemon/jobs/job.js';
+import { INTERRUPTED_ERROR } from '../../daemon/jobs/manager.js';
+import type { Logger } from '../../daemon/log.js';
+import { parseProgressLine } from './progress.js';
+import { startAttempt, type AttemptOutcome, type StreamName } from './runner.js';
+import type { CronRecord, RunResultT } from './schema.js';
+import { currentUser, lookupUser, runAsPlan, type PasswdEntry } from './users.js';
+
+/** Between SIGTERM and SIGKILL on timeout and abort. */
+export const KILL_GRACE_MS = 5000;
+/** Between SIGTERM and SIGKILL when the daemon stops (it must be gone within a few seconds). */
+export const STOP_GRACE_MS = 1500;
+/** Lines of output quoted in the error of a failed run. */
+export const TAIL_LINES = 10;
+const TAIL_LINE_CHARS = 500;
+
+const BASE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface RunOptions {
+  job: JobHandle;
+  record: CronRecord;
+  /** Aborted when the daemon stops: the run ends FAILED as interrupted. */
+  stopSignal: AbortSignal;
+  bootId: string | null;
+  log: Logger;
+}
+
+function note(job: JobHandle, tag: 'cronjob' | StreamName, text: string): void {
+  job.log(`${new Date().toISOString()} [${tag}] ${text}\n`);
+}
+
+function interrupted(): CallError {
+  return new CallError(INTERRUPTED_ERROR, ERRNO.EINTR);
+}
+
+function checkStop(job: JobHandle, stopSignal: AbortSignal): void {
+  if (job.signal.aborted) throw new JobAborted();
+  if (stopSignal.aborted) throw interrupted();
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function workingDirectory(r: CronRecord, user: PasswdEntry): Promise<string> {
+  if (r.working_directory !== null) {
+    if (!isAbsolute(r.working_directory) || !(await isDirectory(r.working_directory))) {
+      throw new CallError(`Working directory ${r.working_directory} does not exist`, ERRNO.ENOENT);
+    }
+    return r.working_directory;
+  }
+  return (await isDirectory(user.home)) ? user.home : '/';
+}
+
+/**
+ * A small cron-like environment (the daemon's own environment is not passed on: it is not the
+ * command's business), the cron job's variables, then Midship's: MIDSHIP_JOB_ID,
+ * MIDSHIP_CRONJOB_ID and MIDSHIP_ATTEMPT (1 for the first attempt).
+ */
+export function commandEnvironment(r: CronRecord, user: PasswdEntry, jobId: number, attempt: number): Record<string, string> {
+  const env: Record<string, string> = { PATH: BASE_PATH, HOME: user.home, USER: user.name, LOGNAME: user.name, SHELL: '/bin/sh' };
+  for (const k of ['LANG', 'LC_ALL', 'TZ']) {
+    const v = process.env[k];
+    if (v !== undefined) env[k] = v;
+  }
+  return { ...env, ...r.environment, MIDSHIP_JOB_ID: String(jobId), MIDSHIP_CRONJOB_ID: String(r.id), MIDSHIP_ATTEMPT: String(attempt) };
+}
+
+/** Resolves after `ms`, or early when either signal fires. */
+function pause(ms: number, a: AbortSignal, b: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      a.removeEventListener('abort', done);
+      b.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    a.addEventListener('abort', done);
+    b.addEventListener('abort', done);
+  });
+}
+
+interface Failure {
+  summary: string;
+  errno: number;
+  exitCode: number | null;
+}
+
+function failureOf(o: AttemptOutcome, r: CronRecord): Failure {
+  switch (o.kind) {
+    case 'exited':
+      return { summary: `Command exited with status ${o.code}`, errno: ERRNO.EFAULT, exitCode: o.code };
+    case 'signaled':
+      return { summary: `Command was killed by ${o.signal}`, errno: ERRNO.EFAULT, exitCode: null };
+    case 'spawn_failed':
+      return { summary: `Cannot start /bin/sh: ${o.error.message}`, errno: ERRNO.EFAULT, exitCode: null };
+    case 'stopped':
+      return { summary: `Cron job timed out after ${r.timeout} s`, errno: ERRNO.ETIMEDOUT, exitCode: o.code };
+  }
+}
+
+export async function runCronJob(o: RunOptions): Promise<RunResultT> {
+  const { job, record: r, stopSignal } = o;
+  const user = await lookupUser(r.user);
+  if (user === null) throw new CallError(`User "${r.user}" does not exist`, ERRNO.ENOENT);
+  const credentials = runAsPlan(user, currentUser());
+  const cwd = await workingDirectory(r, user);
+  const started = performance.now();
+  const total = r.retries + 1;
+  for (let attempt = 1; ; attempt++) {
+    checkStop(job, stopSignal);
+    note(job, 'cronjob', `attempt ${attempt} of ${total}: ${r.command}`);
+    const tail: string[] = [];
+    const a = startAttempt({
+      command: r.command,
+      cwd,
+      env: commandEnvironment(r, user, job.id, attempt),
+      ...credentials,
+      timeoutMs: r.timeout * 1000,
+      killGraceMs: KILL_GRACE_MS,
+      onLine: (stream, line) => {
+        if (stream === 'stdout') {
+          const p = parseProgressLine(line);
+          if (p !== null) {
+            job.setProgress(p.percent, p.description, p.extra);
+            return;
+          }
+        }
+        if (stream === 'stdout' ? r.stdout : r.stderr) return; // true: the stream is not kept
+        tail.push(line.length > TAIL_LINE_CHARS ? `${line.slice(0, TAIL_LINE_CHARS)}...` : line);
+        if (tail.length > TAIL_LINES) tail.shift();
+        note(job, stream, line);
+      },
+      onSignal: (signal, reason) => note(job, 'cronjob', `${reason === 'timeout' ? `timed out after ${r.timeout} s` : reason}: sent ${signal} to process group ${a.pid!}`),
+    });
+    const onAbort = () => a.stop('aborted', KILL_GRACE_MS);
+    const onStop = () => a.stop('interrupted', STOP_GRACE_MS);
+    job.signal.addEventListener('abort', onAbort);
+    stopSignal.addEventListener('abort', onStop);
+    if (job.signal.aborted) onAbort();
+    if (stopSignal.aborted) onStop();
+    if (a.pid !== undefined) {
+      // Stored with the job before we wait, so a restart after a crash can find the group.
+      await job
+        .setInternal({ pgid: a.pid, pid: a.pid, starttime: a.starttime, boot_id: o.bootId })
+        .then(() => note(job, 'cronjob', `started process group ${a.pid!}`))
+        .catch((err: unknown) => o.log.warn({ err, job: job.id }, 'cannot record the process group of a cron job run'));
+    }
+    let outcome: AttemptOutcome;
+    try {
+      outcome = await a.done;
+    } finally {
+      job.signal.removeEventListener('abort', onAbort);
+      stopSignal.removeEventListener('abort', onStop);
+    }
+    const duration = Math.round(performance.now() - started) / 1000;
+    if (outcome.kind === 'exited' && outcome.code === 0) {
+      note(job, 'cronjob', `attempt ${attempt} succeeded`);
+      return { exit_code: 0, duration, attempts: attempt };
+    }
+    if (outcome.kind === 'stopped' && outcome.reason === 'aborted') {
+      note(job, 'cronjob', 'aborted: the process group was terminated');
+      throw new JobAborted();
+    }
+    if (outcome.kind === 'stopped' && outcome.reason === 'interrupted') {
+      note(job, 'cronjob', 'the daemon is stopping: the process group was terminated');
+      throw interrupted();
+    }
+    const f = failureOf(outcome, r);
+    note(job, 'cronjob', `attempt ${attempt} failed: ${f.summary}`);
+    if (attempt >= total) {
+      const after = attempt > 1 ? ` (after ${attempt} attempts)` : '';
+      const quoted = tail.length > 0 ? `\nLast output:\n${tail.join('\n')}` : '';
+      throw new CallError(`${f.summary}${after}${quoted}`, f.errno, { exit_code: f.exitCode, attempts: attempt, duration });
+    }
+    note(job, 'cronjob', `retrying in ${r.retry_delay} s`);
+    await pause(r.retry_delay * 1000, job.signal, stopSignal);
+  }
+}
