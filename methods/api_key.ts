@@ -4,10 +4,9 @@ import type { App } from '../daemon/app.js';
 import { isExpired, publicKey } from '../daemon/auth/apikeys.js';
 import { isFullAdmin } from '../daemon/auth/credentials.js';
 import { ERRNO, ValidationErrors, notFound } from '../daemon/errors.js';
-import { applyQuery, validateFilters } from '../daemon/filters.js';
 import { method, type ModuleDef } from '../daemon/registry.js';
 import { arg } from '../daemon/schema.js';
-import { QueryFilters, QueryOptions } from '../schemas/query.js';
+import { queryMethod } from './query-method.js';
 
 const DateValue = Type.Union([Type.Object({ $date: Type.Integer() }, { additionalProperties: false }), Type.String({ minLength: 10 }), Type.Null()]);
 
@@ -43,16 +42,7 @@ export function apiKeyModule(app: App): ModuleDef {
   return {
     services: [{ name: 'api_key', type: 'crud', rolePrefix: 'ACCOUNT', cliDescription: 'API keys' }],
     methods: [
-      method('api_key.query', {
-        description: 'Query API keys (never the keys themselves).',
-        args: [arg('filters', QueryFilters, { default: [] }), arg('options', QueryOptions, { default: {} as never })],
-        result: Type.Unknown(),
-        filterable: true,
-        handler: (_ctx, filters, options) => {
-          validateFilters(filters);
-          return applyQuery(keys.all().map(publicKey), filters, options);
-        },
-      }),
+      queryMethod('api_key.query', 'Query API keys (never the keys themselves).', () => keys.all().map(publicKey)),
       method('api_key.get_instance', {
         description: 'One API key by id.',
         args: [arg('id', Type.Integer())],

@@ -14,11 +14,12 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../daemon/app.js';
 import { ERRNO, CallError, ValidationErrors, notFound } from '../daemon/errors.js';
-import { applyQuery, validateFilters } from '../daemon/filters.js';
+import { applyQuery } from '../daemon/filters.js';
 import { TERMINAL_STATES } from '../daemon/jobs/types.js';
 import { method, type ModuleDef } from '../daemon/registry.js';
 import { arg } from '../daemon/schema.js';
-import { QueryFilters, QueryOptions } from '../schemas/query.js';
+import { queryMethod } from './query-method.js';
+import { QueryOptions } from '../schemas/query.js';
 import { bootId } from './cronjob/procfs.js';
 import { killLeftover, parseRunInternal } from './cronjob/recovery.js';
 import { KILL_GRACE_MS, STOP_GRACE_MS, runCronJob } from './cronjob/run.js';
@@ -217,16 +218,11 @@ export function cronjobModule(app: App): ModuleDef {
   return {
     services: [{ name: 'cronjob', type: 'crud', rolePrefix: 'CRONJOB', cliDescription: 'Scheduled and on-demand commands, each run a tracked job' }],
     methods: [
-      method('cronjob.query', {
-        description: 'Query cron jobs (filters, options as every *.query). Entries add next_run (ISO time, null when disabled) and last_run {job_id, state, time_finished}; environment values read "******".',
-        args: [arg('filters', QueryFilters, { default: [] }), arg('options', QueryOptions, { default: {} as never })],
-        result: Type.Unknown(),
-        filterable: true,
-        handler: (_ctx, filters, options) => {
-          validateFilters(filters);
-          return applyQuery([...records.values()].sort((a, b) => a.id - b.id).map(entry), filters, options);
-        },
-      }),
+      queryMethod(
+        'cronjob.query',
+        'Query cron jobs (filters, options as every *.query). Entries add next_run (ISO time, null when disabled) and last_run {job_id, state, time_finished}; environment values read "******".',
+        () => [...records.values()].sort((a, b) => a.id - b.id).map(entry),
+      ),
 
       method('cronjob.get_instance', {
         description: 'The cron job `id`.',

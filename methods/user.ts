@@ -3,10 +3,9 @@ import { Type } from '@sinclair/typebox';
 import type { App } from '../daemon/app.js';
 import { publicUser } from '../daemon/auth/users.js';
 import { ERRNO, ValidationErrors, notFound } from '../daemon/errors.js';
-import { applyQuery, validateFilters } from '../daemon/filters.js';
 import { method, type ModuleDef } from '../daemon/registry.js';
 import { arg } from '../daemon/schema.js';
-import { QueryFilters, QueryOptions } from '../schemas/query.js';
+import { queryMethod } from './query-method.js';
 
 /** Roles a user may hold: the fixed ones and any `<AREA>_READ` / `<AREA>_WRITE`. */
 const Role = Type.String({ pattern: '^(FULL_ADMIN|READONLY_ADMIN|SHARING_ADMIN|[A-Z][A-Z0-9_]*_(READ|WRITE|DELETE))$' });
@@ -52,16 +51,7 @@ export function userModule(app: App): ModuleDef {
   return {
     services: [{ name: 'user', type: 'crud', rolePrefix: 'ACCOUNT', cliDescription: 'Local user accounts' }],
     methods: [
-      method('user.query', {
-        description: 'Query users (the shared query language). Password material is never returned.',
-        args: [arg('filters', QueryFilters, { default: [] }), arg('options', QueryOptions, { default: {} as never })],
-        result: Type.Unknown(),
-        filterable: true,
-        handler: (_ctx, filters, options) => {
-          validateFilters(filters);
-          return applyQuery(users.all().map(publicUser), filters, options);
-        },
-      }),
+      queryMethod('user.query', 'Query users (the shared query language). Password material is never returned.', () => users.all().map(publicUser)),
       method('user.get_instance', {
         description: 'One user by id.',
         args: [arg('id', Type.Integer())],

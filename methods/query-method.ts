@@ -1,0 +1,20 @@
+// The `<service>.query(filters, options)` method every CRUD service has (PROTOCOL.md 7), over
+// entries a module already holds in memory.
+import { Type } from '@sinclair/typebox';
+import { applyQuery, validateFilters } from '../daemon/filters.js';
+import { method, type CallContext, type MethodDef } from '../daemon/registry.js';
+import { arg } from '../daemon/schema.js';
+import { QueryFilters, QueryOptions } from '../schemas/query.js';
+
+export function queryMethod(name: string, description: string, entries: (ctx: CallContext) => Iterable<unknown>): MethodDef {
+  return method(name, {
+    description,
+    args: [arg('filters', QueryFilters, { default: [] }), arg('options', QueryOptions, { default: {} as never })],
+    result: Type.Unknown(),
+    filterable: true,
+    handler: (ctx, filters, options) => {
+      validateFilters(filters);
+      return applyQuery(entries(ctx), filters, options);
+    },
+  });
+}
