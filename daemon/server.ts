@@ -27,6 +27,26 @@ export interface ServerHooks {
   disconnected(connId: string): void;
 }
 
+/**
+ * Pipelined frames arrive several per socket read and are answered in the microtasks that follow;
+ * holding the socket corked until the event loop's check phase sends those answers in one write
+ * instead of one syscall each (the largest per-call cost under load). `socket` is the one ws
+ * writes to: handleUpgrade was given it.
+ */
+function coalesceWrites(socket: Socket): () => void {
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
+  return () => {
+    if (corked) return;
+    corked = true;
+    socket.cork();
+    setImmediate(uncork);
+  };
+}
+
 export class Server {
   private readonly tcp: HttpServer;
   private readonly unix: HttpServer;
@@ -82,7 +102,12 @@ export class Server {
     this.hooks.connected(conn);
     this.log.info({ conn: conn.id, remote, transport, path: req.url, protocol }, 'connection open');
     ws.on('pong', () => (conn.alive = true));
-    ws.on('message', (data: RawData, isBinary: boolean) => this.onFrame(conn, data, isBinary));
+    const coalesce = coalesceWrites(req.socket);
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      // Only while calls are already in flight: a lone call is answered with no added wait.
+      if (conn.inFlight > 0) coalesce();
+      this.onFrame(conn, data, isBinary);
+    });
     ws.on('error', (err) => this.log.debug({ conn: conn.id, err: err.message }, 'websocket error'));
     ws.on('close', (code: number) => {
       conn.handleClosed();
