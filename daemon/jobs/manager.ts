@@ -22,6 +22,7 @@ import { encodingError, jobToWire } from './wire.js';
 export const PROGRESS_INTERVAL_MS = 100;
 export const INTERRUPTED_ERROR = 'Interrupted: the daemon stopped while this job was running';
 export const JOB_EVENT = 'core.get_jobs';
+const FIRST_PURGE_DELAY_MS = 10_000;
 
 export interface SubmittedJob {
   readonly id: number;
@@ -87,7 +88,9 @@ export class JobManager {
       await this.store.put(r, r.state);
     }
     if (this.interrupted.length > 0) this.log.warn({ jobs: this.interrupted.map((r) => r.id) }, 'jobs interrupted by the previous stop marked FAILED');
-    this.schedulePurge(0);
+    // The first purge runs shortly after start-up rather than during it: walking a long history
+    // would compete with loading the modules and delay the moment the daemon listens.
+    this.schedulePurge(Math.min(this.config.purgeIntervalMs, FIRST_PURGE_DELAY_MS));
   }
 
   // ---- submission and scheduling ----
