@@ -42,7 +42,7 @@ export class Daemon implements App {
     this.registry = new Registry(compiler, config.validateResults);
     this.events = new EventBus(this.registry, compiler, this.log);
     this.db = new ClassicLevel<string, unknown>(join(config.dataDir, 'db'), { valueEncoding: 'json' });
-    this.auth = new AuthService(this.sublevel('users'), this.sublevel('api_keys'), config.auth, this.events, this.log);
+    this.auth = new AuthService(this.sublevel('users'), this.sublevel('api_keys'), this.sublevel('tokens'), config.auth, this.events, this.log);
     this.jobs = new JobManager(this.db, config.dataDir, config.jobs, this.events, this.log);
     this.downloads = new Downloads(this.jobs, config.jobs.downloadTokenTtlMs);
     this.dispatcher = new Dispatcher(this);

@@ -229,6 +229,25 @@ test('tokens: generate_token, login_with_token, single use, TOKEN_PLAIN', async 
   for (const x of [c, t, t2]) await x.close();
 });
 
+test('tokens survive a daemon restart and pick up the account\'s current roles', async () => {
+  const dir = await import('node:fs/promises').then((fs) => fs.mkdtemp(join(d.dataDir, '..', 'midship-tok-')));
+  const opts = { modules, dataDir: dir, adminPassword: ADMIN_PASSWORD, auth: { failDelayMs: 10, failuresBeforeSlowdown: 5, scramIterations: 4096 } };
+  let one = await startDaemon(opts);
+  let c = await Client.connect(one.url);
+  await c.call('auth.login_ex', { mechanism: 'PASSWORD_PLAIN', username: 'admin', password: ADMIN_PASSWORD });
+  const token = (await c.call('auth.generate_token', 600)) as string;
+  await c.close();
+  await one.stop();
+  one = await startDaemon(opts);
+  c = await Client.connect(one.url);
+  assert.equal(((await c.call('auth.login_ex', { mechanism: 'TOKEN_PLAIN', token })) as { response_type: string }).response_type, 'SUCCESS');
+  assert.is(((await c.call('auth.me')) as { pw_name: string }).pw_name, 'admin');
+  const stored = JSON.stringify(await import('node:fs/promises').then(async (fs) => Promise.all((await fs.readdir(join(dir, 'db'))).map((f) => fs.readFile(join(dir, 'db', f)).then((b) => b.toString('latin1'), () => '')))));
+  assert.not.ok(stored.includes(token), 'the token itself is not stored');
+  await c.close();
+  await one.cleanup();
+});
+
 test('brute force is slowed per address', async () => {
   const c = await Client.connect(d.url);
   for (let i = 0; i < 6; i++) await c.call('auth.login_ex', { mechanism: 'PASSWORD_PLAIN', username: 'alice', password: `guess-${i}` });

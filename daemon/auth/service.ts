@@ -2,7 +2,7 @@
 // or token logins; sessions that end when their key or account goes away; per-address slowdown
 // of failed logins; the audit trail. Over the unix socket every peer is the local administrator
 // (PROTOCOL.md section 0).
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Sublevel } from '../app.js';
@@ -20,13 +20,20 @@ export type LoginResult =
   | { type: 'SUCCESS'; credentials: Credentials }
   | { type: 'AUTH_ERR' | 'EXPIRED' | 'DENIED' };
 
-interface TokenRecord {
+/** A token as stored: in memory and in level, keyed by the SHA-256 of the token, never the token. */
+export interface TokenRecord {
   credentials: Credentials;
   expires: number;
   ttlMs: number;
   origin: string | null;
   singleUse: boolean;
   attrs: Record<string, unknown>;
+  /** When the stored expiry was last written (refreshes are persisted at most once a minute). */
+  storedAt: number;
+}
+
+function tokenKey(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
 }
 
 interface PendingScram {
@@ -49,6 +56,7 @@ export class AuthService {
   constructor(
     usersDb: Sublevel<UserRecord>,
     keysDb: Sublevel<ApiKeyRecord>,
+    private readonly tokensDb: Sublevel<TokenRecord>,
     private readonly config: AuthConfig,
     private readonly events: EventBus,
     private readonly log: Logger,
@@ -61,6 +69,12 @@ export class AuthService {
   async open(dataDir: string, adminPassword: string | null): Promise<void> {
     await this.users.open();
     await this.keys.open();
+    // Tokens survive restarts (a dashboard reconnecting after one stays logged in); drop the dead.
+    const now = Date.now();
+    for await (const [key, t] of this.tokensDb.iterator()) {
+      if (t.expires < now) await this.tokensDb.del(key);
+      else this.tokens.set(key, t);
+    }
     if (this.users.size > 0) return;
     let password = adminPassword;
     if (password === null) {
@@ -247,13 +261,19 @@ export class AuthService {
   async loginToken(conn: ConnectionInfo, token: string): Promise<LoginResult> {
     const started = Date.now();
     await this.throttle(conn);
-    const t = this.tokens.get(token);
+    const key = tokenKey(token);
+    const t = this.tokens.get(key);
     if (!t || t.expires < Date.now() || (t.origin !== null && t.origin !== conn.origin)) {
       return this.failed(conn, started, { type: 'AUTH_ERR' }, 'unknown, expired or foreign token', null);
     }
-    if (t.singleUse) this.tokens.delete(token);
-    const parent = t.credentials;
-    if (parent.userId !== null && !this.users.get(parent.userId)) return this.failed(conn, started, { type: 'AUTH_ERR' }, 'user deleted', parent.username);
+    if (t.singleUse) {
+      this.tokens.delete(key);
+      await this.tokensDb.del(key);
+    }
+    const user = t.credentials.userId === null ? undefined : this.users.get(t.credentials.userId);
+    if (t.credentials.userId !== null && (!user || user.locked)) return this.failed(conn, started, { type: 'AUTH_ERR' }, 'user deleted or locked', t.credentials.username);
+    // The account's roles now, not when the token was made.
+    const parent: Credentials = user ? { ...t.credentials, roles: [...user.roles] } : t.credentials;
     if (parent.apiKey) {
       const key = this.keys.get(parent.apiKey.id);
       if (!key || key.revoked || isExpired(key)) return this.failed(conn, started, { type: 'AUTH_ERR' }, 'the key behind the token is gone', parent.username);
@@ -263,21 +283,36 @@ export class AuthService {
     return this.succeeded(conn, c);
   }
 
-  generateToken(conn: ConnectionInfo | null, credentials: Credentials, ttlSeconds: number, attrs: Record<string, unknown>, matchOrigin: boolean, singleUse: boolean): string {
+  async generateToken(conn: ConnectionInfo | null, credentials: Credentials, ttlSeconds: number, attrs: Record<string, unknown>, matchOrigin: boolean, singleUse: boolean): Promise<string> {
     const now = Date.now();
-    for (const [k, t] of this.tokens) if (t.expires < now) this.tokens.delete(k);
+    for (const [k, t] of this.tokens) {
+      if (t.expires >= now) continue;
+      this.tokens.delete(k);
+      await this.tokensDb.del(k);
+    }
     const token = randomBytes(48).toString('base64url');
     const origin = matchOrigin && conn !== null && conn.transport !== 'unix' ? conn.origin : null;
     // Tokens made from token sessions carry the original credentials.
     const base = credentials.type === 'TOKEN' && credentials.parent ? credentials.parent : credentials;
-    this.tokens.set(token, { credentials: base, expires: now + ttlSeconds * 1000, ttlMs: ttlSeconds * 1000, origin, singleUse, attrs });
+    const record: TokenRecord = { credentials: base, expires: now + ttlSeconds * 1000, ttlMs: ttlSeconds * 1000, origin, singleUse, attrs, storedAt: now };
+    const key = tokenKey(token);
+    this.tokens.set(key, record);
+    await this.tokensDb.put(key, record);
     return token;
   }
 
-  /** A token session's message refreshes its token's lifetime. */
+  /** A token session's message refreshes its token's lifetime (stored at most once a minute). */
   touch(credentials: Credentials): void {
-    if (credentials.type !== 'TOKEN') return;
-    for (const t of this.tokens.values()) if (t.credentials === credentials.parent) t.expires = Math.max(t.expires, Date.now() + t.ttlMs);
+    if (credentials.type !== 'TOKEN' || !credentials.parent) return;
+    const now = Date.now();
+    for (const [key, t] of this.tokens) {
+      if (t.credentials.loginId !== credentials.parent.loginId) continue;
+      t.expires = Math.max(t.expires, now + t.ttlMs);
+      if (now - t.storedAt > 60_000) {
+        t.storedAt = now;
+        this.tokensDb.put(key, t).catch((err: unknown) => this.log.error({ err }, 'storing a token refresh failed'));
+      }
+    }
   }
 
   logout(conn: ConnectionInfo): void {
