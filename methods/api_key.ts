@@ -1,32 +1,17 @@
 // api_key.*: keys "<id>-<64 alphanumerics>" shown once; only SCRAM material is stored (issue 5).
-import { Type } from '@sinclair/typebox';
 import type { App } from '../daemon/app.js';
 import { isExpired, publicKey } from '../daemon/auth/apikeys.js';
 import { isFullAdmin } from '../daemon/auth/credentials.js';
 import { ERRNO, ValidationErrors, notFound } from '../daemon/errors.js';
 import { method, type ModuleDef } from '../daemon/registry.js';
 import { arg } from '../daemon/schema.js';
+import { ApiKeyCreate, ApiKeyUpdate, DeleteResult, KeyEntry, KeyId, KeyList, type DateValueT } from '../schemas/api_key.js';
 import { queryMethod } from './query-method.js';
 
-const DateValue = Type.Union([Type.Object({ $date: Type.Integer() }, { additionalProperties: false }), Type.String({ minLength: 10 }), Type.Null()]);
-
-function toMs(v: { $date: number } | string | null | undefined): number | null | undefined {
+function toMs(v: DateValueT | undefined): number | null | undefined {
   if (v === undefined || v === null) return v;
   return typeof v === 'string' ? Date.parse(v) : v.$date;
 }
-
-const KeyEntry = Type.Object({
-  id: Type.Integer(),
-  name: Type.String(),
-  username: Type.String(),
-  user_identifier: Type.String(),
-  keyhash: Type.String(),
-  revoked: Type.Boolean(),
-  expired: Type.Boolean(),
-  created_at: Type.Object({ $date: Type.Number() }),
-  expires_at: Type.Union([Type.Object({ $date: Type.Number() }), Type.Null()]),
-  key: Type.Optional(Type.String({ secret: true })),
-});
 
 export function apiKeyModule(app: App): ModuleDef {
   const auth = app.auth;
@@ -45,20 +30,20 @@ export function apiKeyModule(app: App): ModuleDef {
       queryMethod('api_key.query', 'Query API keys (never the keys themselves).', () => keys.all().map(publicKey)),
       method('api_key.get_instance', {
         description: 'One API key by id.',
-        args: [arg('id', Type.Integer())],
+        args: [arg('id', KeyId)],
         result: KeyEntry,
         handler: (_ctx, id) => publicKey(instance(id)),
       }),
       method('api_key.my_keys', {
         description: "The caller's own API keys.",
         args: [],
-        result: Type.Array(KeyEntry),
+        result: KeyList,
         authOnly: true,
         handler: (ctx) => keys.all().filter((k) => k.username === ctx.credentials!.username).map(publicKey),
       }),
       method('api_key.create', {
         description: 'Create an API key for `username` (default: the caller). The result carries `key` ("<id>-<secret>") this once.',
-        args: [arg('api_key_create', Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }), username: Type.Optional(Type.String()), expires_at: Type.Optional(DateValue) }, { additionalProperties: false }))],
+        args: [arg('api_key_create', ApiKeyCreate)],
         result: KeyEntry,
         handler: async (ctx, data) => {
           const username = data.username ?? ctx.credentials?.username ?? '';
@@ -77,7 +62,7 @@ export function apiKeyModule(app: App): ModuleDef {
       }),
       method('api_key.update', {
         description: 'Rename a key, change its expiry, or `reset` it (a new secret, returned once). An expired or reset key ends the sessions that used it.',
-        args: [arg('id', Type.Integer()), arg('api_key_update', Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), expires_at: Type.Optional(DateValue), reset: Type.Optional(Type.Boolean()) }, { additionalProperties: false }))],
+        args: [arg('id', KeyId), arg('api_key_update', ApiKeyUpdate)],
         result: KeyEntry,
         handler: async (_ctx, id, data) => {
           instance(id);
@@ -97,8 +82,8 @@ export function apiKeyModule(app: App): ModuleDef {
       }),
       method('api_key.delete', {
         description: 'Delete (revoke) a key; sessions that logged in with it end at once.',
-        args: [arg('id', Type.Integer())],
-        result: Type.Boolean(),
+        args: [arg('id', KeyId)],
+        result: DeleteResult,
         handler: async (ctx, id) => {
           const k = instance(id);
           if (!isFullAdmin(ctx.credentials) && k.username !== ctx.credentials?.username) throw new ValidationErrors([['id', 'Not your key', ERRNO.EPERM]]);

@@ -1,22 +1,29 @@
 // auth.*: logins (PROTOCOL.md 8.2-8.4), tokens, who am I, logout.
-import { Type, type Static } from '@sinclair/typebox';
 import type { App } from '../daemon/app.js';
 import { isFullAdmin, type Credentials } from '../daemon/auth/credentials.js';
 import type { LoginResult } from '../daemon/auth/service.js';
 import { CallError, ERRNO, ValidationErrors } from '../daemon/errors.js';
 import { method, type CallContext, type ConnectionInfo, type ModuleDef } from '../daemon/registry.js';
 import { arg } from '../daemon/schema.js';
-
-const LoginOptions = Type.Object({ user_info: Type.Boolean({ default: true }), reconnect_token: Type.Boolean({ default: false }) }, { additionalProperties: false });
-
-const LoginData = Type.Union([
-  Type.Object({ mechanism: Type.Literal('PASSWORD_PLAIN'), username: Type.String(), password: Type.String({ secret: true }), login_options: Type.Optional(LoginOptions) }, { additionalProperties: false }),
-  Type.Object({ mechanism: Type.Literal('API_KEY_PLAIN'), username: Type.String(), api_key: Type.String({ secret: true }), login_options: Type.Optional(LoginOptions) }, { additionalProperties: false }),
-  Type.Object({ mechanism: Type.Literal('TOKEN_PLAIN'), token: Type.String({ secret: true }), login_options: Type.Optional(LoginOptions) }, { additionalProperties: false }),
-  Type.Object({ mechanism: Type.Literal('OTP_TOKEN'), otp_token: Type.String({ secret: true }), login_options: Type.Optional(LoginOptions) }, { additionalProperties: false }),
-  Type.Object({ mechanism: Type.Literal('SCRAM'), scram_type: Type.Union([Type.Literal('CLIENT_FIRST_MESSAGE'), Type.Literal('CLIENT_FINAL_MESSAGE')]), rfc_str: Type.String({ secret: true }) }, { additionalProperties: false }),
-]);
-type LoginDataT = Static<typeof LoginData>;
+import {
+  ApiKeySecret,
+  LoginData,
+  LoginExResult,
+  LoginSucceeded,
+  LogoutResult,
+  MatchOrigin,
+  MeResult,
+  MechanismChoices,
+  OtpLoginData,
+  OtpToken,
+  Password,
+  SingleUse,
+  Token,
+  TokenAttrs,
+  TokenTtl,
+  Username,
+  type LoginDataT,
+} from '../schemas/auth.js';
 
 export const MECHANISMS = ['API_KEY_PLAIN', 'TOKEN_PLAIN', 'PASSWORD_PLAIN', 'SCRAM'];
 
@@ -85,22 +92,22 @@ export function authModule(app: App): ModuleDef {
       method('auth.mechanism_choices', {
         description: 'Login mechanisms this daemon accepts.',
         args: [],
-        result: Type.Array(Type.String()),
+        result: MechanismChoices,
         noAuth: true,
         handler: () => MECHANISMS,
       }),
       method('auth.login_ex', {
         description: 'Log in with PASSWORD_PLAIN, API_KEY_PLAIN, TOKEN_PLAIN or SCRAM (two steps). Answers SUCCESS, AUTH_ERR (after a constant delay), EXPIRED, DENIED or SCRAM_RESPONSE.',
         args: [arg('login_data', LoginData)],
-        result: Type.Record(Type.String(), Type.Unknown()),
+        result: LoginExResult,
         noAuth: true,
         audit: false,
         handler: loginEx,
       }),
       method('auth.login_ex_continue', {
         description: 'Continue a multi-step login (OTP). Midship has no second factor: always an error.',
-        args: [arg('login_data', Type.Object({ mechanism: Type.Literal('OTP_TOKEN'), otp_token: Type.String({ secret: true }) }, { additionalProperties: false }))],
-        result: Type.Record(Type.String(), Type.Unknown()),
+        args: [arg('login_data', OtpLoginData)],
+        result: LoginExResult,
         noAuth: true,
         handler: () => {
           throw new ValidationErrors([['login_data.otp_token', 'OTP_TOKEN: no authentication in progress', ERRNO.EINVAL]]);
@@ -108,48 +115,48 @@ export function authModule(app: App): ModuleDef {
       }),
       method('auth.login', {
         description: 'Log in with a username and password (older entry point). Returns true on success.',
-        args: [arg('username', Type.String()), arg('password', Type.String({ secret: true })), arg('otp_token', Type.Union([Type.String({ secret: true }), Type.Null()]), { default: null })],
-        result: Type.Boolean(),
+        args: [arg('username', Username), arg('password', Password), arg('otp_token', OtpToken, { default: null })],
+        result: LoginSucceeded,
         noAuth: true,
         handler: async (ctx, username, password) => (await auth.loginPassword(connectionOf(ctx), username, password)).type === 'SUCCESS',
       }),
       method('auth.login_with_api_key', {
         description: 'Log in with an API key "<id>-<secret>" (older entry point). Returns true on success.',
-        args: [arg('api_key', Type.String({ secret: true }))],
-        result: Type.Boolean(),
+        args: [arg('api_key', ApiKeySecret)],
+        result: LoginSucceeded,
         noAuth: true,
         handler: async (ctx, key) => (await auth.loginApiKey(connectionOf(ctx), null, key)).type === 'SUCCESS',
       }),
       method('auth.login_with_token', {
         description: 'Log in with a token from auth.generate_token. Returns true on success.',
-        args: [arg('token', Type.String({ secret: true }))],
-        result: Type.Boolean(),
+        args: [arg('token', Token)],
+        result: LoginSucceeded,
         noAuth: true,
         handler: async (ctx, token) => (await auth.loginToken(connectionOf(ctx), token)).type === 'SUCCESS',
       }),
       method('auth.generate_token', {
         description: 'A token (ttl seconds, refreshed by use) that logs in as the caller: auth.login_with_token or TOKEN_PLAIN. single_use tokens work once; match_origin binds it to the caller\'s address.',
         args: [
-          arg('ttl', Type.Integer({ minimum: 1, maximum: 86_400 * 30 }), { default: 600 }),
-          arg('attrs', Type.Record(Type.String(), Type.Unknown()), { default: {} }),
-          arg('match_origin', Type.Boolean(), { default: true }),
-          arg('single_use', Type.Boolean(), { default: false }),
+          arg('ttl', TokenTtl, { default: 600 }),
+          arg('attrs', TokenAttrs, { default: {} }),
+          arg('match_origin', MatchOrigin, { default: true }),
+          arg('single_use', SingleUse, { default: false }),
         ],
-        result: Type.String({ secret: true }),
+        result: Token,
         authOnly: true,
         handler: (ctx, ttl, attrs, matchOrigin, singleUse) => auth.generateToken(ctx.connection, ctx.credentials!, ttl, attrs, matchOrigin, singleUse),
       }),
       method('auth.me', {
         description: 'Who this session is: user, roles (privilege.roles), credential type.',
         args: [],
-        result: Type.Record(Type.String(), Type.Unknown()),
+        result: MeResult,
         authOnly: true,
         handler: (ctx) => whoAmI(app, ctx.credentials!),
       }),
       method('auth.logout', {
         description: 'End this session: later calls get ENOTAUTHENTICATED; event sources end with notify_unsubscribed.',
         args: [],
-        result: Type.Boolean(),
+        result: LogoutResult,
         authOnly: true,
         handler: (ctx) => {
           auth.logout(connectionOf(ctx));

@@ -1,23 +1,10 @@
 // core.*: connection options, introspection and subscriptions (PROTOCOL.md 4.1, 6.8-6.11).
-import { Type } from '@sinclair/typebox';
 import type { App } from '../daemon/app.js';
 import { hasAnyRole } from '../daemon/auth/credentials.js';
 import { CallError, ERRNO } from '../daemon/errors.js';
 import { method, type CallContext, type ModuleDef, type RegisteredMethod } from '../daemon/registry.js';
 import { arg } from '../daemon/schema.js';
-
-const Target = Type.Union([Type.Literal('WS'), Type.Literal('CLI'), Type.Literal('REST')]);
-
-const Options = Type.Object(
-  {
-    legacy_jobs: Type.Optional(Type.Boolean()),
-    private_methods: Type.Optional(Type.Boolean()),
-    py_exceptions: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
-
-const OptionsResult = Type.Object({ legacy_jobs: Type.Boolean(), private_methods: Type.Boolean(), py_exceptions: Type.Boolean() });
+import { EventName, MethodsResult, Options, OptionsResult, PingResult, ServiceFilter, ServicesResult, SubscriptionId, Target, UnsubscribeResult } from '../schemas/core.js';
 
 function connectionOf(ctx: CallContext) {
   if (ctx.connection === null) throw new CallError('This method needs a client connection', ERRNO.EINVAL);
@@ -38,7 +25,7 @@ export function coreModule(app: App): ModuleDef {
       method('core.ping', {
         description: 'Answers "pong": a cheap liveness check.',
         args: [],
-        result: Type.Literal('pong'),
+        result: PingResult,
         noAuth: true,
         handler: () => 'pong' as const,
       }),
@@ -57,8 +44,8 @@ export function coreModule(app: App): ModuleDef {
 
       method('core.get_methods', {
         description: 'Every public method the caller may call, with description, argument and result schemas, roles and whether it is a job.',
-        args: [arg('service', Type.Union([Type.String(), Type.Null()]), { default: null }), arg('target', Target, { default: 'WS' })],
-        result: Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown())),
+        args: [arg('service', ServiceFilter, { default: null }), arg('target', Target, { default: 'WS' })],
+        result: MethodsResult,
         authOnly: true,
         handler: (ctx, service, target) => {
           const out: Record<string, Record<string, unknown>> = {};
@@ -78,7 +65,7 @@ export function coreModule(app: App): ModuleDef {
       method('core.get_services', {
         description: 'Every public service with its type and settings.',
         args: [arg('target', Target, { default: 'WS' })],
-        result: Type.Record(Type.String(), Type.Object({ config: Type.Record(Type.String(), Type.Unknown()), type: Type.String() })),
+        result: ServicesResult,
         authOnly: true,
         handler: () => {
           const out: Record<string, { config: Record<string, unknown>; type: string }> = {};
@@ -103,16 +90,16 @@ export function coreModule(app: App): ModuleDef {
 
       method('core.subscribe', {
         description: 'Subscribe this connection to an event ("core.get_jobs"), an event source with arguments ("name:{json}") or "*" (full admins). Returns the subscription id; events arrive as collection_update notifications.',
-        args: [arg('event', Type.String({ minLength: 1 }))],
-        result: Type.String(),
+        args: [arg('event', EventName)],
+        result: SubscriptionId,
         authOnly: true,
         handler: (ctx, event) => app.events.subscribe(connectionOf(ctx).id, event),
       }),
 
       method('core.unsubscribe', {
         description: 'End a subscription. Event sources answer with notify_unsubscribed; unknown ids are ignored.',
-        args: [arg('id', Type.String())],
-        result: Type.Null(),
+        args: [arg('id', SubscriptionId)],
+        result: UnsubscribeResult,
         authOnly: true,
         handler: (ctx, id) => {
           app.events.unsubscribe(connectionOf(ctx).id, id);

@@ -37,11 +37,11 @@ import {
   type CronJobUpdateT,
   type CronRecord,
   type LastRunT,
-} from './cronjob/schema.js';
+} from '../schemas/cronjob.js';
 import { CronStore } from './cronjob/store.js';
 import { currentUser, lookupUser, runAsPlan } from './cronjob/users.js';
 
-export { ENV_REDACTED } from './cronjob/schema.js';
+export { ENV_REDACTED } from '../schemas/cronjob.js';
 
 const EVENT = 'cronjob.query';
 const RUN = 'cronjob.run';

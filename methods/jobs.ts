@@ -1,7 +1,6 @@
 // core.* job methods and events (PROTOCOL.md 6.1-6.6, issue 4): get_jobs over the durable
 // history, job_abort, job_wait, bulk, download, job_download_logs, and the live log source
 // core.job_logs:{"id": N}.
-import { Type } from '@sinclair/typebox';
 import type { App } from '../daemon/app.js';
 import { hasAnyRole, isFullAdmin } from '../daemon/auth/credentials.js';
 import { CallError, ERRNO, ValidationErrors } from '../daemon/errors.js';
@@ -12,12 +11,24 @@ import { queryJobs } from '../daemon/jobs/query.js';
 import { TERMINAL_STATES, type JobRecord } from '../daemon/jobs/types.js';
 import { method, type CallContext, type ModuleDef } from '../daemon/registry.js';
 import { arg } from '../daemon/schema.js';
+import {
+  BulkDescription,
+  BulkParams,
+  BulkResult,
+  Buffered,
+  DownloadLogsResult,
+  DownloadMethodArgs,
+  DownloadResult,
+  Filename,
+  GetJobsResult,
+  JobAbortResult,
+  JobId,
+  JobLogsSourceArgs,
+  JobWaitResult,
+  MethodName,
+} from '../schemas/jobs.js';
 import { QueryFilters, QueryOptions } from '../schemas/query.js';
 import { pyFormat } from './pyformat.js';
-
-const JobId = Type.Integer({ minimum: 1 });
-
-const BulkResult = Type.Array(Type.Object({ job_id: Type.Union([Type.Integer(), Type.Null()]), result: Type.Unknown(), error: Type.Union([Type.String(), Type.Null()]) }));
 
 function originOf(ctx: CallContext): string | null {
   return ctx.connection === null || ctx.connection.transport === 'unix' ? null : ctx.connection.remoteAddress;
@@ -39,7 +50,7 @@ export function jobsModule(app: App): ModuleDef {
       method('core.get_jobs', {
         description: 'Query the job history (durable across restarts) with the query language: filters, order_by, limit, offset, count, get, select. Secrets in results are redacted unless options.extra.raw_result is set by a full admin.',
         args: [arg('filters', QueryFilters, { default: [] }), arg('options', QueryOptions, { default: {} as never })],
-        result: Type.Unknown(),
+        result: GetJobsResult,
         authOnly: true,
         filterable: true,
         handler: (ctx, filters, options) => {
@@ -56,7 +67,7 @@ export function jobsModule(app: App): ModuleDef {
       method('core.job_abort', {
         description: 'Abort a job: a WAITING job ends ABORTED at once, a RUNNING one is signalled and ends ABORTED when its handler returns.',
         args: [arg('id', JobId)],
-        result: Type.Null(),
+        result: JobAbortResult,
         authOnly: true,
         handler: async (ctx, id) => {
           await jobs.abort(id, ctx.credentials);
@@ -67,7 +78,7 @@ export function jobsModule(app: App): ModuleDef {
       method('core.job_wait', {
         description: "Wait for job `id`: mirrors its progress and ends with its outcome (result, or the same error).",
         args: [arg('id', JobId)],
-        result: Type.Unknown(),
+        result: JobWaitResult,
         authOnly: true,
         job: { abortable: true, description: (args) => `Waiting for job ${String(args[0])}` },
         handler: async (ctx, job, id) => {
@@ -111,7 +122,7 @@ export function jobsModule(app: App): ModuleDef {
 
       method('core.bulk', {
         description: 'Call `method` once per element of `params` (each the argument list of one call), one after another, in one job. Result: [{job_id, result, error}] per call; a failed call never stops the batch.',
-        args: [arg('method', Type.String({ minLength: 1 })), arg('params', Type.Array(Type.Array(Type.Unknown()))), arg('description', Type.Union([Type.String(), Type.Null()]), { default: null })],
+        args: [arg('method', MethodName), arg('params', BulkParams), arg('description', BulkDescription, { default: null })],
         result: BulkResult,
         authOnly: true,
         job: { lock: (args) => `bulk:${args[0]}`, abortable: true, description: (args) => `Bulk ${args[0]} (${args[1].length} calls)` },
@@ -142,8 +153,8 @@ export function jobsModule(app: App): ModuleDef {
 
       method('core.download', {
         description: 'Start job method `method` with `args`, its output going to a download: returns [job_id, url]. GET the url (single-use token, valid 5 minutes) to stream the output.',
-        args: [arg('method', Type.String({ minLength: 1 })), arg('args', Type.Array(Type.Unknown())), arg('filename', Type.String({ minLength: 1 })), arg('buffered', Type.Boolean(), { default: false })],
-        result: Type.Tuple([Type.Integer(), Type.String()]),
+        args: [arg('method', MethodName), arg('args', DownloadMethodArgs), arg('filename', Filename), arg('buffered', Buffered, { default: false })],
+        result: DownloadResult,
         authOnly: true,
         handler: async (ctx, name, args, filename, buffered) => {
           const m = app.registry.get(name);
@@ -166,8 +177,8 @@ export function jobsModule(app: App): ModuleDef {
 
       method('core.job_download_logs', {
         description: "A URL that downloads job `id`'s log file (single-use token, valid 5 minutes).",
-        args: [arg('id', JobId), arg('filename', Type.String({ minLength: 1 })), arg('buffered', Type.Boolean(), { default: false })],
-        result: Type.String(),
+        args: [arg('id', JobId), arg('filename', Filename), arg('buffered', Buffered, { default: false })],
+        result: DownloadLogsResult,
         authOnly: true,
         handler: async (ctx, id, filename) => {
           const r = await jobs.accessible(id, ctx.credentials, false);
@@ -187,7 +198,7 @@ export function jobsModule(app: App): ModuleDef {
         description: 'Live log of a job: subscribe as core.job_logs:{"id": N}. Sends the log so far, then each appended chunk, as "added" events with fields {"data": text}; ends with notify_unsubscribed when the job ends.',
         authOnly: true,
         source: {
-          args: Type.Object({ id: JobId }, { additionalProperties: false }),
+          args: JobLogsSourceArgs,
           run: async (ctx, raw) => {
             const { id } = raw as { id: number };
             const r = await jobs.accessible(id, ctx.credentials, false);

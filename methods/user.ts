@@ -1,41 +1,11 @@
 // user.*: local accounts (issue 5). Passwords are hashed with scrypt and never returned.
-import { Type } from '@sinclair/typebox';
 import type { App } from '../daemon/app.js';
 import { publicUser } from '../daemon/auth/users.js';
 import { ERRNO, ValidationErrors, notFound } from '../daemon/errors.js';
 import { method, type ModuleDef } from '../daemon/registry.js';
 import { arg } from '../daemon/schema.js';
+import { DeleteResult, UserCreate, UserEntry, UserId, UserUpdate } from '../schemas/user.js';
 import { queryMethod } from './query-method.js';
-
-/** Roles a user may hold: the fixed ones and any `<AREA>_READ` / `<AREA>_WRITE`. */
-const Role = Type.String({ pattern: '^(FULL_ADMIN|READONLY_ADMIN|SHARING_ADMIN|[A-Z][A-Z0-9_]*_(READ|WRITE|DELETE))$' });
-
-const UserFields = {
-  full_name: Type.String({ maxLength: 256 }),
-  email: Type.Union([Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$', maxLength: 256 }), Type.Null()]),
-  password: Type.Union([Type.String({ minLength: 8, maxLength: 1024, secret: true }), Type.Null()]),
-  roles: Type.Array(Role, { maxItems: 100 }),
-  locked: Type.Boolean(),
-};
-
-const UserCreate = Type.Object({ username: Type.String({ minLength: 1, maxLength: 32 }), ...mapOptional(UserFields) }, { additionalProperties: false });
-const UserUpdate = Type.Object(mapOptional(UserFields), { additionalProperties: false });
-
-function mapOptional<T extends Record<string, import('@sinclair/typebox').TSchema>>(fields: T): { [K in keyof T]: import('@sinclair/typebox').TOptional<T[K]> } {
-  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Type.Optional(v)])) as { [K in keyof T]: import('@sinclair/typebox').TOptional<T[K]> };
-}
-
-const UserEntry = Type.Object({
-  id: Type.Integer(),
-  username: Type.String(),
-  full_name: Type.String(),
-  email: Type.Union([Type.String(), Type.Null()]),
-  roles: Type.Array(Type.String()),
-  locked: Type.Boolean(),
-  password_set: Type.Boolean(),
-  created_at: Type.Object({ $date: Type.Number() }),
-  updated_at: Type.Object({ $date: Type.Number() }),
-});
 
 export function userModule(app: App): ModuleDef {
   const auth = app.auth;
@@ -54,7 +24,7 @@ export function userModule(app: App): ModuleDef {
       queryMethod('user.query', 'Query users (the shared query language). Password material is never returned.', () => users.all().map(publicUser)),
       method('user.get_instance', {
         description: 'One user by id.',
-        args: [arg('id', Type.Integer())],
+        args: [arg('id', UserId)],
         result: UserEntry,
         handler: (_ctx, id) => publicUser(instance(id)),
       }),
@@ -70,7 +40,7 @@ export function userModule(app: App): ModuleDef {
       }),
       method('user.update', {
         description: 'Change a user. Locking it or removing it ends its sessions; new roles apply to open sessions at once.',
-        args: [arg('id', Type.Integer()), arg('user_update', UserUpdate)],
+        args: [arg('id', UserId), arg('user_update', UserUpdate)],
         result: UserEntry,
         handler: async (ctx, id, data) => {
           const old = instance(id);
@@ -88,8 +58,8 @@ export function userModule(app: App): ModuleDef {
       }),
       method('user.delete', {
         description: 'Delete a user, its API keys and its open sessions.',
-        args: [arg('id', Type.Integer())],
-        result: Type.Boolean(),
+        args: [arg('id', UserId)],
+        result: DeleteResult,
         handler: async (ctx, id) => {
           const u = instance(id);
           if (ctx.credentials?.userId === id) throw new ValidationErrors([['id', 'You cannot delete your own account', ERRNO.EPERM]]);

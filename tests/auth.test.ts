@@ -82,6 +82,9 @@ test('password logins: SUCCESS, AUTH_ERR after the same delay whether user or pa
   const me = (await c.call('auth.me')) as { pw_name: string; credentials_type: string };
   assert.is(me.pw_name, 'alice');
   assert.is(me.credentials_type, 'LOGIN_PASSWORD');
+  const partial = (await c.call('auth.login_ex', { mechanism: 'PASSWORD_PLAIN', username: 'alice', password: 'alice-secret-pw', login_options: { user_info: false } })) as Record<string, unknown>;
+  assert.is(partial.response_type, 'SUCCESS');
+  assert.is(partial.user_info, null, 'login_options.user_info false is honoured, reconnect_token may be left out');
   const bad = await c.request('auth.login_ex', [{ mechanism: 'PASSWORD_PLAIN', username: 'alice', password: 'x', extra: 1 }]);
   assert.is(bad.error?.code, -32602);
   assert.is(await c.call('auth.logout'), true);

@@ -15,7 +15,7 @@ import { INTERRUPTED_ERROR } from '../../daemon/jobs/manager.js';
 import type { Logger } from '../../daemon/log.js';
 import { parseProgressLine } from './progress.js';
 import { startAttempt, type AttemptOutcome, type StreamName } from './runner.js';
-import type { CronRecord, RunResultT } from './schema.js';
+import type { CronRecord, RunResultT } from '../../schemas/cronjob.js';
 import { currentUser, lookupUser, runAsPlan, type PasswdEntry } from './users.js';
 
 /** Between SIGTERM and SIGKILL on timeout and abort. */

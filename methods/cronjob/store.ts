@@ -4,7 +4,7 @@
 // (level does not promise that two batches land in the order they were issued), so ids are never
 // handed out twice, even after the newest cron job was deleted and the daemon restarted.
 import type { Sublevel } from '../../daemon/app.js';
-import type { CronRecord } from './schema.js';
+import type { CronRecord } from '../../schemas/cronjob.js';
 
 const REC = 'rec:';
 const NEXT_ID = 'meta:next_id';

@@ -2,7 +2,7 @@
 // controls). Field names and defaults follow TrueNAS: `stdout`/`stderr` true means "do not keep
 // that stream" (TrueNAS redirects it to /dev/null), schedule minute defaults to "00".
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import type { Schedule } from './schedule.js';
+import type { Schedule } from '../methods/cronjob/schedule.js';
 
 /** How environment values appear in every response (TrueNAS style); sent back unchanged on update, the stored value stays. */
 export const ENV_REDACTED = '******';

@@ -1,0 +1,43 @@
+// Argument and result schemas of the core.* job methods and of the core.job_logs event source
+// (PROTOCOL.md 6.1-6.6). core.get_jobs takes the shared query arguments of query.ts.
+import { Type } from '@sinclair/typebox';
+
+export const JobId = Type.Integer({ minimum: 1 });
+
+/** core.get_jobs: job records, a count or one record, depending on the query options. */
+export const GetJobsResult = Type.Unknown();
+
+export const JobAbortResult = Type.Null();
+
+/** core.job_wait: whatever the awaited job returned. */
+export const JobWaitResult = Type.Unknown();
+
+/** The method that core.bulk / core.download calls. */
+export const MethodName = Type.String({ minLength: 1 });
+
+/** core.bulk: one argument list per call. */
+export const BulkParams = Type.Array(Type.Array(Type.Unknown()));
+
+/** core.bulk: progress text per call, with {0}-style placeholders filled from its arguments; null: "i / n". */
+export const BulkDescription = Type.Union([Type.String(), Type.Null()]);
+
+/** One entry per call of core.bulk, in order: the call's job id (null for plain methods), result or error text. */
+export const BulkResult = Type.Array(Type.Object({ job_id: Type.Union([Type.Integer(), Type.Null()]), result: Type.Unknown(), error: Type.Union([Type.String(), Type.Null()]) }));
+
+/** core.download: the argument list of the job method. */
+export const DownloadMethodArgs = Type.Array(Type.Unknown());
+
+/** The file name the download is served under. */
+export const Filename = Type.String({ minLength: 1 });
+
+/** core.download: true keeps the output in memory to fetch later; false streams it, the job waiting for the download. */
+export const Buffered = Type.Boolean();
+
+/** core.download: [job id, download url]. */
+export const DownloadResult = Type.Tuple([Type.Integer(), Type.String()]);
+
+/** core.job_download_logs: the download url. */
+export const DownloadLogsResult = Type.String();
+
+/** Arguments of the core.job_logs event source: core.job_logs:{"id": N}. */
+export const JobLogsSourceArgs = Type.Object({ id: JobId }, { additionalProperties: false });
