@@ -18,6 +18,7 @@ import { createLogger, type Logger } from './log.js';
 import { Registry, type ModuleDef, type ModuleFactory } from './registry.js';
 import { Transport } from './rpc/transport.js';
 import { SchemaCompiler } from './schema.js';
+import { registerUi } from './ui.js';
 import { API_VERSIONS, Server } from './server.js';
 
 export class Daemon implements App {
@@ -57,6 +58,8 @@ export class Daemon implements App {
     this.http.add('GET', '/api/versions', (_req, res) => sendJson(res, 200, API_VERSIONS));
     this.http.add('GET', '/api/boot_id', (_req, res) => sendJson(res, 200, this.bootId));
     this.http.add('GET', '/_download/', this.downloads.handle);
+    // The dashboard at /ui/, and / redirecting there.
+    registerUi(this.http);
   }
 
   /** Open the database, load the modules, listen. `modules` defaults to methods/index.js. */

@@ -25,9 +25,9 @@ export function sendText(res: ServerResponse, status: number, text: string): voi
 export class HttpRouter {
   private readonly routes: Route[] = [];
 
-  /** `path` ending in '/' matches every path below it. */
+  /** `path` ending in '/' matches every path below it ('/' itself matches only '/'). */
   add(method: string, path: string, handler: RouteHandler): void {
-    this.routes.push({ method, path, prefix: path.endsWith('/'), handler });
+    this.routes.push({ method, path, prefix: path.length > 1 && path.endsWith('/'), handler });
   }
 
   handle(req: IncomingMessage, res: ServerResponse, onError: (err: unknown) => void): void {

@@ -1,7 +1,22 @@
 #!/usr/bin/env node
 // midshipd: run the daemon in the foreground until SIGTERM or SIGINT.
-import { ConfigError, loadConfig } from './config.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { Daemon } from './daemon.js';
+
+/** The two lines a new user needs: where the dashboard is and how to log in to it. */
+function greeting(config: Config, port: number): string {
+  const wildcard = config.host === '0.0.0.0' || config.host === '::' || config.host === '';
+  const host = wildcard ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  const file = join(config.dataDir, 'admin-password');
+  const login = existsSync(file)
+    ? `log in as admin with the password in ${file}`
+    : config.adminPassword !== null
+      ? 'log in as admin with the password from MIDSHIP_ADMIN_PASSWORD'
+      : 'log in as admin with the password chosen when this data dir was created';
+  return `midshipd: dashboard at http://${host}:${port}/ui/\nmidshipd: ${login}\n`;
+}
 
 async function main(): Promise<void> {
   let config;
@@ -21,6 +36,7 @@ async function main(): Promise<void> {
     process.stderr.write(`midshipd: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  process.stdout.write(greeting(config, daemon.port));
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
