@@ -15,6 +15,7 @@ import { SERVER_NAMES, startServers, stopServers, type RunningServer, type Serve
 import { pinningAvailable, runToEnd, startNode } from './spawn.js';
 import { median } from './stats.js';
 import { benchJobs, jobTargetLines, type JobBenchResult } from './jobs.js';
+import { benchUi } from './ui.js';
 import type { LoadJob, LoadResult } from './types.js';
 
 const SCENARIOS: Array<Scenario & { connections: number; inFlight: number }> = [
@@ -161,6 +162,14 @@ async function main(): Promise<void> {
     console.log(jobTargetLines(jobs));
   }
 
+  // Dashboard figures (issue 8), in headless Chromium against a real daemon.
+  let ui: Record<string, number> | null = null;
+  if (!o.skipUi) {
+    console.log('\nDashboard (headless Chromium): progress change in the daemon -> DOM over 500 changes; first screen with 200,000 jobs in history\n');
+    ui = await benchUi();
+    for (const [k, v] of Object.entries(ui)) console.log(`  ${k.padEnd(40)} ${v}`);
+  }
+
   const file = join(outDir, 'results.json');
   await writeFile(file, `${JSON.stringify({
     at: new Date().toISOString(),
@@ -175,6 +184,7 @@ async function main(): Promise<void> {
     ratios: rs,
     targets: ts,
     jobs,
+    ui,
   }, null, 2)}\n`);
   console.log(`\nresults: ${file}${o.profile ? ` (daemon CPU profile in ${outDir})` : ''}`);
 }
