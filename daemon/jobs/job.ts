@@ -32,7 +32,9 @@ export interface JobEvents {
 
 export class Job implements JobHandle {
   readonly record: JobRecord;
-  readonly controller = new AbortController();
+  /** Made on first use: most jobs are never aborted and many never look at their signal. */
+  private controller: AbortController | null = null;
+  private abortReason: unknown = undefined;
   /** Lock name, or null for jobs that start at once. */
   readonly lock: string | null;
   /** The thrown value of a failed job, kept so new-style callers and job_wait get it unchanged. */
@@ -72,11 +74,26 @@ export class Job implements JobHandle {
   }
 
   get signal(): AbortSignal {
+    if (this.controller === null) {
+      this.controller = new AbortController();
+      if (this.abortReason !== undefined) this.controller.abort(this.abortReason);
+    }
     return this.controller.signal;
   }
 
   get logsPath(): string | null {
     return this.record.logs_path;
+  }
+
+  /** Whether abort() was called (without creating the signal just to ask). */
+  get aborted(): boolean {
+    return this.abortReason !== undefined;
+  }
+
+  abort(reason: unknown): void {
+    if (this.abortReason !== undefined) return;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
   }
 
   get finished(): boolean {

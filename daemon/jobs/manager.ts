@@ -196,9 +196,9 @@ export class JobManager {
     Promise.resolve()
       .then(() => handler(handlerCtx, job, ...job.rawArgs))
       .then(
-        (result) => this.finish(job, job.signal.aborted ? 'ABORTED' : 'SUCCESS', result, null),
+        (result) => this.finish(job, job.aborted ? 'ABORTED' : 'SUCCESS', result, null),
         (err: unknown) => {
-          const aborted = job.signal.aborted || err instanceof JobAborted;
+          const aborted = job.aborted || err instanceof JobAborted;
           if (!aborted && !isExpected(err)) this.log.error({ err, job: job.id, method: job.record.method }, 'job raised an unexpected error');
           return this.finish(job, aborted ? 'ABORTED' : 'FAILED', null, err);
         },
@@ -339,7 +339,7 @@ export class JobManager {
     const job = this.active.get(id);
     if (!job || job.finished) return;
     if (!r.abortable) throw new CallError(`Job ${id} (${r.method}) is not abortable`, ERRNO.EOPNOTSUPP);
-    job.controller.abort(new JobAborted());
+    job.abort(new JobAborted());
     if (job.state !== 'WAITING') return;
     // Aborted before it ran: leave the queue now rather than when its lock frees up.
     if (job.lock !== null) {
@@ -387,7 +387,7 @@ export class JobManager {
     await this.purging;
     const running = [...this.active.values()];
     if (running.length === 0) return;
-    for (const job of running) job.controller.abort(new JobAborted('The daemon is stopping'));
+    for (const job of running) job.abort(new JobAborted('The daemon is stopping'));
     await Promise.race([Promise.all(running.map((j) => j.done())), new Promise((r) => setTimeout(r, 2000))]);
     for (const job of [...this.active.values()]) {
       job.failure = new CallError(INTERRUPTED_ERROR, ERRNO.EINTR);
