@@ -183,6 +183,10 @@ test('core.get_jobs: filters, order, limit, count, get, select, redacted argumen
   assert.is(byPath.length, 1);
   const orAndNested = (await c.call('core.get_jobs', [['OR', [['result', '=', 'a'], [['method', '=', 'test.locked'], ['result', '=', 'c']]]]], { order_by: ['result'] })) as Job[];
   assert.equal(orAndNested.map((j) => j.result), ['a', 'c']);
+  const byId = (await c.call('core.get_jobs', [['id', 'in', [all[1]!.id, all[0]!.id, 999_999]]])) as Job[];
+  assert.equal(byId.map((j) => j.id), [all[0]!.id, all[1]!.id], 'id lookups read the records directly');
+  assert.is(((await c.call('core.get_jobs', [['id', '=', all[2]!.id]], { get: true })) as Job).id, all[2]!.id);
+  assert.is(await c.call('core.get_jobs', [['id', '=', all[2]!.id], ['state', '=', 'RUNNING']], { count: true }), 0);
   const bad = await c.request('core.get_jobs', [[['state', 'like', 'x']]]);
   assert.is(bad.error?.code, -32602);
   assert.is((bad.error?.data?.extra as unknown[][])[0]![0], 'filters');

@@ -44,6 +44,13 @@ export async function queryJobs(jobs: JobManager, filters: unknown[], options: Q
   const liveIds = new Set(live.map((j) => j.id));
   const toWire = (r: JobRecord): WireJob => jobToWire(r, q.resultRedactor(r.method));
   const matches = (r: JobRecord) => visible(r) && predicate(r);
+  /** The whole pipeline over collected candidates (already visible to the caller). */
+  const answer = (candidates: JobRecord[]): unknown => {
+    const out = applyQuery(candidates, filters, { ...options, select: [] });
+    if (typeof out === 'number') return out;
+    if (Array.isArray(out)) return (out as JobRecord[]).map((r) => project(toWire(r), options.select));
+    return project(toWire(out as JobRecord), options.select);
+  };
 
   if (options.count && admin && coveredByIndexes(filters)) {
     // Index count, corrected for jobs whose stored copy is behind their live state.
@@ -57,15 +64,23 @@ export async function queryJobs(jobs: JobManager, filters: unknown[], options: Q
     return n;
   }
 
+  // `["id", "=", N]` / `["id", "in", [...]]`: read those records directly (a dashboard opening a
+  // job by its link must not walk the history down to it).
+  const idHints = hints.get('id');
+  if (idHints !== undefined && idHints.every((v) => Number.isSafeInteger(v))) {
+    const ids = [...new Set(idHints as number[])];
+    const candidates: JobRecord[] = [];
+    const stored = await jobs.store.getMany(ids.filter((id) => !liveIds.has(id)));
+    for (const r of [...live.map((j) => j.record).filter((r) => ids.includes(r.id)), ...stored]) if (r !== undefined && visible(r)) candidates.push(r);
+    return answer(candidates.sort((a, b) => a.id - b.id));
+  }
+
   const orderBy = options.order_by;
   const byId = orderBy.length === 0 || (orderBy.length === 1 && (orderBy[0] === 'id' || orderBy[0] === '-id'));
   if (!byId || options.count) {
     const candidates: JobRecord[] = live.map((j) => j.record).filter((r) => visible(r));
     for await (const r of jobs.store.scan(scanFilter)) if (!liveIds.has(r.id) && visible(r)) candidates.push(r);
-    const out = applyQuery(candidates, filters, { ...options, select: [] });
-    if (typeof out === 'number') return out;
-    if (Array.isArray(out)) return (out as JobRecord[]).map((r) => project(toWire(r), options.select));
-    return project(toWire(out as JobRecord), options.select);
+    return answer(candidates);
   }
 
   const reverse = orderBy[0] === '-id';

@@ -84,6 +84,16 @@ export function testModule(app: App): ModuleDef {
         job: { abortable: true },
         handler: (_ctx, _job, ms) => new Promise<number>((r) => setTimeout(() => r(ms), ms)),
       }),
+      method('test.until_aborted', {
+        description: 'A job that reports nothing and runs until it is aborted.',
+        args: [],
+        result: Type.Null(),
+        job: { abortable: true },
+        handler: (_ctx, job) => new Promise<null>((resolve) => {
+          if (job.signal.aborted) resolve(null);
+          job.signal.addEventListener('abort', () => resolve(null));
+        }),
+      }),
       method('test.fixed', {
         description: 'A job that cannot be aborted.',
         args: [arg('ms', Type.Integer({ minimum: 0 }))],
