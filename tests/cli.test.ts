@@ -343,7 +343,12 @@ test('subscribe prints events as JSON lines: -n stops after N, an event source e
   // No snapshot is sent on subscribe: make job events until the subscriber has one (bounded).
   let exited = false;
   void p.done.then(() => (exited = true));
-  for (let i = 0; i < 200 && !exited; i++) await startJob('test.noop').then(finished);
+  // Bounded by time, not by count: on a slow machine midclt may take a while to subscribe.
+  const deadline = Date.now() + 20_000;
+  while (!exited && Date.now() < deadline) {
+    await startJob('test.noop').then(finished);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
   r = await p.done;
   assert.is(r.code, 0, r.stderr);
   assert.is(lines(r.stdout).length, 1);
