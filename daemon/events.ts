@@ -9,7 +9,7 @@ import { hasAnyRole, isFullAdmin, type Credentials } from './auth/credentials.js
 import { CallError, ERRNO, ValidationErrors, errorData, type ErrorData } from './errors.js';
 import type { Logger } from './log.js';
 import type { EventDef, Registry } from './registry.js';
-import type { SchemaCompiler } from './schema.js';
+import { toValidationErrors, type SchemaCompiler } from './schema.js';
 
 export type EventMsg = 'added' | 'changed' | 'removed';
 
@@ -172,13 +172,7 @@ export class EventBus {
     }
     const validate = this.argValidators.get(def.name)!;
     if (!validate(args)) {
-      const errors = new ValidationErrors();
-      for (const e of validate.errors ?? []) {
-        const path = e.instancePath.split('/').slice(1).join('.');
-        const missing = (e.params as { missingProperty?: string }).missingProperty;
-        errors.add([path, missing].filter(Boolean).join('.') || 'event', e.message ?? 'Invalid value');
-      }
-      end(errors);
+      end(toValidationErrors(validate.errors ?? [], '', 'event'));
       return;
     }
     const ctx = {

@@ -89,8 +89,15 @@ export class SchemaCompiler {
   }
 }
 
+/** ajv errors as ValidationErrors entries under `prefix` ('' for none); `fallback` names a whole-value error. */
+export function toValidationErrors(errors: readonly ErrorObject[], prefix: string, fallback: string): ValidationErrors {
+  const out = new ValidationErrors();
+  for (const e of errors) out.add(attributePath(prefix, e) || fallback, messageOf(e), ERRNO.EINVAL);
+  return out;
+}
+
 function attributePath(argName: string, e: ErrorObject): string {
-  const parts = [argName];
+  const parts = argName === '' ? [] : [argName];
   for (const seg of e.instancePath.split('/').slice(1)) parts.push(seg.replace(/~1/g, '/').replace(/~0/g, '~'));
   const params = e.params as Record<string, unknown>;
   if (e.keyword === 'required' && typeof params.missingProperty === 'string') parts.push(params.missingProperty);

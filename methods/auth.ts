@@ -57,7 +57,7 @@ export function whoAmI(app: App, c: Credentials): Record<string, unknown> {
 export function authModule(app: App): ModuleDef {
   const auth = app.auth;
 
-  const respond = (ctx: CallContext, r: LoginResult, userInfo: boolean): Record<string, unknown> => {
+  const respond = (r: LoginResult, userInfo: boolean): Record<string, unknown> => {
     if (r.type !== 'SUCCESS') return { response_type: r.type };
     return { response_type: 'SUCCESS', user_info: userInfo ? whoAmI(app, r.credentials) : null, authenticator: 'LEVEL_1', reconnect_token: null };
   };
@@ -68,11 +68,11 @@ export function authModule(app: App): ModuleDef {
     const userInfo = 'login_options' in data ? (data.login_options?.user_info ?? true) : true;
     switch (data.mechanism) {
       case 'PASSWORD_PLAIN':
-        return respond(ctx, await auth.loginPassword(conn, data.username, data.password), userInfo);
+        return respond(await auth.loginPassword(conn, data.username, data.password), userInfo);
       case 'API_KEY_PLAIN':
-        return respond(ctx, await auth.loginApiKey(conn, data.username, data.api_key), userInfo);
+        return respond(await auth.loginApiKey(conn, data.username, data.api_key), userInfo);
       case 'TOKEN_PLAIN':
-        return respond(ctx, await auth.loginToken(conn, data.token), userInfo);
+        return respond(await auth.loginToken(conn, data.token), userInfo);
       case 'OTP_TOKEN':
         throw new ValidationErrors([['login_data.otp_token', 'OTP_TOKEN: no authentication in progress', ERRNO.EINVAL]]);
       case 'SCRAM': {

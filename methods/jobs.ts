@@ -5,7 +5,7 @@ import type { App } from '../daemon/app.js';
 import { hasAnyRole, isFullAdmin } from '../daemon/auth/credentials.js';
 import { CallError, ERRNO, ValidationErrors } from '../daemon/errors.js';
 import { validateFilters } from '../daemon/filters.js';
-import { JobAborted, errorFromRecord } from '../daemon/jobs/job.js';
+import { JobAborted, errorFromRecord, type Job } from '../daemon/jobs/job.js';
 import { followLog } from '../daemon/jobs/logs.js';
 import { queryJobs } from '../daemon/jobs/query.js';
 import { TERMINAL_STATES, type JobRecord } from '../daemon/jobs/types.js';
@@ -84,39 +84,23 @@ export function jobsModule(app: App): ModuleDef {
         handler: async (ctx, job, id) => {
           const record = await jobs.accessible(id, ctx.credentials, false);
           if (TERMINAL_STATES.has(record.state)) return outcomeOf(record);
+          // Not finished, so it is live: mirror its progress until it settles (or we are aborted).
           const target = jobs.getLive(id)!;
-          return new Promise((resolve, reject) => {
-            const stop = jobs.watch(id, (t) => {
-              job.setProgress(t.record.progress.percent, t.record.progress.description, t.record.progress.extra);
-              if (!t.finished) return;
-              cleanup();
-              try {
-                resolve(outcomeOf(t.record));
-              } catch (err) {
-                reject(err);
-              }
+          const mirror = (t: Job) => job.setProgress(t.record.progress.percent, t.record.progress.description, t.record.progress.extra);
+          mirror(target);
+          const stop = jobs.watch(id, mirror);
+          let onAbort = (): void => undefined;
+          try {
+            await new Promise<void>((resolve, reject) => {
+              onAbort = () => reject(new JobAborted());
+              job.signal.addEventListener('abort', onAbort, { once: true });
+              void target.done().then(resolve);
             });
-            const onAbort = () => {
-              cleanup();
-              reject(new JobAborted());
-            };
-            const cleanup = () => {
-              stop();
-              job.signal.removeEventListener('abort', onAbort);
-            };
-            job.signal.addEventListener('abort', onAbort);
-            job.setProgress(target.record.progress.percent, target.record.progress.description, target.record.progress.extra);
-            if (target.finished) {
-              cleanup();
-              void target.done().then(() => {
-                try {
-                  resolve(outcomeOf(target.record));
-                } catch (err) {
-                  reject(err);
-                }
-              });
-            }
-          });
+          } finally {
+            stop();
+            job.signal.removeEventListener('abort', onAbort);
+          }
+          return outcomeOf(target.record);
         },
       }),
 

@@ -285,8 +285,9 @@ export class JobManager {
   private emit(job: Job, msg: 'added' | 'changed'): void {
     if (job.record.transient || !this.events.hasListeners(JOB_EVENT)) return;
     const record = job.record;
+    const readRoles = job.registered.def.job?.readRoles;
     this.events.emit(JOB_EVENT, msg, job.id, jobToWire(record), {
-      visible: (c) => mayRead(c, record, this.app?.registry.get(record.method)?.def.job?.readRoles),
+      visible: (c) => mayRead(c, record, readRoles),
       coalesceKey: msg === 'changed' ? `job:${job.id}` : null,
     });
   }
