@@ -16,6 +16,8 @@ import { pinningAvailable, runToEnd, startNode } from './spawn.js';
 import { median } from './stats.js';
 import { benchJobs, jobTargetLines, type JobBenchResult } from './jobs.js';
 import { benchUi } from './ui.js';
+import { benchHostSample, hostSampleLines, type HostSampleResult } from './host-sample.js';
+import { benchHostHistory, hostHistoryLines, type HostHistoryResult } from './host-history.js';
 import type { LoadJob, LoadResult } from './types.js';
 
 const SCENARIOS: Array<Scenario & { connections: number; inFlight: number }> = [
@@ -170,6 +172,17 @@ async function main(): Promise<void> {
     for (const [k, v] of Object.entries(ui)) console.log(`  ${k.padEnd(40)} ${v}`);
   }
 
+  // Host figures (issue 17): realtime sample cost and 30 days of reporting history.
+  let host: { sample: HostSampleResult; history: HostHistoryResult } | null = null;
+  if (!o.skipHost) {
+    console.log('\nHost: CPU cost of one reporting.realtime sample on this host; 31 days of 10 s history through the real store (takes about two minutes)\n');
+    const sample = await benchHostSample();
+    console.log(hostSampleLines(sample));
+    const history = await benchHostHistory();
+    console.log(hostHistoryLines(history));
+    host = { sample, history };
+  }
+
   const file = join(outDir, 'results.json');
   await writeFile(file, `${JSON.stringify({
     at: new Date().toISOString(),
@@ -185,6 +198,7 @@ async function main(): Promise<void> {
     targets: ts,
     jobs,
     ui,
+    host,
   }, null, 2)}\n`);
   console.log(`\nresults: ${file}${o.profile ? ` (daemon CPU profile in ${outDir})` : ''}`);
 }

@@ -77,7 +77,8 @@ function attribute(chip: Chip, readings: Map<string, number>, topology: CpuTopol
 }
 
 const millidegrees = (text: string | null) => {
-  const n = text === null ? NaN : Number(text.trim());
+  const t = text?.trim();
+  const n = t ? Number(t) : NaN;
   return Number.isFinite(n) ? n / 1000 : null;
 };
 

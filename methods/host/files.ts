@@ -75,6 +75,7 @@ export function toSource(root: HostRoot): FileSource {
 
 interface OpenFile {
   handle: FileHandle;
+  direct: boolean;
   buffer: Buffer;
   /** The sweep generation that last read this file. */
   usedIn: number;
@@ -83,6 +84,9 @@ interface OpenFile {
 }
 
 const FIRST_BUFFER = 4096;
+
+/** EINVAL: the file system does not do O_DIRECT, or not with this buffer's alignment. */
+const refusesDirect = (err: unknown) => (err as NodeJS.ErrnoException | null)?.code === 'EINVAL';
 /** A file bigger than this is not a procfs/sysfs counter file; read it whole, uncached. */
 const MAX_BUFFER = 1 << 20;
 
@@ -90,6 +94,8 @@ export class HostFiles implements FileSource {
   readonly root: string;
   private readonly maxOpen: number;
   private readonly files = new Map<string, OpenFile>();
+  /** Files whose file system refused O_DIRECT (tmpfs wants aligned reads): read plainly. */
+  private readonly plainOnly = new Set<string>();
   private generation = 0;
   private closed = false;
 
@@ -110,13 +116,16 @@ export class HostFiles implements FileSource {
       cached.pending = this.readOpen(path, cached).finally(() => (cached.pending = null));
       return cached.pending;
     }
-    if (this.closed || this.files.size >= this.maxOpen) return plainFiles(this.root).read(path);
+    if (this.closed || this.files.size >= this.maxOpen || this.plainOnly.has(path)) return plainFiles(this.root).read(path);
+    const direct = options.direct === true;
     let handle: FileHandle;
     try {
-      handle = await open(hostPath(this.root, path), constants.O_RDONLY | (options.direct ? constants.O_DIRECT : 0));
-    } catch {
-      // A file system refusing O_DIRECT is read the plain way, opened afresh every time.
-      return options.direct ? plainFiles(this.root).read(path) : null;
+      handle = await open(hostPath(this.root, path), constants.O_RDONLY | (direct ? constants.O_DIRECT : 0));
+    } catch (err) {
+      if (!direct || !refusesDirect(err)) return null;
+      // A file system refusing O_DIRECT: read the plain way, opened afresh every time.
+      this.refuseDirect(path);
+      return plainFiles(this.root).read(path);
     }
     // Another read of the same path may have opened it while this one waited.
     const raced = this.files.get(path);
@@ -124,7 +133,7 @@ export class HostFiles implements FileSource {
       await handle.close().catch(() => {});
       return raced ? this.read(path, options) : plainFiles(this.root).read(path);
     }
-    const entry: OpenFile = { handle, buffer: Buffer.allocUnsafe(FIRST_BUFFER), usedIn: this.generation, pending: null };
+    const entry: OpenFile = { handle, direct, buffer: Buffer.allocUnsafe(FIRST_BUFFER), usedIn: this.generation, pending: null };
     this.files.set(path, entry);
     entry.pending = this.readOpen(path, entry).finally(() => (entry.pending = null));
     return entry.pending;
@@ -139,13 +148,19 @@ export class HostFiles implements FileSource {
         // A full buffer may be a cut file: grow and read again from the start.
         entry.buffer = Buffer.allocUnsafe(entry.buffer.length * 4);
       }
-    } catch {
+    } catch (err) {
       // The file went away (an interface removed) or reads fail now: forget the handle.
       this.drop(path, entry);
-      return null;
+      if (!entry.direct || !refusesDirect(err)) return null;
+      this.refuseDirect(path);
+      return plainFiles(this.root).read(path);
     }
     this.drop(path, entry);
     return plainFiles(this.root).read(path);
+  }
+
+  private refuseDirect(path: string): void {
+    if (this.plainOnly.size < this.maxOpen) this.plainOnly.add(path);
   }
 
   private drop(path: string, entry: OpenFile): void {

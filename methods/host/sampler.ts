@@ -46,6 +46,8 @@ export interface HostSamplerOptions {
   includeInterface?: (name: string) => boolean;
   /** Epoch ms; tests pass their own. */
   now?: () => number;
+  /** Monotonic ms the rates are measured with (default performance.now); tests pass their own. */
+  monotonic?: () => number;
 }
 
 interface Counters {
@@ -62,6 +64,7 @@ export class HostSampler {
   private readonly arc: ArcReader;
   private readonly include: (name: string) => boolean;
   private readonly now: () => number;
+  private readonly monotonic: () => number;
   private previous: Counters | null = null;
   private diskNames: string[] = [];
   /** The device names of /proc/diskstats when diskNames was computed. */
@@ -71,6 +74,7 @@ export class HostSampler {
     this.files = new HostFiles(options.root ?? '/');
     this.temperatures = new CpuTemperatureReader(this.files);
     this.now = options.now ?? Date.now;
+    this.monotonic = options.monotonic ?? (() => performance.now());
     this.arc = new ArcReader(this.files, this.now);
     this.include = options.includeInterface ?? (() => true);
   }
@@ -111,7 +115,7 @@ export class HostSampler {
       readLoadAvg(this.files),
       readUptime(this.files),
     ]);
-    const at = performance.now();
+    const at = this.monotonic();
     const cur: Counters = {
       at,
       cpu: stat === null ? new Map() : parseProcStat(stat),

@@ -115,7 +115,7 @@ async function instance(store: HistoryStore, def: GraphDef, identifier: string |
  * One result per graph instance asked for. A graph with identifiers asked for without one
  * answers for each identifier it has; an identifier never seen answers with no rows.
  */
-export async function getData(store: HistoryStore, graphs: GraphIdentifierT[], query: ReportingQueryT = {}, nowSeconds = Math.floor(Date.now() / 1000)): Promise<GetDataResponseT[]> {
+export async function getData(store: HistoryStore, graphs: GraphIdentifierT[], query: ReportingQueryT = {}, nowSeconds = store.nowSeconds()): Promise<GetDataResponseT[]> {
   const defs = graphs.map((g) => {
     const def = graphDef(g.name);
     if (!def) throw new UnknownGraphError(g.name);

@@ -101,7 +101,8 @@ export class HistoryStore {
     this.meta = db.sublevel<string, unknown>('meta', json) as Json;
   }
 
-  private nowSeconds(): number {
+  /** The store's clock, in epoch seconds. */
+  nowSeconds(): number {
     return Math.floor(this.now() / 1000);
   }
 
@@ -211,9 +212,9 @@ export class HistoryStore {
   /** Computes the 5 min rows of every complete bucket before `upTo`, then prunes. */
   private async rollUpAndPrune(upTo: number): Promise<void> {
     const c = this.coarse.step;
-    // 10 s rows older than their retention are gone: buckets before that cannot be computed.
-    const earliest = Math.floor((this.nowSeconds() - this.fine.keep) / c) * c;
-    const from = Math.max(this.cursor ?? upTo, earliest);
+    // Pruning comes after this, so every 10 s row still on disk is rolled up, however long the
+    // daemon was stopped; the key ranges of buckets with no rows cost one seek each.
+    const from = this.cursor ?? upTo;
     const ops: Array<{ type: 'put'; sublevel: Json; key: string; value: unknown }> = [];
     if (from < upTo) {
       for (const [sid, meta] of this.series) {
