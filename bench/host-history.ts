@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClassicLevel } from 'classic-level';
-import { HistoryStore, type HistoryDb, type HistoryPoint } from '../methods/host/history/store.js';
+import { HistoryStore, type HistoryPoint } from '../methods/host/history/store.js';
 import { toHistoryPoints } from '../methods/host/history/points.js';
 import { getData } from '../methods/host/history/query.js';
 import { HostSampler } from '../methods/host/sampler.js';
@@ -76,7 +76,7 @@ export async function benchHostHistory(): Promise<HostHistoryResult> {
   const db = new ClassicLevel<string, unknown>(dir, { valueEncoding: 'json' });
   try {
     await db.open();
-    const store = new HistoryStore(db.sublevel<string, unknown>('reporting', { valueEncoding: 'json' }) as unknown as HistoryDb, { now: clock });
+    const store = new HistoryStore(db.sublevel<string, unknown>('reporting', { valueEncoding: 'json' }), { now: clock });
     await store.open();
     const t0 = performance.now();
     let appends = 0;

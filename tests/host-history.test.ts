@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { Ajv } from 'ajv';
 import { ReportingQueryError, UnknownGraphError } from '../methods/host/history/errors.js';
 import { getData, listGraphs, MAX_POINTS, queryRange } from '../methods/host/history/query.js';
-import { HistoryStore, type HistoryDb, type HistoryPoint } from '../methods/host/history/store.js';
+import { HistoryStore, type HistoryPoint } from '../methods/host/history/store.js';
 import { GetDataResponse, GraphsItem } from '../methods/host/shapes/reporting.js';
 
 type Db = ClassicLevel<string, unknown>;
@@ -34,7 +34,7 @@ function clock(start: number) {
 async function open(path: string, now: () => number, options: { maxSeries?: number } = {}): Promise<{ db: Db; store: HistoryStore }> {
   const db = new ClassicLevel<string, unknown>(path, { valueEncoding: 'json' });
   await db.open();
-  const store = new HistoryStore(db.sublevel<string, unknown>('reporting', { valueEncoding: 'json' }) as unknown as HistoryDb, { now, ...options });
+  const store = new HistoryStore(db.sublevel<string, unknown>('reporting', { valueEncoding: 'json' }), { now, ...options });
   await store.open();
   return { db, store };
 }

@@ -86,9 +86,20 @@ test('the watcher sees an interface appear, change and vanish', async () => {
       assert.ok(now.state.flags.includes('RUNNING'));
     }
 
+    // Deleted and created again under the same name: a new interface, read afresh (the files
+    // kept open for the old one must not answer for it).
+    const oldIndex = watcher.current().find((s) => s.name === A)!.ifindex;
+    let mark = changes.length;
     assert.ok((await ip('link', 'del', A)).ok);
-    await waitFor('REMOVED', () => changes.find((c) => c.type === 'REMOVED' && c.name === A));
-    if (kind === 'veth') await waitFor('REMOVED peer', () => changes.find((c) => c.type === 'REMOVED' && c.name === B));
+    assert.ok((await createLink()) !== null);
+    const again = await waitFor('ADDED again', () => changes.slice(mark).find((c) => c.type === 'ADDED' && c.name === A));
+    assert.ok(again.type === 'ADDED' && again.snapshot.ifindex !== oldIndex && again.snapshot.state.mtu !== 1400, JSON.stringify(again));
+    assert.ok(changes.slice(mark).some((c) => c.type === 'REMOVED' && c.name === A));
+
+    mark = changes.length;
+    assert.ok((await ip('link', 'del', A)).ok);
+    await waitFor('REMOVED', () => changes.slice(mark).find((c) => c.type === 'REMOVED' && c.name === A));
+    if (kind === 'veth') await waitFor('REMOVED peer', () => changes.slice(mark).find((c) => c.type === 'REMOVED' && c.name === B));
     assert.not.ok(watcher.current().some((s) => s.name === A || s.name === B));
   } finally {
     await watcher.stop();

@@ -149,10 +149,10 @@ export class HostFiles implements FileSource {
         entry.buffer = Buffer.allocUnsafe(entry.buffer.length * 4);
       }
     } catch (err) {
-      // The file went away (an interface removed) or reads fail now: forget the handle.
+      // The file went away (an interface removed, or removed and created again under the same
+      // name): forget the handle and read the path afresh, which finds the new file if any.
       this.drop(path, entry);
-      if (!entry.direct || !refusesDirect(err)) return null;
-      this.refuseDirect(path);
+      if (entry.direct && refusesDirect(err)) this.refuseDirect(path);
       return plainFiles(this.root).read(path);
     }
     this.drop(path, entry);

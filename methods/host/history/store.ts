@@ -10,9 +10,8 @@
 import type { AbstractSublevel } from 'abstract-level';
 import { rowKey, rowRange, rowTime, seriesId, seriesRange, SEP, validName } from './keys.js';
 
-// Whatever database the sublevel belongs to: the store only uses its own nested sublevels.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type HistoryDb = AbstractSublevel<any, string | Buffer | Uint8Array, string, any>;
+/** A sublevel of any database (e.g. the daemon's `app.sublevel('reporting')`): the store only uses its own nested sublevels. */
+export type HistoryDb = AbstractSublevel<unknown, string | Buffer | Uint8Array, string, unknown>;
 
 type Json = AbstractSublevel<HistoryDb, string | Buffer | Uint8Array, string, unknown>;
 
