@@ -230,6 +230,7 @@ test('the series count is capped: stale series make room, live ones are not evic
   assert.equal(store.list().map((s) => s.identifier).sort(), ['b', 'c'], 'a was the stalest and made room');
   const [a] = await getData(store, [{ name: 'interface', identifier: 'a' }], { start: T0, end: c.s }, c.s);
   assert.equal(a!.data, [], "an evicted series' rows are gone");
+  await store.append(NaN, [p('b')]).then(() => assert.unreachable(), (err: unknown) => assert.instance(err, RangeError));
   // Names that cannot be keys are refused, not stored.
   await store.append(c.s, [{ graph: 'interface', identifier: 'bad\x1fname', values: { received: 1 } }, { graph: '', identifier: null, values: { x: 1 } }]);
   assert.equal(store.list().map((s) => s.identifier).sort(), ['b', 'c']);

@@ -64,6 +64,8 @@ type FineRow = Value[];
 type CoarseRow = [Value[], Value[], Value[]];
 
 const CURSOR = 'cursor';
+/** Columns one series may have (one per CPU for `cpu`): a bound, not a limit any host reaches. */
+const MAX_COLUMNS = 4096;
 const SERIES = `series${SEP}`;
 
 function round(n: number): number {
@@ -142,6 +144,7 @@ export class HistoryStore {
   append(time: number, points: HistoryPoint[]): Promise<void> {
     return this.serial(async () => {
       if (!this.opened) throw new Error('history store is not open');
+      if (!Number.isFinite(time) || time < 0) throw new RangeError(`not a sample time: ${time}`);
       const ts = Math.floor(time / this.fine.step) * this.fine.step;
       const ops: Array<{ type: 'put'; sublevel: Json; key: string; value: unknown }> = [];
       const evicted: string[] = [];
@@ -163,7 +166,7 @@ export class HistoryStore {
           this.series.set(sid, meta);
         }
         const names = Object.keys(p.values);
-        const added = names.filter((n) => !meta!.legend.includes(n));
+        const added = names.filter((n) => !meta!.legend.includes(n)).slice(0, Math.max(0, MAX_COLUMNS - meta.legend.length));
         if (added.length > 0 || meta.legend.length === 0) {
           meta.legend.push(...added);
           ops.push({ type: 'put', sublevel: this.meta, key: SERIES + sid, value: meta });
