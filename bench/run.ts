@@ -16,6 +16,7 @@ import { pinningAvailable, runToEnd, startNode } from './spawn.js';
 import { median } from './stats.js';
 import { benchJobs, jobTargetLines, type JobBenchResult } from './jobs.js';
 import { benchUi } from './ui.js';
+import { benchWire, wireTargetLines, type WireBenchResult } from './wire.js';
 import type { LoadJob, LoadResult } from './types.js';
 
 const SCENARIOS: Array<Scenario & { connections: number; inFlight: number }> = [
@@ -162,6 +163,14 @@ async function main(): Promise<void> {
     console.log(jobTargetLines(jobs));
   }
 
+  // Wire figures (issues 12 and 14): a 1 GiB log download's memory, a ReDoS-style filter.
+  let wire: WireBenchResult | null = null;
+  if (!o.skipWire) {
+    console.log('\nWire: a 1 GiB job log downloaded over the unix socket (daemon RSS sampled every 20 ms); a ReDoS-style regex filter over a job history while another client pings\n');
+    wire = await benchWire(serverCore);
+    console.log(wireTargetLines(wire));
+  }
+
   // Dashboard figures (issue 8), in headless Chromium against a real daemon.
   let ui: Record<string, number> | null = null;
   if (!o.skipUi) {
@@ -184,6 +193,7 @@ async function main(): Promise<void> {
     ratios: rs,
     targets: ts,
     jobs,
+    wire,
     ui,
   }, null, 2)}\n`);
   console.log(`\nresults: ${file}${o.profile ? ` (daemon CPU profile in ${outDir})` : ''}`);

@@ -45,7 +45,7 @@ export class Daemon implements App {
     this.db = new ClassicLevel<string, unknown>(join(config.dataDir, 'db'), { valueEncoding: 'json' });
     this.auth = new AuthService(this.sublevel('users'), this.sublevel('api_keys'), this.sublevel('tokens'), config.auth, this.events, this.log);
     this.jobs = new JobManager(this.db, config.dataDir, config.jobs, this.events, this.log);
-    this.downloads = new Downloads(this.jobs, config.jobs.downloadTokenTtlMs);
+    this.downloads = new Downloads(this.jobs, config.dataDir, config.jobs.downloadTokenTtlMs);
     this.dispatcher = new Dispatcher(this);
     const transport = new Transport(config.limits, this.registry, this.dispatcher, this.log);
     this.server = new Server(config, transport, this.events, this.http, {
@@ -84,6 +84,7 @@ export class Daemon implements App {
     }
     await this.auth.open(this.config.dataDir, this.config.adminPassword);
     await this.jobs.open();
+    await this.downloads.open();
     for (const factory of factories ?? (await loadModules(this.config.modulesPath))) {
       const mod = await factory(this);
       for (const s of mod.services) this.registry.addService(s);
@@ -127,6 +128,7 @@ export class Daemon implements App {
         }
       }
       await this.jobs.close();
+      await this.downloads.close();
       this.auth.close();
       if (this.db.status === 'open' || this.db.status === 'opening') await this.db.close();
       this.log.info('midshipd stopped');
