@@ -15,7 +15,7 @@ import { startNode, stop, waitForLine } from './spawn.js';
 const mainJs = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
 const testModules = fileURLToPath(new URL('../tests/helpers/modules.js', import.meta.url));
 const GIB = 1024 ** 3;
-const HISTORY = 10_000;
+const HISTORY = 2_000;
 const ATTACK = '(.|.)*X';
 
 export interface WireBenchResult {
@@ -26,6 +26,8 @@ export interface WireBenchResult {
   rssGrowthMb: number;
   regexHistory: number;
   regexAttackMs: number;
+  /** The same query with a plain `=` filter: the cost of reading the history itself. */
+  plainFilterMs: number;
   pingsDuringAttack: number;
   pingMaxMsDuringAttack: number;
 }
@@ -107,6 +109,9 @@ export async function benchWire(core: number | null): Promise<WireBenchResult> {
         await new Promise((r) => setTimeout(r, 5));
       }
     })();
+    const tp = performance.now();
+    await c.call('core.get_jobs', [['description', '=', 'X']], { count: true });
+    const plainMs = performance.now() - tp;
     const t0 = performance.now();
     const matched = (await c.call('core.get_jobs', [['description', '~', ATTACK]], { count: true })) as number;
     const attackMs = performance.now() - t0;
@@ -123,6 +128,7 @@ export async function benchWire(core: number | null): Promise<WireBenchResult> {
       rssGrowthMb: peak - baseline,
       regexHistory: HISTORY + 1,
       regexAttackMs: attackMs,
+      plainFilterMs: plainMs,
       pingsDuringAttack: pings.length,
       pingMaxMsDuringAttack: pings.length ? Math.max(...pings) : 0,
     };
@@ -136,6 +142,6 @@ export function wireTargetLines(r: WireBenchResult): string {
   const ok = (pass: boolean) => (pass ? 'ok  ' : 'MISS');
   return [
     `  ${ok(r.rssGrowthMb < 64)} 1 GiB job log download: daemon RSS ${r.rssBaselineMb.toFixed(0)} -> peak ${r.rssPeakMb.toFixed(0)} MiB, growth ${r.rssGrowthMb.toFixed(1)} MiB (target < 64), ${r.downloadMiBps.toFixed(0)} MiB/s`,
-    `  ${ok(r.regexAttackMs < 100)} core.get_jobs [["description","~","${ATTACK}"]] over ${r.regexHistory.toLocaleString('en-US')} jobs: ${r.regexAttackMs.toFixed(1)} ms (target < 100); another client's core.ping meanwhile: ${r.pingsDuringAttack} answered, slowest ${r.pingMaxMsDuringAttack.toFixed(1)} ms`,
+    `  ${ok(r.regexAttackMs < 100)} core.get_jobs [["description","~","${ATTACK}"]] over ${r.regexHistory.toLocaleString('en-US')} jobs: ${r.regexAttackMs.toFixed(1)} ms (target < 100; the same scan with an \`=\` filter: ${r.plainFilterMs.toFixed(1)} ms); another client's core.ping meanwhile: ${r.pingsDuringAttack} answered, slowest ${r.pingMaxMsDuringAttack.toFixed(1)} ms`,
   ].join('\n');
 }
