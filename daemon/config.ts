@@ -181,13 +181,14 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
 }
 
 export function usage(): string {
-  return `usage: midshipd [--host H] [--port P] [--data-dir D] [--socket S] [--log-level L]
+  return `usage: midshipd [--host H] [--port P] [--data-dir D] [--socket S] [--log-level L] [--repair-db]
 
   --host       TCP address to listen on        (env MIDSHIP_HOST, default 127.0.0.1)
   --port       TCP port (0 picks a free one)   (env MIDSHIP_PORT, default 6000)
   --data-dir   database, job logs, socket      (env MIDSHIP_DATA_DIR, default ./data)
   --socket     unix socket path                (env MIDSHIP_SOCKET, default <data-dir>/middlewared.sock)
   --log-level  fatal|error|warn|info|debug     (env MIDSHIP_LOG_LEVEL, default info)
+  --repair-db  repair the data dir's database (after a refused start), report, and exit
 
 Other settings (env only): MIDSHIP_ADMIN_PASSWORD, MIDSHIP_JOBS_KEEP, MIDSHIP_JOBS_KEEP_DAYS,
 MIDSHIP_SEND_BUFFER_BYTES, MIDSHIP_MAX_IN_FLIGHT, MIDSHIP_PING_INTERVAL_MS,
