@@ -90,6 +90,11 @@ export class Server {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
+    if (!originAllowed(req, this.config.allowedOrigins)) {
+      this.log.info({ origin: req.headers.origin, transport }, 'websocket upgrade refused: origin not allowed');
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     socket.on('error', () => socket.destroy());
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(transport, protocol, ws, req));
   }
@@ -206,6 +211,23 @@ export class Server {
     await Promise.all([stopListening(this.tcp), stopListening(this.unix)]);
     if (this.ownsSocket) await unlink(this.config.socketPath).catch(() => undefined);
   }
+}
+
+/**
+ * Browsers send Origin on every WebSocket upgrade, and a page on any site may try one: only the
+ * daemon's own origin (the dashboard) and configured ones pass. Non-browser clients send no Origin.
+ */
+function originAllowed(req: IncomingMessage, allowed: readonly string[]): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false; // includes the opaque origin "null"
+  }
+  if ((url.protocol === 'http:' || url.protocol === 'https:') && url.host.toLowerCase() === (req.headers.host ?? '').toLowerCase()) return true;
+  return allowed.includes(url.origin);
 }
 
 /**
