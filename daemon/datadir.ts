@@ -5,7 +5,7 @@
 // 0644 file.
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, chmod, lstat, mkdir, open, readFile, readdir, stat as statFollow, unlink } from 'node:fs/promises';
+import { access, chmod, lstat, mkdir, open, readFile, readdir, stat as statFollow, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** A refusal to start: what is wrong, and what the operator can do about it. */
@@ -121,27 +121,39 @@ export async function lockDataDir(dir: string): Promise<DataDirLock> {
   );
 }
 
+/** Written after a complete pass: from then on every file Midship creates is private already. */
+const MODES_MARKER = '.modes-private-v1';
+
 /**
  * Make every file below `dir` 0600 and every directory 0700 (sockets and symlinks are left as
  * they are). Returns how many entries were tightened, for the log line.
+ *
+ * The first pass visits everything. Later starts skip the contents of directories that are
+ * still private (the job logs: a full walk of 100,000 files costs seconds at every start), but
+ * always look at the top level and at db/, where LevelDB creates files with its own mode.
  */
 export async function tightenModes(dir: string): Promise<number> {
+  const marker = join(dir, MODES_MARKER);
+  const full = (await lstat(marker).catch(() => null)) === null;
   let fixed = 0;
-  const visit = async (path: string, isDir: boolean): Promise<void> => {
+  const visit = async (path: string, isDir: boolean, depth: number): Promise<void> => {
     const st = await lstat(path).catch(() => null);
     if (st === null) return;
     const wanted = isDir ? 0o700 : 0o600;
-    if ((st.mode & 0o777 & ~wanted) !== 0 || (st.mode & wanted) !== wanted) {
+    const loose = (st.mode & 0o777) !== wanted;
+    if (loose) {
       await chmod(path, wanted).catch(() => undefined);
       fixed++;
     }
-    if (!isDir) return;
+    if (!isDir || (!full && !loose && depth > 0 && !path.endsWith('/db'))) return;
     const entries = await readdir(path, { withFileTypes: true }).catch(() => []);
-    for (const e of entries) {
-      if (e.isDirectory()) await visit(join(path, e.name), true);
-      else if (e.isFile()) await visit(join(path, e.name), false);
-    }
+    await Promise.all(entries.map((e) => {
+      if (e.isDirectory()) return visit(join(path, e.name), true, depth + 1);
+      if (e.isFile()) return visit(join(path, e.name), false, depth + 1);
+      return undefined;
+    }));
   };
-  await visit(dir, true);
+  await visit(dir, true, 0);
+  if (full) await writeFile(marker, 'every file below this directory was made private (0600/0700)\n', { mode: 0o600 });
   return fixed;
 }

@@ -86,7 +86,7 @@ export class Client {
     ws.on('message', (data: Buffer) => {
       const text = data.toString();
       const m = JSON.parse(text) as Message | Message[];
-      const violation = wireViolation(text, 'the daemon');
+      const violation = text.includes('"$') ? wireViolation(m, 'the daemon') : null;
       if (violation !== null && this.wireError === null) {
         this.wireError = violation;
         for (const w of this.waiters.splice(0)) w.reject(violation);
