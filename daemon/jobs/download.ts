@@ -182,7 +182,7 @@ export class Downloads {
     await pipeline(out.stream, res).catch(() => undefined);
   };
 
-  /** Stream a file with backpressure; `remove` deletes it afterwards (a spool copy). */
+  /** Stream a file with backpressure; `remove`: it is a spool copy, deleted once opened. */
   private async sendFile(res: ServerResponse, path: string, headers: Record<string, string>, remove: boolean): Promise<void> {
     const file: Readable = createReadStream(path);
     try {
@@ -194,13 +194,10 @@ export class Downloads {
       if (remove) void unlink(path).catch(() => undefined);
       return sendText(res, 410, 'Gone: the log file was removed\n');
     }
+    // A spool copy is unlinked once open: the open file stays readable, and nothing is left
+    // behind however the download ends.
+    if (remove) await unlink(path).catch(() => undefined);
     res.writeHead(200, headers);
-    try {
-      await pipeline(file, res);
-    } catch {
-      res.destroy();
-    } finally {
-      if (remove) await unlink(path).catch(() => undefined);
-    }
+    await pipeline(file, res).catch(() => res.destroy());
   }
 }
