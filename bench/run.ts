@@ -18,6 +18,7 @@ import { benchJobs, jobTargetLines, type JobBenchResult } from './jobs.js';
 import { benchUi } from './ui.js';
 import { benchHostSample, hostSampleLines, type HostSampleResult } from './host-sample.js';
 import { benchHostHistory, hostHistoryLines, type HostHistoryResult } from './host-history.js';
+import { benchWire, wireTargetLines, type WireBenchResult } from './wire.js';
 import type { LoadJob, LoadResult } from './types.js';
 
 const SCENARIOS: Array<Scenario & { connections: number; inFlight: number }> = [
@@ -164,6 +165,14 @@ async function main(): Promise<void> {
     console.log(jobTargetLines(jobs));
   }
 
+  // Wire figures (issues 12 and 14): a 1 GiB log download's memory, a ReDoS-style filter.
+  let wire: WireBenchResult | null = null;
+  if (!o.skipWire) {
+    console.log('\nWire: a 1 GiB job log downloaded over the unix socket (daemon RSS sampled every 20 ms); a ReDoS-style regex filter over a job history while another client pings\n');
+    wire = await benchWire(serverCore);
+    console.log(wireTargetLines(wire));
+  }
+
   // Dashboard figures (issue 8), in headless Chromium against a real daemon.
   let ui: Record<string, number> | null = null;
   if (!o.skipUi) {
@@ -197,6 +206,7 @@ async function main(): Promise<void> {
     ratios: rs,
     targets: ts,
     jobs,
+    wire,
     ui,
     host,
   }, null, 2)}\n`);

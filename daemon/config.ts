@@ -61,6 +61,11 @@ export interface Config {
   adminPassword: string | null;
   /** Where logs go; default stderr. Tests pass a stream to read them. */
   logDestination: Writable | null;
+  /**
+   * Browser origins (besides the daemon's own) whose pages may open a WebSocket here, e.g.
+   * `https://nas.example.com`. Clients that send no Origin (midclt, scripts) are not affected.
+   */
+  allowedOrigins: string[];
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -93,6 +98,7 @@ export function defaultConfig(overrides: Partial<Config> = {}): Config {
     validateResults: false,
     adminPassword: null,
     logDestination: null,
+    allowedOrigins: [],
     ...overrides,
     dataDir,
     socketPath: resolve(overrides.socketPath ?? join(dataDir, 'middlewared.sock')),
@@ -110,6 +116,7 @@ const FLAGS: Record<string, keyof Config> = {
   '--data-dir': 'dataDir',
   '--socket': 'socketPath',
   '--log-level': 'logLevel',
+  '--allowed-origins': 'allowedOrigins',
 };
 
 const ENV: Record<string, keyof Config> = {
@@ -119,6 +126,7 @@ const ENV: Record<string, keyof Config> = {
   MIDSHIP_SOCKET: 'socketPath',
   MIDSHIP_LOG_LEVEL: 'logLevel',
   MIDSHIP_ADMIN_PASSWORD: 'adminPassword',
+  MIDSHIP_ALLOWED_ORIGINS: 'allowedOrigins',
 };
 
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -127,6 +135,22 @@ function parsePort(v: string, from: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n > 65535) throw new ConfigError(`${from}: port must be an integer 0-65535, got '${v}'`);
   return n;
+}
+
+/** A comma-separated list of origins (`scheme://host[:port]`), normalised. */
+function parseOrigins(v: string): string[] {
+  return v.split(',').map((o) => o.trim()).filter(Boolean).map((o) => {
+    let url: URL;
+    try {
+      url = new URL(o);
+    } catch {
+      throw new ConfigError(`allowed origins: '${o}' is not an origin such as https://nas.example.com`);
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== o.replace(/\/$/, '')) {
+      throw new ConfigError(`allowed origins: '${o}' is not an origin such as https://nas.example.com (scheme, host and port only)`);
+    }
+    return url.origin;
+  });
 }
 
 function numberEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
@@ -175,19 +199,23 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (raw.dataDir !== undefined) overrides.dataDir = raw.dataDir;
   if (raw.socketPath !== undefined) overrides.socketPath = raw.socketPath;
   if (raw.adminPassword !== undefined) overrides.adminPassword = raw.adminPassword;
+  if (raw.allowedOrigins !== undefined) overrides.allowedOrigins = parseOrigins(raw.allowedOrigins);
   if (env.MIDSHIP_VALIDATE_RESULTS === '1') overrides.validateResults = true;
   if (env.MIDSHIP_MODULES) overrides.modulesPath = env.MIDSHIP_MODULES;
   return defaultConfig(overrides);
 }
 
 export function usage(): string {
-  return `usage: midshipd [--host H] [--port P] [--data-dir D] [--socket S] [--log-level L]
+  return `usage: midshipd [--host H] [--port P] [--data-dir D] [--socket S] [--log-level L] [--repair-db]
 
   --host       TCP address to listen on        (env MIDSHIP_HOST, default 127.0.0.1)
   --port       TCP port (0 picks a free one)   (env MIDSHIP_PORT, default 6000)
   --data-dir   database, job logs, socket      (env MIDSHIP_DATA_DIR, default ./data)
   --socket     unix socket path                (env MIDSHIP_SOCKET, default <data-dir>/middlewared.sock)
   --log-level  fatal|error|warn|info|debug     (env MIDSHIP_LOG_LEVEL, default info)
+  --repair-db  repair the data dir's database (after a refused start), report, and exit
+  --allowed-origins  comma-separated browser origins allowed to open WebSockets besides the
+               daemon's own (env MIDSHIP_ALLOWED_ORIGINS; clients sending no Origin are not affected)
 
 Other settings (env only): MIDSHIP_ADMIN_PASSWORD, MIDSHIP_JOBS_KEEP, MIDSHIP_JOBS_KEEP_DAYS,
 MIDSHIP_SEND_BUFFER_BYTES, MIDSHIP_MAX_IN_FLIGHT, MIDSHIP_PING_INTERVAL_MS,
