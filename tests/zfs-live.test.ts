@@ -230,6 +230,15 @@ ztest('snapshots: create, list through the index, hold and release, a held snaps
   const busy = await expectError(z.snapshots.destroy(`${A}/data@held`), ZfsCommandError);
   assert.is(busy.errno, 'EBUSY');
   await z.snapshots.release('keep me', [`${A}/data@held`]);
+  // A snapshot made behind the driver's back is seen too; the index re-reads only that dataset.
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('zfs', ['snapshot', `${A}/data/child@outside`]);
+  const partial = z.snapshots.index.stats.partial + z.snapshots.index.stats.reused;
+  const full = z.snapshots.index.stats.full;
+  assert.ok((await z.snapshots.list({ datasets: [`${A}/data`] })).some((s) => s.name === `${A}/data/child@outside`));
+  assert.is(z.snapshots.index.stats.full, full, 'no full re-read for one new snapshot');
+  assert.is(z.snapshots.index.stats.partial + z.snapshots.index.stats.reused, partial + 1);
+  await z.snapshots.destroy(`${A}/data/child@outside`);
   await z.snapshots.destroy(`${A}/data@held`);
   const names = (await z.snapshots.list({ datasets: [`${A}/data`], recursive: false })).map((s) => s.name);
   assert.equal(names, [`${A}/data@s1`], 'the index saw the destroy');

@@ -12,6 +12,7 @@ import { parseZdbConfig } from '../methods/zfs/parse-zdb.js';
 import { applyStatusGuids, applyZdbGuids } from '../methods/zfs/vdev-guids.js';
 import { formatSize, parseCtime, parseDuration, parseNiceSize } from '../methods/zfs/units.js';
 import { ZfsParseError } from '../methods/zfs/errors.js';
+import { historyDelta } from '../methods/zfs/history-delta.js';
 
 type Row = [depth: number, name: string, state: string, counters?: [string, string, string] | null, note?: string];
 
@@ -363,6 +364,34 @@ test('units: nicenum sizes, durations, ctime dates (UTC), TrueNAS size text', ()
   assert.is(parseCtime('Sat Nov 28 16:34:49 2026'), Date.UTC(2026, 10, 28, 16, 34, 49));
   assert.is(parseCtime('not a date'), null);
   assert.equal([0, 1, 1023, 1024, 1536, 1500, 52428800, 1099511627776].map(formatSize), ['0 bytes', '1 byte', '1023 bytes', '1 KiB', '1.5 KiB', '1.46 KiB', '50 MiB', '1 TiB']);
+});
+
+test('pool history (zfs-fuse `zpool history -i`): which datasets to re-read, and how many snapshots ZFS made and destroyed', () => {
+  const H = (t: string) => `2026-11-28.17:00:16 ${t}`;
+  const lines = [
+    '[internal snapshot txg:17] dataset = 39', '[internal snapshot txg:17] dataset = 41', 'zfs snapshot -r msth/a@s1',
+    '[internal snapshot txg:22] dataset = 43', 'zfs snapshot msth/a/b c@s 2',
+    '[internal destroy txg:24] dataset = 43', 'zfs destroy msth/a/b c@s 2',
+    '[internal snapshot txg:31] dataset = 45', '[internal property set txg:31] org.x:y=v w dataset = 45', 'zfs snapshot -o org.x:y=v w msth/a@s3',
+    '[internal user hold txg:33] <t> temp = 0 dataset = 45', 'zfs hold keep me msth/a@s3',
+    '[internal destroy txg:48] dataset = 49', '[internal user release txg:48] <t> 0 dataset = 49', 'zfs release keep me msth/a@s4',
+    'zfs set compression=on msth/a', 'zpool scrub msth',
+  ].map(H);
+  assert.equal(historyDelta('msth', lines), {
+    kind: 'partial', created: 4, destroyed: 2,
+    targets: [
+      { dataset: 'msth/a', recursive: true }, { dataset: 'msth/a/b c', recursive: false }, { dataset: 'msth/a/b c', recursive: false },
+      { dataset: 'msth/a', recursive: false }, { dataset: 'msth/a', recursive: false },
+    ],
+  });
+  assert.equal(historyDelta('msth', [H('zfs destroy -r msth/a@s1'), H('[internal destroy txg:26] dataset = 39')]), { kind: 'partial', created: 0, destroyed: 1, targets: [{ dataset: 'msth/a', recursive: true }] });
+  assert.equal(historyDelta('msth', [H('zfs set atime=off msth/a'), H('[internal property set txg:122] atime=0 dataset = 118'), '']), { kind: 'none' });
+  for (const l of [
+    'zfs rename msth/a@x msth/a@y', 'zfs destroy msth/a', 'zfs destroy -R msth/a@s', 'zfs receive -F msth/b', 'zfs promote msth/c',
+    'zpool import msth', '[internal rename txg:5] dataset = 3', '[txg:123] snapshot msth/a@s (456)', 'zfs snapshot other/a@s',
+  ]) assert.is(historyDelta('msth', [H(l)]).kind, 'full', l);
+  assert.is(historyDelta('msth', ['garbage']).kind, 'full');
+  assert.is(historyDelta('msth', [H('[internal snapshot txg:17] dataset = 39')]).kind, 'full', 'a snapshot without a command saying where');
 });
 
 test.run();
