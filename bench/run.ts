@@ -16,6 +16,7 @@ import { pinningAvailable, runToEnd, startNode } from './spawn.js';
 import { median } from './stats.js';
 import { benchJobs, jobTargetLines, type JobBenchResult } from './jobs.js';
 import { benchUi } from './ui.js';
+import { benchZfsSnapshots, zfsBenchUnavailable, zfsTargetLines, type ZfsSnapshotBench } from './zfs-snapshots.js';
 import type { LoadJob, LoadResult } from './types.js';
 
 const SCENARIOS: Array<Scenario & { connections: number; inFlight: number }> = [
@@ -170,6 +171,18 @@ async function main(): Promise<void> {
     for (const [k, v] of Object.entries(ui)) console.log(`  ${k.padEnd(40)} ${v}`);
   }
 
+  // ZFS driver figures (issue 16): 10,000 snapshots listed through the driver vs zfs list.
+  let zfs: ZfsSnapshotBench | null = null;
+  if (!o.skipZfs) {
+    const why = zfsBenchUnavailable();
+    if (why !== null) console.log(`\nZFS snapshot listing: skipped (${why})`);
+    else {
+      console.log('\nZFS driver: listing 10,000 snapshots (a throw-away pool on a sparse file)\n');
+      zfs = await benchZfsSnapshots(() => {});
+      console.log(zfsTargetLines(zfs));
+    }
+  }
+
   const file = join(outDir, 'results.json');
   await writeFile(file, `${JSON.stringify({
     at: new Date().toISOString(),
@@ -185,6 +198,7 @@ async function main(): Promise<void> {
     targets: ts,
     jobs,
     ui,
+    zfs,
   }, null, 2)}\n`);
   console.log(`\nresults: ${file}${o.profile ? ` (daemon CPU profile in ${outDir})` : ''}`);
 }
