@@ -314,6 +314,13 @@ ztest('export, list importable pools, import by guid', async () => {
   assert.equal(await hashTree(join(mnt, 'b', 'copy')), before);
   const e = await expectError(z.pools.import({ pool: '123456789', dirs: [lab.dir] }), ZfsCommandError);
   assert.is(e.errno, 'ENOENT');
+  // By name, under a new name, and back.
+  await z.pools.export(B);
+  await z.pools.import({ pool: B, newName: `${B}r`, dirs: [lab.dir] });
+  assert.equal((await z.pools.list([`${B}r`])).map((p) => [p.guid, p.health]), [[guid, 'ONLINE']]);
+  await z.pools.export(`${B}r`);
+  await z.pools.import({ pool: `${B}r`, newName: B, dirs: [lab.dir] });
+  assert.equal(await hashTree(join(mnt, 'b', 'copy')), before);
 });
 
 ztest('a scrub followed to its end', async () => {
