@@ -91,7 +91,8 @@ export class Datasets {
 
   /**
    * Properties of many datasets (and/or snapshots) in one `zfs get -H -p`: exact raw values
-   * and their sources. Missing names are an error (ENOENT) naming the dataset.
+   * and their sources. No names means every dataset. A missing name is an error (ENOENT)
+   * naming the dataset.
    */
   async get(names: readonly string[], opts: GetOptions, o?: CallOptions): Promise<PropertyTable> {
     names.forEach((n, i) => checkDatasetOrSnapshotName(`names.${i}`, n));

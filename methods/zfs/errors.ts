@@ -1,6 +1,7 @@
-// The errors the ZFS driver throws. They carry an errno name (the ones daemon/errors.ts knows)
-// so the storage module can map them to CallError / ValidationErrors without parsing messages;
-// this folder never imports the engine.
+// The errors the ZFS driver throws. They carry a Linux errno name (errno(3); TrueNAS reports
+// the same ones, e.g. ENOTEMPTY for "filesystem has children") so the storage module can map
+// them to CallError / ValidationErrors without parsing messages; this folder never imports the
+// engine. (daemon/errors.ts does not list ENOTEMPTY and ECANCELED yet.)
 
 export type ZfsErrno =
   | 'ENOENT' | 'EEXIST' | 'EBUSY' | 'EINVAL' | 'EPERM' | 'ENOSPC' | 'ENOTEMPTY'

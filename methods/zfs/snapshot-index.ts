@@ -43,7 +43,8 @@ export function snapshotRecord(name: string, fields: Record<string, string | und
   if (at < 0) return null;
   const dataset = name.slice(0, at);
   const creation = parseExactInteger(fields.creation ?? '');
-  return {
+  // Frozen: the index hands the same records to every caller.
+  return Object.freeze({
     name,
     dataset,
     snapshot: name.slice(at + 1),
@@ -52,7 +53,7 @@ export function snapshotRecord(name: string, fields: Record<string, string | und
     creation: creation === null ? 0 : creation * 1000,
     guid: fields.guid && /^\d+$/.test(fields.guid) ? fields.guid : null,
     referenced: parseExactInteger(fields.referenced ?? ''),
-  };
+  });
 }
 
 function byTxg(a: SnapshotRecord, b: SnapshotRecord): number {
@@ -212,15 +213,21 @@ export class SnapshotIndex {
   }
 
   private async poolSnapshots(pool: string, o?: CallOptions): Promise<Map<string, SnapshotRecord[]>> {
-    // Callers asking at the same time share one read.
+    // Callers asking at the same time share one read (unless it was aborted by its first caller).
     const running = this.inFlight.get(pool);
-    if (running) return running;
+    if (running) {
+      try {
+        return await running;
+      } catch (e) {
+        if (!(e instanceof ZfsCommandError && e.errno === 'ECANCELED') || o?.signal?.aborted) throw e;
+      }
+    }
     const p = this.c.dialect.snapshotsChanged ? this.viaStamps(pool, o) : this.viaHistory(pool, o);
     this.inFlight.set(pool, p);
     try {
       return await p;
     } finally {
-      this.inFlight.delete(pool);
+      if (this.inFlight.get(pool) === p) this.inFlight.delete(pool);
     }
   }
 
