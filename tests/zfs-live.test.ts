@@ -273,6 +273,12 @@ ztest('send full then incremental into a second pool: every file matches by SHA-
   assert.equal((await z.snapshots.list({ datasets: [`${B}/tree`] })).map((s) => s.name).sort(), [
     `${B}/tree/child/leaf@s1`, `${B}/tree/child/leaf@s2`, `${B}/tree/child@s1`, `${B}/tree/child@s2`, `${B}/tree@s1`, `${B}/tree@s2`,
   ].sort());
+  // Aborted mid-stream: both commands end, the partial receive leaves nothing behind.
+  const ac = new AbortController();
+  const aborted = await expectError(z.streams.transfer({ snapshot: `${A}/data@s2` }, `${B}/aborted`, {}, { signal: ac.signal, onBytes: () => ac.abort() }), ZfsCommandError);
+  assert.is(aborted.errno, 'ECANCELED');
+  assert.equal((await z.datasets.list(B)).map((d) => d.name).filter((n) => n.startsWith(`${B}/aborted`)), []);
+  assert.equal((await z.snapshots.list({ datasets: [`${B}/copy`] })).map((s) => s.snapshot), ['s1', 's2']);
   // A failing receive (the target exists, no -F) fails the transfer with recv's message, and the send is stopped.
   const e = await expectError(z.streams.transfer({ snapshot: `${A}/data@s1` }, `${B}/copy`), ZfsCommandError);
   assert.match(e.zfsMessage, /exists/);

@@ -226,6 +226,9 @@ test('zpool import listing: OpenZFS (man page example, a destroyed pool with a c
     ' config:',
     '',
     table([[0, 'old', 'ONLINE'], [2, '/srv/x', 'ONLINE'], '\tlogs\t', [2, '/srv/log', 'ONLINE'], '\tcache', '\t  /dev/sdq', '\tspares', '\t  /dev/sdr'], false),
+    '',
+    '\tAdditional devices are known to be part of this pool, though their',
+    '\texact configuration cannot be determined.',
   ].join('\n');
   const [tank, old] = parseZpoolImport(openzfs);
   assert.equal([tank!.name, tank!.guid, tank!.state, tank!.destroyed], ['tank', '15451357997522795478', 'ONLINE', false]);

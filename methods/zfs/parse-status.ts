@@ -34,7 +34,13 @@ function paragraphs(lines: readonly string[]): Paragraphs {
       continue;
     }
     if (inConfig) {
-      config.push(line);
+      // The table ends at the first blank line after its rows; text after it (OpenZFS's
+      // "Additional devices are known to be part of this pool") is not a vdev.
+      if (line.trim() === '') {
+        if (config.length > 0) inConfig = false;
+      } else {
+        config.push(line);
+      }
     } else if (current !== null && line.startsWith('\t')) {
       current.push(line.trim());
     }

@@ -70,8 +70,9 @@ export class Streams {
 
   /**
    * `zfs send ... | zfs recv ... target`, with the bytes counted as they pass. If either side
-   * fails, both are stopped and the first real failure is thrown (a send that died makes recv
-   * fail too; the send's error is the one that explains it). The signal stops both.
+   * fails, both are stopped and the first failure is thrown (a send that died makes recv fail
+   * too; the send's error is the one that explains it). The signal stops both; ZFS discards a
+   * partly received snapshot, so the target stays at its last complete one.
    */
   async transfer(send: SendOptions, target: string, recv: ReceiveOptions = {}, o: { signal?: AbortSignal; onBytes?: (bytes: number) => void } = {}): Promise<TransferResult> {
     sendArgs(send);
