@@ -10,20 +10,18 @@ export interface BenchOptions {
   waitQuietMs: number;
   /** Write a CPU profile of the Midship daemon to .bench/. */
   profile: boolean;
-  /** Skip the job-engine section (--skip-jobs). */
-  skipJobs: boolean;
-  /** Skip the dashboard section (--skip-ui). */
-  skipUi: boolean;
-  /** Skip the host section: realtime sample cost, 30 days of history (--skip-host). */
-  skipHost: boolean;
-  /** Skip the wire section: download memory, regex filter (--skip-wire). */
-  skipWire: boolean;
+  /** Sections not to run, by name (`--skip jobs`, or the older `--skip-jobs`). */
+  skip: Set<string>;
 }
 
-export const DEFAULTS: BenchOptions = { rounds: 3, warmupMs: 1000, measureMs: 3000, seqWarmupCalls: 1000, seqCalls: 5000, waitQuietMs: 30_000, profile: false, skipJobs: false, skipUi: false, skipHost: false, skipWire: false };
+export const DEFAULTS: BenchOptions = { rounds: 3, warmupMs: 1000, measureMs: 3000, seqWarmupCalls: 1000, seqCalls: 5000, waitQuietMs: 30_000, profile: false, skip: new Set() };
+
+/** The sections after the core.ping comparison, in the order they run. */
+export const SECTIONS = ['jobs', 'wire', 'ui', 'host', 'zfs'] as const;
 
 const USAGE = `usage: npm run bench -- [--rounds N (1-10)] [--warmup-ms MS] [--measure-ms MS (100-30000)]
-                        [--seq-calls N (100-100000)] [--wait-quiet-s S (0-600)] [--profile] [--skip-jobs] [--skip-ui] [--skip-host] [--skip-wire]`;
+                        [--seq-calls N (100-100000)] [--wait-quiet-s S (0-600)] [--profile] [--skip SECTION]...
+  SECTION: ${SECTIONS.join(', ')} (also written --skip-SECTION)`;
 
 function bounded(flag: string, v: string | undefined, min: number, max: number): number {
   const n = Number(v);
@@ -32,7 +30,7 @@ function bounded(flag: string, v: string | undefined, min: number, max: number):
 }
 
 export function parseOptions(argv: string[]): BenchOptions {
-  const o = { ...DEFAULTS };
+  const o = { ...DEFAULTS, skip: new Set<string>() };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--rounds') o.rounds = bounded(a, argv[++i], 1, 10);
@@ -41,10 +39,11 @@ export function parseOptions(argv: string[]): BenchOptions {
     else if (a === '--seq-calls') o.seqCalls = bounded(a, argv[++i], 100, 100_000);
     else if (a === '--wait-quiet-s') o.waitQuietMs = bounded(a, argv[++i], 0, 600) * 1000;
     else if (a === '--profile') o.profile = true;
-    else if (a === '--skip-jobs') o.skipJobs = true;
-    else if (a === '--skip-ui') o.skipUi = true;
-    else if (a === '--skip-host') o.skipHost = true;
-    else if (a === '--skip-wire') o.skipWire = true;
+    else if (a === '--skip' || a.startsWith('--skip-')) {
+      const name = a === '--skip' ? argv[++i] : a.slice('--skip-'.length);
+      if (name === undefined || !(SECTIONS as readonly string[]).includes(name)) throw new Error(`${a} needs one of ${SECTIONS.join(', ')}\n${USAGE}`);
+      o.skip.add(name);
+    }
     else if (a === '--help' || a === '-h') throw new Error(USAGE);
     else throw new Error(`unknown option '${a}'\n${USAGE}`);
   }

@@ -19,6 +19,7 @@ import { benchUi } from './ui.js';
 import { benchHostSample, hostSampleLines, type HostSampleResult } from './host-sample.js';
 import { benchHostHistory, hostHistoryLines, type HostHistoryResult } from './host-history.js';
 import { benchWire, wireTargetLines, type WireBenchResult } from './wire.js';
+import { benchZfsSnapshots, zfsBenchUnavailable, zfsTargetLines, type ZfsSnapshotBench } from './zfs-snapshots.js';
 import type { LoadJob, LoadResult } from './types.js';
 
 const SCENARIOS: Array<Scenario & { connections: number; inFlight: number }> = [
@@ -159,7 +160,7 @@ async function main(): Promise<void> {
 
   // Job engine figures (issue 4): throughput with persistence, and a 200,000-job history.
   let jobs: JobBenchResult | null = null;
-  if (!o.skipJobs) {
+  if (!o.skip.has('jobs')) {
     console.log('\nJob engine: 20,000 trivial jobs over 8 connections x 16 in flight (new-style calls, each returns when its job ended, persistence on); then a 200,000-job history\n');
     jobs = await benchJobs(serverCore, clientCore);
     console.log(jobTargetLines(jobs));
@@ -167,7 +168,7 @@ async function main(): Promise<void> {
 
   // Wire figures (issues 12 and 14): a 1 GiB log download's memory, a ReDoS-style filter.
   let wire: WireBenchResult | null = null;
-  if (!o.skipWire) {
+  if (!o.skip.has('wire')) {
     console.log('\nWire: a 1 GiB job log downloaded over the unix socket (daemon RSS sampled every 20 ms); a ReDoS-style regex filter over a job history while another client pings\n');
     wire = await benchWire(serverCore);
     console.log(wireTargetLines(wire));
@@ -175,7 +176,7 @@ async function main(): Promise<void> {
 
   // Dashboard figures (issue 8), in headless Chromium against a real daemon.
   let ui: Record<string, number> | null = null;
-  if (!o.skipUi) {
+  if (!o.skip.has('ui')) {
     console.log('\nDashboard (headless Chromium): progress change in the daemon -> DOM over 500 changes; first screen with 200,000 jobs in history\n');
     ui = await benchUi();
     for (const [k, v] of Object.entries(ui)) console.log(`  ${k.padEnd(40)} ${v}`);
@@ -183,13 +184,25 @@ async function main(): Promise<void> {
 
   // Host figures (issue 17): realtime sample cost and 30 days of reporting history.
   let host: { sample: HostSampleResult; history: HostHistoryResult } | null = null;
-  if (!o.skipHost) {
+  if (!o.skip.has('host')) {
     console.log('\nHost: CPU cost of one reporting.realtime sample on this host; 31 days of 10 s history through the real store (takes about two minutes)\n');
     const sample = await benchHostSample();
     console.log(hostSampleLines(sample));
     const history = await benchHostHistory();
     console.log(hostHistoryLines(history));
     host = { sample, history };
+  }
+
+  // ZFS driver figures (issue 16): 10,000 snapshots listed through the driver vs zfs list.
+  let zfs: ZfsSnapshotBench | null = null;
+  if (!o.skip.has('zfs')) {
+    const why = zfsBenchUnavailable();
+    if (why !== null) console.log(`\nZFS snapshot listing: skipped (${why})`);
+    else {
+      console.log('\nZFS driver: listing 10,000 snapshots (a throw-away pool on a sparse file)\n');
+      zfs = await benchZfsSnapshots(() => {});
+      console.log(zfsTargetLines(zfs));
+    }
   }
 
   const file = join(outDir, 'results.json');
@@ -201,7 +214,7 @@ async function main(): Promise<void> {
     pinned: pin.ok,
     cpuBusyBefore: busyBefore,
     transport: 'unix socket',
-    options: o,
+    options: { ...o, skip: [...o.skip] },
     rows: rows.map((r) => ({ ...r, scenario: r.scenario.id })),
     ratios: rs,
     targets: ts,
@@ -209,6 +222,7 @@ async function main(): Promise<void> {
     wire,
     ui,
     host,
+    zfs,
   }, null, 2)}\n`);
   console.log(`\nresults: ${file}${o.profile ? ` (daemon CPU profile in ${outDir})` : ''}`);
 }
