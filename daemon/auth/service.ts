@@ -18,7 +18,7 @@ import { isReservedUsername } from './names.js';
 import { dummyVerify, verifyPassword } from './password.js';
 import { ScramExchange, decoyMaterial, parseClientFirst, splitApiKey, verifyPlainSecret } from './scram.js';
 import { SESSIONS_WRITE, SessionTable, maySessionAct, type SessionEntry, type SessionState } from './sessions.js';
-import { LoginThrottle } from './throttle.js';
+import { LoginThrottle, sleep } from './throttle.js';
 import { TokenStore, tokenKey, type TokenRecord } from './tokens.js';
 import { UserStore, type UserRecord } from './users.js';
 
@@ -61,7 +61,7 @@ export class AuthService {
     this.keys = new ApiKeyStore(keysDb, config.scramIterations);
     this.tokens = new TokenStore(tokensDb, { perUser: config.tokensPerUser, attrsBytes: config.tokenAttrsBytes }, log);
     this.sessions = new SessionTable(events);
-    this.throttle = new LoginThrottle(config);
+    this.throttle = new LoginThrottle(config, (account, remote, wait) => log.info({ account, remote, wait }, 'login attempt throttled'));
   }
 
   /** Load accounts; on first start create `admin` (FULL_ADMIN). */
@@ -393,6 +393,3 @@ export class AuthService {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

@@ -34,15 +34,20 @@ export interface ThrottleConfig {
   failDelayMs: number;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** A wait that does not keep a stopping daemon's process alive. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
 }
 
 export class LoginThrottle {
   private readonly pairs = new Map<string, Window>();
   private readonly busy = new Map<string, { running: number; waiting: Array<() => void> }>();
 
-  constructor(private readonly config: ThrottleConfig) {}
+  constructor(
+    private readonly config: ThrottleConfig,
+    /** Told each attempt that has to wait or is refused (for the log). */
+    private readonly onThrottled: (account: string, address: string, waitMs: number | 'refused') => void = () => undefined,
+  ) {}
 
   private window(key: string, now: number): Window {
     let w = this.pairs.get(key);
@@ -74,9 +79,11 @@ export class LoginThrottle {
     const delay = Math.min(MAX_DELAY_MS, excess * this.config.failDelayMs);
     const at = Math.max(now, w.nextSlot) + delay;
     if (at - now > MAX_QUEUE_MS) {
+      this.onThrottled(account, address, 'refused');
       throw new CallError(`Too many failed logins for this account from this address: try again in ${Math.ceil((w.nextSlot - now) / 1000)} s`, ERRNO.EBUSY);
     }
     w.nextSlot = at;
+    this.onThrottled(account, address, at - now);
     await sleep(at - now);
   }
 
