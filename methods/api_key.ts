@@ -29,7 +29,7 @@ export function apiKeyModule(app: App): ModuleDef {
   };
   /** Only FULL_ADMIN handles other users' keys: a key logs in as its user, with all its roles. */
   const mustOwn = (ctx: CallContext, username: string) => {
-    if (!mayHandleKeysOf(ctx.credentials, username)) throw new CallError(`Only a full admin can create or change API keys of another user ('${username}')`, ERRNO.EPERM);
+    if (!mayHandleKeysOf(ctx.credentials, username)) throw new CallError(`Only a full admin can change or delete API keys of another user ('${username}')`, ERRNO.EPERM);
   };
 
   return {
@@ -103,7 +103,7 @@ export function apiKeyModule(app: App): ModuleDef {
         result: DeleteResult,
         handler: async (ctx, id) => {
           const k = instance(id);
-          if (!mayHandleKeysOf(ctx.credentials, k.username)) throw new ValidationErrors([['id', 'Not your key', ERRNO.EPERM]]);
+          mustOwn(ctx, k.username);
           await keys.delete(id);
           await endFor(id, 'API key revoked');
           emit('removed', id);
