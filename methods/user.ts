@@ -54,7 +54,11 @@ export function userModule(app: App): ModuleDef {
           const u = await users.update(id, data, 'user_update');
           if (u.locked && !old.locked) auth.endSessions((c) => c.userId === id, 'Account locked');
           else if (data.roles !== undefined) auth.refreshRoles(u);
-          if (data.password !== undefined) auth.endSessions((c) => c.userId === id && c.type === 'LOGIN_PASSWORD' && c.loginId !== ctx.credentials?.loginId, 'Password changed');
+          if (data.password !== undefined) {
+            auth.endSessions((c) => c.userId === id && c.type === 'LOGIN_PASSWORD' && c.loginId !== ctx.credentials?.loginId, 'Password changed');
+            // Tokens minted with the old password (perhaps by whoever made the change necessary) die too.
+            await auth.revokeUserTokens(id);
+          }
           const pub = publicUser(u);
           emit('changed', id, pub);
           return pub;

@@ -188,14 +188,22 @@ export class AuthService {
     return this.tokens.revoke(revoked);
   }
 
-  /** Close every connection whose credentials match (revoked key, deleted or locked user). */
+  /**
+   * Close every connection whose credentials match (revoked key, deleted or locked user). Tokens
+   * are left to the caller: revokeUserTokens / revokeKeyTokens, or the login checks (a locked
+   * account's tokens work again once it is unlocked).
+   */
   endSessions(match: (c: Credentials) => boolean, reason: string): number {
-    const ends = [...this.sessions.values()].filter((s) => {
+    let n = 0;
+    for (const s of [...this.sessions.values()]) {
       const c = s.conn.credentials;
-      return c !== null && (match(c) || (c.parent !== undefined && match(c.parent)));
-    });
-    this.end(ends, reason).catch((err: unknown) => this.log.error({ err }, 'revoking the tokens of ended sessions failed'));
-    return ends.length;
+      if (c === null || !(match(c) || (c.parent !== undefined && match(c.parent)))) continue;
+      this.log.info({ conn: s.conn.id, user: c.username, reason }, 'ending session');
+      s.conn.close(1008, reason);
+      this.disconnected(s.conn.id);
+      n++;
+    }
+    return n;
   }
 
   /** A key's expiry changed: re-arm the expiry timers of the sessions that use it. */
@@ -212,7 +220,7 @@ export class AuthService {
     }
   }
 
-  /** A user was deleted: its tokens go too (user ids can come back; tokens must not). */
+  /** A user was deleted or its password changed: its tokens go too (user ids can come back; tokens must not). */
   revokeUserTokens(userId: number): Promise<void> {
     return this.tokens.revoke(this.tokens.where((c) => c.userId === userId));
   }
