@@ -37,7 +37,7 @@ export interface JobsConfig {
 export interface AuthConfig {
   /** Every failed login is answered this long after it arrived, whatever failed. */
   failDelayMs: number;
-  /** Failed logins per address and minute before each further attempt is slowed down more. */
+  /** Failed logins per account and address in a minute before further attempts there are spaced out. */
   failuresBeforeSlowdown: number;
   /** PBKDF2 iterations of new API keys' SCRAM material. */
   scramIterations: number;

@@ -252,7 +252,7 @@ test('tokens survive a daemon restart and pick up the account\'s current roles',
   await one.cleanup();
 });
 
-test('brute force is slowed per address', async () => {
+test('brute force at one account from one address is slowed down', async () => {
   const c = await Client.connect(d.url);
   for (let i = 0; i < 6; i++) await c.call('auth.login_ex', { mechanism: 'PASSWORD_PLAIN', username: 'alice', password: `guess-${i}` });
   const started = Date.now();

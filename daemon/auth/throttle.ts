@@ -4,7 +4,7 @@
 //   down only further attempts at that account from that address. Someone else's failures (another
 //   account from the same address, or the same account from elsewhere) never delay a login.
 // - Successes are not counted.
-// - Past `free` failures in a minute, each further attempt on that pair waits its turn: attempts
+// - After `free` failures in a minute, each further attempt on that pair waits its turn: attempts
 //   are spaced `delay` apart (growing with the failures, at most 10 s), one after another, so
 //   opening more connections does not multiply the guessing rate. When the queue for a pair is
 //   over a minute long the attempt is refused at once with EBUSY instead of piling up.
@@ -74,7 +74,8 @@ export class LoginThrottle {
     const now = Date.now();
     const w = this.pairs.get(`${account}\0${address}`);
     if (!w || now - w.start > WINDOW_MS) return;
-    const excess = w.failures - this.config.failuresBeforeSlowdown;
+    // The attempt after the last free failure already waits one step.
+    const excess = w.failures - this.config.failuresBeforeSlowdown + 1;
     if (excess <= 0) return;
     const delay = Math.min(MAX_DELAY_MS, excess * this.config.failDelayMs);
     const at = Math.max(now, w.nextSlot) + delay;
