@@ -16,6 +16,7 @@ import { pinningAvailable, runToEnd, startNode } from './spawn.js';
 import { median } from './stats.js';
 import { benchJobs, jobTargetLines, type JobBenchResult } from './jobs.js';
 import { benchUi } from './ui.js';
+import { benchTokens, tokenLines, type TokenBenchResult } from './tokens.js';
 import type { LoadJob, LoadResult } from './types.js';
 
 const SCENARIOS: Array<Scenario & { connections: number; inFlight: number }> = [
@@ -162,6 +163,11 @@ async function main(): Promise<void> {
     console.log(jobTargetLines(jobs));
   }
 
+  // Token sessions (issue 14): a call's cost must not grow with the tokens the daemon holds.
+  console.log('\nToken sessions: sequential core.ping of a session logged in with a token, 3,000 calls\n');
+  const tokens: TokenBenchResult = await benchTokens();
+  console.log(tokenLines(tokens));
+
   // Dashboard figures (issue 8), in headless Chromium against a real daemon.
   let ui: Record<string, number> | null = null;
   if (!o.skipUi) {
@@ -184,6 +190,7 @@ async function main(): Promise<void> {
     ratios: rs,
     targets: ts,
     jobs,
+    tokens,
     ui,
   }, null, 2)}\n`);
   console.log(`\nresults: ${file}${o.profile ? ` (daemon CPU profile in ${outDir})` : ''}`);
