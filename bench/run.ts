@@ -17,6 +17,9 @@ import { median } from './stats.js';
 import { benchJobs, jobTargetLines, type JobBenchResult } from './jobs.js';
 import { benchUi } from './ui.js';
 import { benchTokens, tokenLines, type TokenBenchResult } from './tokens.js';
+import { benchHostSample, hostSampleLines, type HostSampleResult } from './host-sample.js';
+import { benchHostHistory, hostHistoryLines, type HostHistoryResult } from './host-history.js';
+import { benchWire, wireTargetLines, type WireBenchResult } from './wire.js';
 import type { LoadJob, LoadResult } from './types.js';
 
 const SCENARIOS: Array<Scenario & { connections: number; inFlight: number }> = [
@@ -168,12 +171,31 @@ async function main(): Promise<void> {
   const tokens: TokenBenchResult = await benchTokens();
   console.log(tokenLines(tokens));
 
+  // Wire figures (issues 12 and 14): a 1 GiB log download's memory, a ReDoS-style filter.
+  let wire: WireBenchResult | null = null;
+  if (!o.skipWire) {
+    console.log('\nWire: a 1 GiB job log downloaded over the unix socket (daemon RSS sampled every 20 ms); a ReDoS-style regex filter over a job history while another client pings\n');
+    wire = await benchWire(serverCore);
+    console.log(wireTargetLines(wire));
+  }
+
   // Dashboard figures (issue 8), in headless Chromium against a real daemon.
   let ui: Record<string, number> | null = null;
   if (!o.skipUi) {
     console.log('\nDashboard (headless Chromium): progress change in the daemon -> DOM over 500 changes; first screen with 200,000 jobs in history\n');
     ui = await benchUi();
     for (const [k, v] of Object.entries(ui)) console.log(`  ${k.padEnd(40)} ${v}`);
+  }
+
+  // Host figures (issue 17): realtime sample cost and 30 days of reporting history.
+  let host: { sample: HostSampleResult; history: HostHistoryResult } | null = null;
+  if (!o.skipHost) {
+    console.log('\nHost: CPU cost of one reporting.realtime sample on this host; 31 days of 10 s history through the real store (takes about two minutes)\n');
+    const sample = await benchHostSample();
+    console.log(hostSampleLines(sample));
+    const history = await benchHostHistory();
+    console.log(hostHistoryLines(history));
+    host = { sample, history };
   }
 
   const file = join(outDir, 'results.json');
@@ -191,7 +213,9 @@ async function main(): Promise<void> {
     targets: ts,
     jobs,
     tokens,
+    wire,
     ui,
+    host,
   }, null, 2)}\n`);
   console.log(`\nresults: ${file}${o.profile ? ` (daemon CPU profile in ${outDir})` : ''}`);
 }

@@ -70,6 +70,11 @@ export interface Config {
   cronRunAsUsers: string[];
   /** Where logs go; default stderr. Tests pass a stream to read them. */
   logDestination: Writable | null;
+  /**
+   * Browser origins (besides the daemon's own) whose pages may open a WebSocket here, e.g.
+   * `https://nas.example.com`. Clients that send no Origin (midclt, scripts) are not affected.
+   */
+  allowedOrigins: string[];
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -103,6 +108,7 @@ export function defaultConfig(overrides: Partial<Config> = {}): Config {
     adminPassword: null,
     cronRunAsUsers: [],
     logDestination: null,
+    allowedOrigins: [],
     ...overrides,
     dataDir,
     socketPath: resolve(overrides.socketPath ?? join(dataDir, 'middlewared.sock')),
@@ -121,6 +127,7 @@ const FLAGS: Record<string, keyof Config> = {
   '--socket': 'socketPath',
   '--log-level': 'logLevel',
   '--cron-users': 'cronRunAsUsers',
+  '--allowed-origins': 'allowedOrigins',
 };
 
 const ENV: Record<string, keyof Config> = {
@@ -131,6 +138,7 @@ const ENV: Record<string, keyof Config> = {
   MIDSHIP_LOG_LEVEL: 'logLevel',
   MIDSHIP_ADMIN_PASSWORD: 'adminPassword',
   MIDSHIP_CRON_USERS: 'cronRunAsUsers',
+  MIDSHIP_ALLOWED_ORIGINS: 'allowedOrigins',
 };
 
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -139,6 +147,22 @@ function parsePort(v: string, from: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n > 65535) throw new ConfigError(`${from}: port must be an integer 0-65535, got '${v}'`);
   return n;
+}
+
+/** A comma-separated list of origins (`scheme://host[:port]`), normalised. */
+function parseOrigins(v: string): string[] {
+  return v.split(',').map((o) => o.trim()).filter(Boolean).map((o) => {
+    let url: URL;
+    try {
+      url = new URL(o);
+    } catch {
+      throw new ConfigError(`allowed origins: '${o}' is not an origin such as https://nas.example.com`);
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== o.replace(/\/$/, '')) {
+      throw new ConfigError(`allowed origins: '${o}' is not an origin such as https://nas.example.com (scheme, host and port only)`);
+    }
+    return url.origin;
+  });
 }
 
 function numberEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
@@ -188,6 +212,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (raw.socketPath !== undefined) overrides.socketPath = raw.socketPath;
   if (raw.adminPassword !== undefined) overrides.adminPassword = raw.adminPassword;
   if (raw.cronRunAsUsers !== undefined) overrides.cronRunAsUsers = parseCronUsers(raw.cronRunAsUsers);
+  if (raw.allowedOrigins !== undefined) overrides.allowedOrigins = parseOrigins(raw.allowedOrigins);
   if (env.MIDSHIP_VALIDATE_RESULTS === '1') overrides.validateResults = true;
   if (env.MIDSHIP_MODULES) overrides.modulesPath = env.MIDSHIP_MODULES;
   return defaultConfig(overrides);
@@ -204,7 +229,7 @@ function parseCronUsers(v: string): string[] {
 }
 
 export function usage(): string {
-  return `usage: midshipd [--host H] [--port P] [--data-dir D] [--socket S] [--log-level L] [--cron-users U,...]
+  return `usage: midshipd [--host H] [--port P] [--data-dir D] [--socket S] [--log-level L] [--cron-users U,...] [--repair-db]
 
   --host       TCP address to listen on        (env MIDSHIP_HOST, default 127.0.0.1)
   --port       TCP port (0 picks a free one)   (env MIDSHIP_PORT, default 6000)
@@ -213,6 +238,9 @@ export function usage(): string {
   --log-level  fatal|error|warn|info|debug     (env MIDSHIP_LOG_LEVEL, default info)
   --cron-users OS users (comma-separated) that cron jobs of non-full-admins may run as
                                                (env MIDSHIP_CRON_USERS, default none)
+  --repair-db  repair the data dir's database (after a refused start), report, and exit
+  --allowed-origins  comma-separated browser origins allowed to open WebSockets besides the
+               daemon's own (env MIDSHIP_ALLOWED_ORIGINS; clients sending no Origin are not affected)
 
 Other settings (env only): MIDSHIP_ADMIN_PASSWORD, MIDSHIP_JOBS_KEEP, MIDSHIP_JOBS_KEEP_DAYS,
 MIDSHIP_SEND_BUFFER_BYTES, MIDSHIP_MAX_IN_FLIGHT, MIDSHIP_PING_INTERVAL_MS,

@@ -1,6 +1,5 @@
 // One Daemon per start: its own config, logger, database, registry, event bus, job manager and
 // listeners. Nothing is global, so tests run several daemons in one process.
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { ClassicLevel } from 'classic-level';
@@ -9,6 +8,8 @@ import { INTERNAL_CREDENTIALS } from './auth/credentials.js';
 import { AuthService } from './auth/service.js';
 import type { Config } from './config.js';
 import { Dispatcher } from './dispatch.js';
+import { lockDataDir, prepareDataDir, tightenModes, type DataDirLock } from './datadir.js';
+import { checkDatabase, openFailure } from './dbcheck.js';
 import { CallError, ERRNO } from './errors.js';
 import { EventBus } from './events.js';
 import { HttpRouter, sendJson } from './http.js';
@@ -37,7 +38,7 @@ export class Daemon implements App {
   port = 0;
   private stopping: Promise<void> | null = null;
 
-  private constructor(readonly config: Config) {
+  private constructor(readonly config: Config, private readonly dataDirLock: DataDirLock) {
     this.log = createLogger(config.logLevel, config.logDestination);
     const compiler = new SchemaCompiler();
     this.registry = new Registry(compiler, config.validateResults);
@@ -45,7 +46,7 @@ export class Daemon implements App {
     this.db = new ClassicLevel<string, unknown>(join(config.dataDir, 'db'), { valueEncoding: 'json' });
     this.auth = new AuthService(this.sublevel('users'), this.sublevel('api_keys'), this.sublevel('tokens'), config.auth, this.events, this.log);
     this.jobs = new JobManager(this.db, config.dataDir, config.jobs, this.events, this.log);
-    this.downloads = new Downloads(this.jobs, config.jobs.downloadTokenTtlMs);
+    this.downloads = new Downloads(this.jobs, config.dataDir, config.jobs.downloadTokenTtlMs);
     this.dispatcher = new Dispatcher(this);
     const transport = new Transport(config.limits, this.registry, this.dispatcher, this.log);
     this.server = new Server(config, transport, this.events, this.http, {
@@ -64,7 +65,18 @@ export class Daemon implements App {
 
   /** Open the database, load the modules, listen. `modules` defaults to methods/index.js. */
   static async start(config: Config, modules?: ModuleFactory[]): Promise<Daemon> {
-    const d = new Daemon(config);
+    // Before the database object exists (it opens itself on the next tick): nothing in the data
+    // dir is touched before the lock is ours (a refused second daemon must leave the first one
+    // alone), and nothing is opened that LevelDB would silently shrink.
+    await prepareDataDir(config.dataDir);
+    const lock = await lockDataDir(config.dataDir);
+    try {
+      await checkDatabase(config.dataDir);
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+    const d = new Daemon(config, lock);
     try {
       await d.boot(modules);
     } catch (err) {
@@ -75,15 +87,15 @@ export class Daemon implements App {
   }
 
   private async boot(factories?: ModuleFactory[]): Promise<void> {
-    await mkdir(this.config.dataDir, { recursive: true });
+    const dataDir = this.config.dataDir;
     try {
       await this.db.open();
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new Error(`cannot open the database in ${this.config.dataDir}: ${cause?.message ?? (err as Error).message} (is another midshipd using this data dir?)`);
+      throw openFailure(dataDir, err);
     }
     await this.auth.open(this.config.dataDir, this.config.adminPassword);
     await this.jobs.open();
+    await this.downloads.open();
     for (const factory of factories ?? (await loadModules(this.config.modulesPath))) {
       const mod = await factory(this);
       for (const s of mod.services) this.registry.addService(s);
@@ -92,6 +104,8 @@ export class Daemon implements App {
       this.modules.push(mod);
     }
     for (const mod of this.modules) await mod.start?.();
+    const tightened = await tightenModes(dataDir);
+    if (tightened > 0) this.log.warn({ dataDir, tightened }, 'data dir permissions tightened: files 0600, directories 0700 (other users could read them)');
     const { port, socketPath } = await this.server.listen();
     this.port = port;
     this.log.info({ host: this.config.host, port, socket: socketPath, dataDir: this.config.dataDir, methods: this.registry.methods.size }, 'midshipd listening');
@@ -127,8 +141,10 @@ export class Daemon implements App {
         }
       }
       await this.jobs.close();
+      await this.downloads.close();
       this.auth.close();
       if (this.db.status === 'open' || this.db.status === 'opening') await this.db.close();
+      await this.dataDirLock.release();
       this.log.info('midshipd stopped');
       this.log.flush();
     })();

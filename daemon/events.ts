@@ -125,6 +125,10 @@ export class EventBus {
     if (!st) throw new CallError('Connection is closed', ERRNO.ECONNABORTED);
     const credentials = st.subscriber.credentials;
     if (credentials === null) throw new CallError('Not authenticated', ERRNO.ENOTAUTHENTICATED);
+    // A client-chosen id (legacy `sub`) used again replaces the old subscription: left in place
+    // it could never be ended, and an event source (a log follower) would run until disconnect.
+    const previous = st.subs.get(subId);
+    if (previous) this.remove(st, previous, false);
     if (name === '*') {
       if (!isFullAdmin(credentials)) throw new CallError('Not authorized', ERRNO.EACCES);
       st.subs.set(subId, { id: subId, name, source: null });
@@ -201,11 +205,15 @@ export class EventBus {
   unsubscribe(subscriberId: string, subId: string): void {
     const st = this.subscribers.get(subscriberId);
     const sub = st?.subs.get(subId);
-    if (!st || !sub) return;
+    if (st && sub) this.remove(st, sub, true);
+  }
+
+  private remove(st: SubscriberState, sub: Subscription, notify: boolean): void {
+    const subId = sub.id;
     if (sub.source) {
       st.subs.delete(subId);
       sub.source.abort();
-      st.subscriber.sendUnsubscribed(sub.name, subId, null);
+      if (notify) st.subscriber.sendUnsubscribed(sub.name, subId, null);
       return;
     }
     st.subs.delete(subId);

@@ -5,6 +5,7 @@
 // would raise a TypeError on is simply "does not match": a query never fails because of one odd
 // entry.
 import { CallError, ERRNO, ValidationErrors } from './errors.js';
+import { compilePythonRegex, type LinearRegex } from './regex.js';
 import type { QueryOptionsT } from '../schemas/query.js';
 
 export type Predicate = (entry: unknown) => boolean;
@@ -245,84 +246,6 @@ export function getPath(entry: unknown, path: string): unknown {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Regular expressions: Python `re` syntax to a JS RegExp, anchored at the start like re.match.
-
-function translatePythonRegex(src: string): string {
-  let out = '';
-  let inClass = false;
-  for (let i = 0; i < src.length; i++) {
-    const ch = src[i]!;
-    if (ch === '\\') {
-      const next = src[i + 1] ?? '';
-      i++;
-      if (!inClass && next === 'A') out += '(?<![\\s\\S])';
-      else if (!inClass && next === 'Z') out += '(?![\\s\\S])';
-      else out += ch + next;
-      continue;
-    }
-    if (inClass) {
-      if (ch === ']') inClass = false;
-      out += ch;
-      continue;
-    }
-    if (ch === '[') {
-      inClass = true;
-      out += ch;
-      if (src[i + 1] === '^') out += src[++i];
-      // Python takes a `]` right after `[` or `[^` literally; JS would read an empty class.
-      if (src[i + 1] === ']') {
-        out += '\\]';
-        i++;
-      }
-      continue;
-    }
-    if (src.startsWith('(?P<', i)) {
-      out += '(?<';
-      i += 3;
-      continue;
-    }
-    const backref = /^\(\?P=(\w+)\)/.exec(src.slice(i, i + 200));
-    if (backref) {
-      out += `\\k<${backref[1]}>`;
-      i += backref[0].length - 1;
-      continue;
-    }
-    if (src.startsWith('(?#', i)) {
-      const end = src.indexOf(')', i);
-      if (end < 0) throw new Error('missing ), unterminated comment');
-      i = end;
-      continue;
-    }
-    out += ch;
-  }
-  return out;
-}
-
-/** Compile a Python-style pattern; leading global flags such as `(?i)` become JS flags. */
-export function compilePythonRegex(pattern: string): RegExp {
-  let flags = '';
-  let rest = pattern;
-  for (let m = /^\(\?([a-zA-Z]+)\)/.exec(rest); m; m = /^\(\?([a-zA-Z]+)\)/.exec(rest)) {
-    for (const f of m[1]!) {
-      if (f === 'i' || f === 'm' || f === 's') {
-        if (!flags.includes(f)) flags += f;
-      } else if (f !== 'u' && f !== 'a') {
-        throw new Error(`unsupported inline flag '${f}'`);
-      }
-    }
-    rest = rest.slice(m[0].length);
-  }
-  const source = translatePythonRegex(rest);
-  // Sticky (`y`) anchors at lastIndex 0 even with the `m` flag, which `^(?:…)` would not.
-  // Unicode mode is closer to Python's str patterns but stricter about escapes, hence the fallback.
-  try {
-    return new RegExp(source, `${flags}uy`);
-  } catch {
-    return new RegExp(source, `${flags}y`);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Filters
 
 function fail(message: string): never {
@@ -400,7 +323,7 @@ function compileLeaf(cond: unknown[]): Predicate {
     test = dateTest(base, ms);
   } else if (base === '~') {
     if (typeof value !== 'string') fail(`Invalid filter ${pyRepr(cond)}: regular expression must be a string`);
-    let re: RegExp;
+    let re: LinearRegex;
     try {
       re = compilePythonRegex(value);
     } catch (err) {
@@ -408,9 +331,7 @@ function compileLeaf(cond: unknown[]): Predicate {
     }
     test = (x) => {
       const s = x === null ? '' : x;
-      if (typeof s !== 'string') return false;
-      re.lastIndex = 0;
-      return re.test(s);
+      return typeof s === 'string' && re.test(s);
     };
   } else if (caseless) {
     const inner = baseTest(base, fold(value));

@@ -4,6 +4,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { Daemon } from './daemon.js';
+import { DataDirError } from './datadir.js';
+import { repairDatabase } from './repair.js';
 
 /** The two lines a new user needs: where the dashboard is and how to log in to it. */
 function greeting(config: Config, port: number): string {
@@ -19,15 +21,26 @@ function greeting(config: Config, port: number): string {
 }
 
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const repair = argv.includes('--repair-db');
   let config;
   try {
-    config = loadConfig(process.argv.slice(2), process.env);
+    config = loadConfig(argv.filter((a) => a !== '--repair-db'), process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
       process.exit(err.message.startsWith('usage:') ? 0 : 2);
     }
     throw err;
+  }
+  if (repair) {
+    try {
+      await repairDatabase(config.dataDir, (line) => process.stdout.write(`${line}\n`));
+      process.exit(0);
+    } catch (err) {
+      process.stderr.write(`midshipd --repair-db: ${err instanceof DataDirError ? err.message : (err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    }
   }
   let daemon: Daemon;
   try {

@@ -1,13 +1,14 @@
 // The listeners: one HTTP server on TCP and one on the unix socket, both upgrading
 // /api/current, /api/v1 and the versioned paths to JSON-RPC 2.0 and /websocket to the legacy
 // protocol. Frame limits, binary frames and dead peers are handled here, before any parsing.
-import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Credentials } from './auth/credentials.js';
 import type { Config } from './config.js';
+import { DataDirError } from './datadir.js';
 import type { EventBus } from './events.js';
 import type { HttpRouter } from './http.js';
 import type { Logger } from './log.js';
@@ -56,6 +57,8 @@ export class Server {
   private readonly legacy: LegacyHandler;
   readonly connections = new Set<Connection>();
   private pingTimer: NodeJS.Timeout | null = null;
+  /** Set once our unix listener is up: only then is the socket file ours to remove. */
+  private ownsSocket = false;
 
   constructor(
     private readonly config: Config,
@@ -86,6 +89,11 @@ export class Server {
     const protocol = JSONRPC_PATHS.has(path) ? 'jsonrpc' : path === '/websocket' ? 'legacy' : null;
     if (protocol === null) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (!originAllowed(req, this.config.allowedOrigins)) {
+      this.log.info({ origin: req.headers.origin, transport }, 'websocket upgrade refused: origin not allowed');
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     socket.on('error', () => socket.destroy());
@@ -150,9 +158,7 @@ export class Server {
     });
     const socketPath = this.config.socketPath;
     await mkdir(dirname(socketPath), { recursive: true });
-    // A socket file left by a daemon that died is stale: the database lock already proved no
-    // other daemon uses this data dir.
-    await unlink(socketPath).catch(() => undefined);
+    await removeStaleSocket(socketPath);
     await new Promise<void>((resolve, reject) => {
       this.unix.once('error', reject);
       this.unix.listen(socketPath, () => {
@@ -160,6 +166,7 @@ export class Server {
         resolve();
       });
     });
+    this.ownsSocket = true;
     await chmod(socketPath, 0o600);
     const interval = this.config.limits.pingIntervalMs;
     if (interval > 0) {
@@ -203,6 +210,44 @@ export class Server {
     });
     await Promise.all(closing);
     await Promise.all([stopListening(this.tcp), stopListening(this.unix)]);
-    await unlink(this.config.socketPath).catch(() => undefined);
+    if (this.ownsSocket) await unlink(this.config.socketPath).catch(() => undefined);
   }
+}
+
+/**
+ * Browsers send Origin on every WebSocket upgrade, and a page on any site may try one: only the
+ * daemon's own origin (the dashboard) and configured ones pass. Non-browser clients send no Origin.
+ */
+function originAllowed(req: IncomingMessage, allowed: readonly string[]): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false; // includes the opaque origin "null"
+  }
+  if ((url.protocol === 'http:' || url.protocol === 'https:') && url.host.toLowerCase() === (req.headers.host ?? '').toLowerCase()) return true;
+  return allowed.includes(url.origin);
+}
+
+/**
+ * A socket file left by a daemon that died is removed; one that still accepts connections belongs
+ * to a running daemon (possibly on another data dir) and is never taken over, nor is a path that
+ * is not a socket at all.
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  const st = await lstat(path).catch(() => null);
+  if (st === null) return;
+  if (!st.isSocket()) throw new DataDirError(`${path} exists and is not a socket`, 'move it away, or choose another --socket');
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (live) throw new DataDirError(`the unix socket ${path} is in use by another running process`, 'stop it, or choose another --socket');
+  await unlink(path).catch(() => undefined);
 }

@@ -164,10 +164,10 @@ export function jobsModule(app: App): ModuleDef {
         args: [arg('id', JobId), arg('filename', Filename), arg('buffered', Buffered, { default: false })],
         result: DownloadLogsResult,
         authOnly: true,
-        handler: async (ctx, id, filename) => {
+        handler: async (ctx, id, filename, buffered) => {
           const r = await jobs.accessible(id, ctx.credentials, false);
           if (r.logs_path === null) throw new CallError('This job has no logs', ERRNO.EFAULT);
-          return app.downloads.issue(id, filename, originOf(ctx), 'logs');
+          return app.downloads.issueLogs(id, r.logs_path, filename, originOf(ctx), buffered);
         },
       }),
     ],

@@ -1,9 +1,10 @@
 // Argument and result schemas of api_key.* (issue 5). A key's secret appears in a result only
 // when it is created or reset.
 import { Type, type Static } from '@sinclair/typebox';
+import { WireDate } from './util.js';
 
 /** An expiry: {"$date": ms}, an ISO-8601 string, or null for never. */
-export const DateValue = Type.Union([Type.Object({ $date: Type.Integer() }, { additionalProperties: false }), Type.String({ minLength: 10 }), Type.Null()]);
+export const DateValue = Type.Union([WireDate({ integer: true }), Type.String({ minLength: 10 }), Type.Null()]);
 export type DateValueT = Static<typeof DateValue>;
 
 /** A key as returned; `key` ("<id>-<secret>") only by create and by update with reset. */
@@ -15,8 +16,8 @@ export const KeyEntry = Type.Object({
   keyhash: Type.String(),
   revoked: Type.Boolean(),
   expired: Type.Boolean(),
-  created_at: Type.Object({ $date: Type.Number() }),
-  expires_at: Type.Union([Type.Object({ $date: Type.Number() }), Type.Null()]),
+  created_at: WireDate(),
+  expires_at: Type.Union([WireDate(), Type.Null()]),
   key: Type.Optional(Type.String({ secret: true })),
 });
 

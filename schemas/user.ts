@@ -1,6 +1,6 @@
 // Argument and result schemas of user.* (issue 5). Passwords are accepted, never returned.
 import { Type } from '@sinclair/typebox';
-import { mapOptional } from './util.js';
+import { mapOptional, WireDate } from './util.js';
 
 /** Roles a user may hold: the fixed ones and any `<AREA>_READ` / `<AREA>_WRITE` / `<AREA>_DELETE`. */
 export const Role = Type.String({ pattern: '^(FULL_ADMIN|READONLY_ADMIN|SHARING_ADMIN|[A-Z][A-Z0-9_]*_(READ|WRITE|DELETE))$' });
@@ -28,8 +28,8 @@ export const UserEntry = Type.Object({
   roles: Type.Array(Type.String()),
   locked: Type.Boolean(),
   password_set: Type.Boolean(),
-  created_at: Type.Object({ $date: Type.Number() }),
-  updated_at: Type.Object({ $date: Type.Number() }),
+  created_at: WireDate(),
+  updated_at: WireDate(),
 });
 
 export const UserId = Type.Integer();

@@ -8,7 +8,7 @@ import { jobsModule } from '../methods/jobs.js';
 import { testModule } from './helpers/test-module.js';
 import { DEFAULT_JOBS } from '../daemon/config.js';
 
-test('an expired download token is refused with 403; the default lifetime is 5 minutes', async () => {
+test('an expired download token is refused with 401; the default lifetime is 5 minutes', async () => {
   assert.is(DEFAULT_JOBS.downloadTokenTtlMs, 300_000);
   const d = await startDaemon({ modules: [coreModule, jobsModule, testModule], jobs: { downloadTokenTtlMs: 200 } });
   const c = await Client.connect(d.socketPath);
@@ -23,7 +23,7 @@ test('an expired download token is refused with 403; the default lifetime is 5 m
       resolve(res.statusCode ?? 0);
     }).on('error', reject).end();
   });
-  assert.is(status, 403);
+  assert.is(status, 401);
   await c.close();
   await d.cleanup();
 });

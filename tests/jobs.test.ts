@@ -239,8 +239,8 @@ test('downloads: job logs and job output through single-use tokens', async () =>
   assert.is(got.status, 200);
   assert.is(got.body, 'step 1 of 2\nstep 2 of 2\n');
   assert.is(got.headers['content-disposition'], 'attachment; filename="passwd_x.log"');
-  assert.is((await httpGet(url)).status, 403, 'a used token is refused');
-  assert.is((await httpGet(`/_download/${id}?auth_token=wrong`)).status, 403);
+  assert.is((await httpGet(url)).status, 401, 'a used token is refused');
+  assert.is((await httpGet(`/_download/${id}?auth_token=wrong`)).status, 401);
   assert.is((await httpGet('/_download/abc?auth_token=x')).status, 404);
   const [jobId, out] = (await c.call('core.download', 'test.export', [3], 'export.txt')) as [number, string];
   const dl = await httpGet(out);

@@ -278,6 +278,31 @@ export function parseClientFirst(rfcStr: string, attribute: string = RFC_STR_ATT
 // ---------------------------------------------------------------------------------------------
 // Server side
 
+/** The bytes of a TrueNAS-style nonce (base64 of exactly NONCE_BYTES bytes), else null. */
+function truenasNonceBytes(nonce: string): Buffer | null {
+  const bytes = decodeB64(nonce);
+  return bytes !== null && bytes.length === NONCE_BYTES && bytes.toString('base64') === nonce ? bytes : null;
+}
+
+/**
+ * The real TrueNAS client sends 32 random bytes in base64 and reads the combined nonce as base64
+ * of its bytes followed by the server's (it re-encodes what it decoded, so a string concatenation
+ * with padding in the middle comes back different). Other clients get RFC 5802's concatenation.
+ */
+function combineNonces(clientNonce: string, serverNonce: string): string {
+  const client = truenasNonceBytes(clientNonce);
+  const server = client === null ? null : truenasNonceBytes(serverNonce);
+  return client !== null && server !== null ? Buffer.concat([client, server]).toString('base64') : clientNonce + serverNonce;
+}
+
+/** Whether the server's nonce extends ours, either way combineNonces() may have built it. */
+function extendsNonce(nonce: string, clientNonce: string): boolean {
+  if (nonce.startsWith(clientNonce) && nonce.length > clientNonce.length) return true;
+  const client = truenasNonceBytes(clientNonce);
+  const combined = client === null ? null : decodeB64(nonce);
+  return client !== null && combined !== null && combined.length > client.length && combined.subarray(0, client.length).equals(client);
+}
+
 /**
  * One server-side exchange. Construct it from the parsed client-first message and the key's
  * material (or decoyMaterial() for an unknown user/key), send `serverFirst`, then call finish()
@@ -298,7 +323,7 @@ export class ScramExchange {
       decodeMaterial(material) ?? (decodeMaterial(decoyMaterial(clientFirst.username, clientFirst.keyId)) as DecodedMaterial);
     const nonce = serverNonce ?? randomBytes(NONCE_BYTES).toString('base64');
     if (!NONCE_RE.test(nonce)) throw new RangeError('SCRAM server nonce must be printable ASCII without ","');
-    this.combinedNonce = clientFirst.clientNonce + nonce;
+    this.combinedNonce = combineNonces(clientFirst.clientNonce, nonce);
     this.serverFirst = `r=${this.combinedNonce},s=${this.material.salt.toString('base64')},i=${this.material.iterations}`;
   }
 
@@ -394,7 +419,7 @@ export function scramClient(username: string, keyId: number, secret: string, opt
       }
       const nonce = rAttr.slice(2);
       // The server must extend our nonce, not replace it (else it could replay an old exchange).
-      if (!nonce.startsWith(clientNonce) || nonce.length === clientNonce.length || !NONCE_RE.test(nonce)) {
+      if (!extendsNonce(nonce, clientNonce) || !NONCE_RE.test(nonce)) {
         throw new ScramClientError('SCRAM server nonce does not extend the client nonce');
       }
       const salt = decodeB64(sAttr.slice(2));

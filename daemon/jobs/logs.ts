@@ -118,7 +118,7 @@ export class JobLogWriter {
     try {
       // A job that never logged still gets its (empty) file, so its excerpt is '' and not
       // "Log file was removed".
-      if (this.handle === null && this.error === null) this.handle = await open(this.path, 'w');
+      if (this.handle === null && this.error === null) this.handle = await open(this.path, 'w', 0o600);
       await this.handle?.close();
     } catch (err) {
       this.error ??= err instanceof Error ? err : new Error(String(err));
@@ -139,7 +139,7 @@ export class JobLogWriter {
 
   private async drain(): Promise<void> {
     try {
-      this.handle ??= await open(this.path, 'w');
+      this.handle ??= await open(this.path, 'w', 0o600);
       while (this.pending.length > 0) {
         const text = this.pending.length === 1 ? this.pending[0]! : this.pending.join('');
         this.pending = [];

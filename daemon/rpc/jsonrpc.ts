@@ -73,28 +73,28 @@ export class JsonRpcHandler {
       return;
     }
     if (Array.isArray(msg)) {
-      this.onBatch(conn, msg);
+      this.onBatch(conn, msg, text);
       return;
     }
     if (msg === null || typeof msg !== 'object') {
       conn.sendText(JSON.stringify(protocolError(null, RPC.PARSE_ERROR, 'Invalid Message Format')));
       return;
     }
-    const pending = this.handle(conn, msg as Record<string, unknown>);
+    const pending = this.handle(conn, msg as Record<string, unknown>, text);
     if (pending === NO_RESPONSE) return;
     if ('then' in pending) pending.then((r) => r && conn.sendText(encodeResponse(r)));
     else conn.sendText(encodeResponse(pending));
   }
 
   /** Batches are answered element by element, in one array (Midship differs here, section 0). */
-  private onBatch(conn: JsonRpcConnection, items: unknown[]): void {
+  private onBatch(conn: JsonRpcConnection, items: unknown[], text: string): void {
     if (items.length === 0) {
       conn.sendText(JSON.stringify(protocolError(null, RPC.INVALID_REQUEST, 'Invalid Request: empty batch')));
       return;
     }
     const results = items.map((item) =>
       item !== null && typeof item === 'object' && !Array.isArray(item)
-        ? this.handle(conn, item as Record<string, unknown>)
+        ? this.handle(conn, item as Record<string, unknown>, text)
         : protocolError(null, RPC.INVALID_REQUEST, 'Invalid Request: batch element is not an object'),
     );
     void Promise.all(results).then((responses) => {
@@ -104,7 +104,7 @@ export class JsonRpcHandler {
   }
 
   /** One request object; returns its response, a promise of it, or null for notifications. */
-  private handle(conn: JsonRpcConnection, req: Record<string, unknown>): JSONRPCResponse | Promise<JSONRPCResponse | null> | null {
+  private handle(conn: JsonRpcConnection, req: Record<string, unknown>, frame: string): JSONRPCResponse | Promise<JSONRPCResponse | null> | null {
     const hasId = 'id' in req;
     const id = (hasId ? req.id : null) as JSONRPCID;
     const bad = shapeError(req);
@@ -119,7 +119,7 @@ export class JsonRpcHandler {
     }
     const params = (req.params as unknown[] | undefined) ?? [];
     conn.inFlight++;
-    return this.run(conn, m, params, id, conn.credentials).then(
+    return this.run(conn, m, params, id, conn.credentials, frame).then(
       (result) => (hasId ? { jsonrpc: '2.0' as const, id, result: result === undefined ? null : result } : NO_RESPONSE),
       (err: unknown) => {
         this.t.logFailure(conn, name, err);
@@ -128,11 +128,12 @@ export class JsonRpcHandler {
     );
   }
 
-  private async run(conn: JsonRpcConnection, m: RegisteredMethod, params: unknown[], id: JSONRPCID, credentials: Credentials | null): Promise<unknown> {
+  private async run(conn: JsonRpcConnection, m: RegisteredMethod, params: unknown[], id: JSONRPCID, credentials: Credentials | null, frame: string): Promise<unknown> {
     const wait = conn.acquire();
     if (wait) await wait;
     const started = this.t.debug ? performance.now() : 0;
     try {
+      this.t.checkWireValues(m, params, frame);
       return await this.t.dispatcher.call(m, params, {
         connection: conn,
         credentials,

@@ -57,7 +57,7 @@ export class LegacyHandler {
     }
     switch (m.msg) {
       case 'method':
-        this.onMethod(conn, m);
+        this.onMethod(conn, m, text);
         return;
       case 'sub':
         this.onSub(conn, m);
@@ -85,7 +85,7 @@ export class LegacyHandler {
     conn.sendText(JSON.stringify({ msg: 'result', id, error }));
   }
 
-  private onMethod(conn: LegacyConnection, m: Record<string, unknown>): void {
+  private onMethod(conn: LegacyConnection, m: Record<string, unknown>, frame: string): void {
     const id = m.id;
     if (typeof m.method !== 'string') return this.replyError(conn, id, legacyError(ERRNO.EINVAL, "Message is missing the 'method' key"));
     if ('params' in m && !Array.isArray(m.params)) return this.replyError(conn, id, legacyError(ERRNO.EINVAL, "'params' must be an array"));
@@ -100,13 +100,14 @@ export class LegacyHandler {
       return this.replyError(conn, id, legacyError(ERRNO.ETOOMANYREFS, `Maximum number of concurrent calls (${this.t.limits.maxInFlight}) has exceeded.`));
     }
     conn.inFlight++;
-    void this.run(conn, method, (m.params as unknown[] | undefined) ?? [], id);
+    void this.run(conn, method, (m.params as unknown[] | undefined) ?? [], id, frame);
   }
 
-  private async run(conn: LegacyConnection, method: RegisteredMethod, params: unknown[], id: unknown): Promise<void> {
+  private async run(conn: LegacyConnection, method: RegisteredMethod, params: unknown[], id: unknown, frame: string): Promise<void> {
     const wait = conn.acquire();
     if (wait) await wait;
     try {
+      this.t.checkWireValues(method, params, frame);
       const result = await this.t.dispatcher.call(method, params, {
         connection: conn,
         credentials: conn.credentials,

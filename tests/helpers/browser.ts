@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { test as uvuTest } from 'uvu';
+import { wireViolation } from './wire-check.js';
 
 export const INSTALL_HINT =
   'install it with `apt-get update && apt-get install -y chromium-headless-shell` (Debian/Ubuntu), or point MIDSHIP_CHROMIUM at a Chromium binary';
@@ -48,10 +49,17 @@ export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath, args: ['--no-sandbox'] });
 }
 
-/** Records what a page reports that a test should never see: script errors, CSP refusals, dialogs. */
+/**
+ * Records what a page reports that a test should never see: script errors, CSP refusals, dialogs,
+ * and frames from the daemon that break the ejson wire rule.
+ */
 export function watchPage(page: Page): { problems: string[]; dialogs: string[] } {
   const problems: string[] = [];
   const dialogs: string[] = [];
+  page.on('websocket', (ws) => ws.on('framereceived', ({ payload }) => {
+    const violation = typeof payload === 'string' ? wireViolation(payload, `the daemon to ${ws.url()}`) : null;
+    if (violation) problems.push(`wire: ${violation.message}`);
+  }));
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
     const t = m.text();

@@ -7,6 +7,7 @@ import { WebSocket } from 'ws';
 import { defaultConfig, type Config } from '../../daemon/config.js';
 import { Daemon } from '../../daemon/daemon.js';
 import type { ModuleFactory } from '../../daemon/registry.js';
+import { wireViolation } from './wire-check.js';
 
 export interface TestDaemon {
   daemon: Daemon;
@@ -72,7 +73,9 @@ export type Message = Record<string, unknown> & { id?: unknown; error?: Record<s
 export class Client {
   readonly ws: WebSocket;
   readonly received: Message[] = [];
-  private waiters: Array<{ pred: (m: Message) => boolean; resolve: (m: Message) => void }> = [];
+  private waiters: Array<{ pred: (m: Message) => boolean; resolve: (m: Message) => void; reject: (err: Error) => void }> = [];
+  /** Set when the daemon sent a frame the real client could not decode; every wait then fails. */
+  wireError: Error | null = null;
   private nextId = 1;
   closeCode: number | null = null;
   closeReason = '';
@@ -81,7 +84,13 @@ export class Client {
   private constructor(ws: WebSocket) {
     this.ws = ws;
     ws.on('message', (data: Buffer) => {
-      const m = JSON.parse(data.toString()) as Message | Message[];
+      const text = data.toString();
+      const m = JSON.parse(text) as Message | Message[];
+      const violation = text.includes('"$') ? wireViolation(m, 'the daemon') : null;
+      if (violation !== null && this.wireError === null) {
+        this.wireError = violation;
+        for (const w of this.waiters.splice(0)) w.reject(violation);
+      }
       const list = Array.isArray(m) ? [{ batch: m } as Message] : [m];
       for (const msg of list) {
         this.received.push(msg);
@@ -114,11 +123,12 @@ export class Client {
   }
 
   waitFor(pred: (m: Message) => boolean, timeoutMs = 10_000): Promise<Message> {
+    if (this.wireError) return Promise.reject(this.wireError);
     const seen = this.received.find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timed out waiting; last frames: ${JSON.stringify(this.received.slice(-5))}`)), timeoutMs);
-      this.waiters.push({ pred, resolve: (m) => (clearTimeout(timer), resolve(m)) });
+      this.waiters.push({ pred, resolve: (m) => (clearTimeout(timer), resolve(m)), reject: (e) => (clearTimeout(timer), reject(e)) });
     });
   }
 

@@ -31,11 +31,16 @@ export interface Running {
 }
 
 export function spawnMidclt(args: string[], o: RunOptions = {}): Running {
+  return spawnClient(process.execPath, [MIDCLT_BIN, ...args], o);
+}
+
+/** Any client command line as a child process (our midclt, or the real one under python3). */
+export function spawnClient(command: string, args: string[], o: RunOptions = {}): Running {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'MIDCLT_URI' && k !== 'CALL_TIMEOUT') env[k] = v;
   if (o.uri !== undefined) env.MIDCLT_URI = o.uri;
   Object.assign(env, { FORCE_COLOR: '0' }, o.env ?? {});
-  const child = spawn(process.execPath, [MIDCLT_BIN, ...args], { cwd: o.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd: o.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const watchers: Array<() => void> = [];

@@ -1,4 +1,5 @@
 // A method module used only by tests: it exercises the registry the way a real module does.
+import { once } from 'node:events';
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../daemon/app.js';
 import { CallError, ERRNO, ValidationErrors } from '../../daemon/errors.js';
@@ -136,12 +137,15 @@ export function testModule(app: App): ModuleDef {
         handler: () => ({ n: 1n }),
       }),
       method('test.export', {
-        description: 'A downloadable job writing n lines to its output.',
+        description: 'A downloadable job writing n lines to its output (waiting whenever the pipe says so).',
         args: [arg('n', Type.Integer({ minimum: 0 }))],
         result: Type.Integer(),
         job: { downloadable: true },
         handler: async (_ctx, job, n) => {
-          for (let i = 0; i < n; i++) job.output?.write(`line ${i}\n`);
+          const out = job.output;
+          for (let i = 0; i < n && out !== null; i++) {
+            if (!out.write(`line ${i}\n`)) await once(out, 'drain', { signal: job.signal });
+          }
           return n;
         },
       }),
