@@ -320,13 +320,14 @@ export function cronjobModule(app: App): ModuleDef {
           const r = getRecord(id);
           if (skipDisabled && !r.enabled) throw new CallError('Cron job is disabled', ERRNO.EINVAL);
           if (stopping) throw new CallError('The daemon is shutting down', ERRNO.ESHUTDOWN);
-          await checkRunAs(r);
           noteRun(id, { job_id: job.id, state: 'RUNNING', time_finished: null });
           const unwatch = app.jobs.watch(job.id, (j) => {
             if (!TERMINAL_STATES.has(j.record.state)) return;
             unwatch();
             noteRun(id, { job_id: j.id, state: j.record.state, time_finished: iso(j.record.time_finished) });
           });
+          // After noteRun: a refused run shows as this cron job's last run.
+          await checkRunAs(r);
           const stop = new AbortController();
           const done = runCronJob({ job, record: structuredClone(r), stopSignal: stop.signal, bootId: boot, log: app.log });
           running.set(job.id, { stop, done });

@@ -195,6 +195,8 @@ test('the run-as rule is checked again at every run: an admin who lost FULL_ADMI
   assert.is(refused.state, 'FAILED');
   assert.match(refused.error!, /runs as root, which takes a full admin, but boss, who last saved it, is no longer a full admin/);
   assert.is(refused.exc_info?.errno, 1);
+  const last = ((await root.call('cronjob.get_instance', job.id)) as { last_run: { job_id: number; state: string } }).last_run;
+  assert.equal([last.job_id, last.state], [refused.id, 'FAILED'], 'the refused run is the last run');
   await root.call('cronjob.update', job.id, { description: 'saved again by a full admin' });
   assert.is((await runToEnd(root, job.id)).state, 'SUCCESS', 'a full admin saving it again restores it');
   await b.close();
