@@ -16,6 +16,7 @@ import { pinningAvailable, runToEnd, startNode } from './spawn.js';
 import { median } from './stats.js';
 import { benchJobs, jobTargetLines, type JobBenchResult } from './jobs.js';
 import { benchUi } from './ui.js';
+import { benchTokens, tokenLines, type TokenBenchResult } from './tokens.js';
 import { benchHostSample, hostSampleLines, type HostSampleResult } from './host-sample.js';
 import { benchHostHistory, hostHistoryLines, type HostHistoryResult } from './host-history.js';
 import { benchWire, wireTargetLines, type WireBenchResult } from './wire.js';
@@ -166,6 +167,11 @@ async function main(): Promise<void> {
     console.log(jobTargetLines(jobs));
   }
 
+  // Token sessions (issue 14): a call's cost must not grow with the tokens the daemon holds.
+  console.log('\nToken sessions: sequential core.ping of a session logged in with a token, 3,000 calls\n');
+  const tokens: TokenBenchResult = await benchTokens();
+  console.log(tokenLines(tokens));
+
   // Wire figures (issues 12 and 14): a 1 GiB log download's memory, a ReDoS-style filter.
   let wire: WireBenchResult | null = null;
   if (!o.skip.has('wire')) {
@@ -219,6 +225,7 @@ async function main(): Promise<void> {
     ratios: rs,
     targets: ts,
     jobs,
+    tokens,
     wire,
     ui,
     host,

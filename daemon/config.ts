@@ -37,13 +37,17 @@ export interface JobsConfig {
 export interface AuthConfig {
   /** Every failed login is answered this long after it arrived, whatever failed. */
   failDelayMs: number;
-  /** Failed logins per address and minute before each further attempt is slowed down more. */
+  /** Failed logins per account and address in a minute before further attempts there are spaced out. */
   failuresBeforeSlowdown: number;
   /** PBKDF2 iterations of new API keys' SCRAM material. */
   scramIterations: number;
+  /** Live tokens (auth.generate_token) one user may hold. */
+  tokensPerUser: number;
+  /** Largest `attrs` of a token, in bytes of JSON. */
+  tokenAttrsBytes: number;
 }
 
-export const DEFAULT_AUTH: AuthConfig = { failDelayMs: 1000, failuresBeforeSlowdown: 5, scramIterations: 500_000 };
+export const DEFAULT_AUTH: AuthConfig = { failDelayMs: 1000, failuresBeforeSlowdown: 5, scramIterations: 500_000, tokensPerUser: 100, tokenAttrsBytes: 4096 };
 
 export interface Config {
   host: string;
@@ -59,6 +63,11 @@ export interface Config {
   /** Validate every result against its schema (on in tests; costs time in production). */
   validateResults: boolean;
   adminPassword: string | null;
+  /**
+   * OS users that cron jobs made by users below FULL_ADMIN may run as (never uid 0); any other
+   * run-as user takes a full admin. Empty by default: only full admins make cron jobs.
+   */
+  cronRunAsUsers: string[];
   /** Where logs go; default stderr. Tests pass a stream to read them. */
   logDestination: Writable | null;
   /**
@@ -97,6 +106,7 @@ export function defaultConfig(overrides: Partial<Config> = {}): Config {
     modulesPath: null,
     validateResults: false,
     adminPassword: null,
+    cronRunAsUsers: [],
     logDestination: null,
     allowedOrigins: [],
     ...overrides,
@@ -116,6 +126,7 @@ const FLAGS: Record<string, keyof Config> = {
   '--data-dir': 'dataDir',
   '--socket': 'socketPath',
   '--log-level': 'logLevel',
+  '--cron-users': 'cronRunAsUsers',
   '--allowed-origins': 'allowedOrigins',
 };
 
@@ -126,6 +137,7 @@ const ENV: Record<string, keyof Config> = {
   MIDSHIP_SOCKET: 'socketPath',
   MIDSHIP_LOG_LEVEL: 'logLevel',
   MIDSHIP_ADMIN_PASSWORD: 'adminPassword',
+  MIDSHIP_CRON_USERS: 'cronRunAsUsers',
   MIDSHIP_ALLOWED_ORIGINS: 'allowedOrigins',
 };
 
@@ -199,20 +211,33 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (raw.dataDir !== undefined) overrides.dataDir = raw.dataDir;
   if (raw.socketPath !== undefined) overrides.socketPath = raw.socketPath;
   if (raw.adminPassword !== undefined) overrides.adminPassword = raw.adminPassword;
+  if (raw.cronRunAsUsers !== undefined) overrides.cronRunAsUsers = parseCronUsers(raw.cronRunAsUsers);
   if (raw.allowedOrigins !== undefined) overrides.allowedOrigins = parseOrigins(raw.allowedOrigins);
   if (env.MIDSHIP_VALIDATE_RESULTS === '1') overrides.validateResults = true;
   if (env.MIDSHIP_MODULES) overrides.modulesPath = env.MIDSHIP_MODULES;
   return defaultConfig(overrides);
 }
 
+/** `--cron-users backup,media`: names as getent takes them; root would make CRONJOB_WRITE root. */
+function parseCronUsers(v: string): string[] {
+  const names = v.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  for (const n of names) {
+    if (!/^[^-:\s][^:\s]*$/.test(n) || /[\u0000-\u001f\u007f]/.test(n)) throw new ConfigError(`--cron-users / MIDSHIP_CRON_USERS: '${n}' is not a user name`);
+    if (n === 'root') throw new ConfigError('--cron-users / MIDSHIP_CRON_USERS: root cannot be allowed (cron jobs as root take a full admin)');
+  }
+  return names;
+}
+
 export function usage(): string {
-  return `usage: midshipd [--host H] [--port P] [--data-dir D] [--socket S] [--log-level L] [--repair-db]
+  return `usage: midshipd [--host H] [--port P] [--data-dir D] [--socket S] [--log-level L] [--cron-users U,...] [--repair-db]
 
   --host       TCP address to listen on        (env MIDSHIP_HOST, default 127.0.0.1)
   --port       TCP port (0 picks a free one)   (env MIDSHIP_PORT, default 6000)
   --data-dir   database, job logs, socket      (env MIDSHIP_DATA_DIR, default ./data)
   --socket     unix socket path                (env MIDSHIP_SOCKET, default <data-dir>/middlewared.sock)
   --log-level  fatal|error|warn|info|debug     (env MIDSHIP_LOG_LEVEL, default info)
+  --cron-users OS users (comma-separated) that cron jobs of non-full-admins may run as
+                                               (env MIDSHIP_CRON_USERS, default none)
   --repair-db  repair the data dir's database (after a refused start), report, and exit
   --allowed-origins  comma-separated browser origins allowed to open WebSockets besides the
                daemon's own (env MIDSHIP_ALLOWED_ORIGINS; clients sending no Origin are not affected)

@@ -51,7 +51,7 @@ export class Daemon implements App {
     const transport = new Transport(config.limits, this.registry, this.dispatcher, this.log);
     this.server = new Server(config, transport, this.events, this.http, {
       initialCredentials: (c) => this.auth.initialCredentials(c),
-      connected: (c) => this.auth.connected(c),
+      connected: (c, remote) => this.auth.connected(c, remote),
       disconnected: (id) => this.auth.disconnected(id),
     }, this.log);
     this.events.bind(this);

@@ -52,7 +52,9 @@ export class Dispatcher {
   async authorize(m: RegisteredMethod, credentials: Credentials | null, connection: ConnectionInfo | null): Promise<void> {
     const def = m.def;
     if (def.noAuth) {
-      if (credentials === null && connection?.transport === 'tcp' && def.name !== 'core.set_options') {
+      // Logins are left to the auth service's throttle: counting them here let anyone sharing an
+      // address lock out the right password (21 calls a minute, right or wrong, meant EBUSY).
+      if (credentials === null && connection?.transport === 'tcp' && def.name !== 'core.set_options' && !def.login) {
         if (this.anonLimiter.hit(`${def.name}\0${connection.remoteAddress}`, Date.now())) {
           await new Promise((r) => setTimeout(r, 1000 + Math.floor(Math.random() * 9000)));
           throw new CallError('Rate Limit Exceeded', ERRNO.EBUSY);
@@ -67,7 +69,7 @@ export class Dispatcher {
 
   async call(m: RegisteredMethod, params: unknown[], o: CallOptions): Promise<unknown> {
     if (o.authorize) await this.authorize(m, o.credentials, o.connection);
-    if (o.credentials?.type === 'TOKEN') this.app.auth.touch(o.credentials);
+    if (o.credentials?.type === 'TOKEN' && o.connection !== null) this.app.auth.touch(o.connection);
     let ok = false;
     let args: unknown[] = params;
     try {

@@ -67,6 +67,8 @@ interface MethodCommon<A extends readonly ArgSpec[], R extends TSchema> {
   roles?: string[];
   /** Callable before login (PROTOCOL.md 8.1). */
   noAuth?: boolean;
+  /** A login: throttled per account and address by the auth service, not by the per-address limit on anonymous calls. */
+  login?: boolean;
   /** Any logged-in session may call it. */
   authOnly?: boolean;
   /** Hidden from core.get_methods; callable internally only. */
@@ -96,6 +98,7 @@ export interface MethodDef {
   result: TSchema;
   roles?: string[];
   noAuth: boolean;
+  login: boolean;
   authOnly: boolean;
   private: boolean;
   filterable: boolean;
@@ -115,6 +118,7 @@ export function method(name: string, spec: PlainMethodSpec<readonly ArgSpec[], T
     args: spec.args,
     result: spec.result,
     noAuth: spec.noAuth ?? false,
+    login: spec.login ?? false,
     authOnly: spec.authOnly ?? false,
     private: spec.private ?? false,
     filterable: spec.filterable ?? false,

@@ -24,7 +24,8 @@ const JSONRPC_PATHS = new Set(['/api/current', '/api/v1', ...API_VERSIONS.map((v
 
 export interface ServerHooks {
   initialCredentials(conn: Connection): Credentials | null;
-  connected(conn: Connection): void;
+  /** `remote`: "address:port" of a TCP peer, "unix" on the socket. */
+  connected(conn: Connection, remote: string): void;
   disconnected(connId: string): void;
 }
 
@@ -107,7 +108,7 @@ export class Server {
     conn.credentials = this.hooks.initialCredentials(conn);
     this.connections.add(conn);
     this.events.attach(conn);
-    this.hooks.connected(conn);
+    this.hooks.connected(conn, remote);
     this.log.info({ conn: conn.id, remote, transport, path: req.url, protocol }, 'connection open');
     ws.on('pong', () => (conn.alive = true));
     const coalesce = coalesceWrites(req.socket);

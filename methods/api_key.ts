@@ -1,9 +1,10 @@
 // api_key.*: keys "<id>-<64 alphanumerics>" shown once; only SCRAM material is stored (issue 5).
 import type { App } from '../daemon/app.js';
 import { isExpired, publicKey } from '../daemon/auth/apikeys.js';
-import { isFullAdmin } from '../daemon/auth/credentials.js';
-import { ERRNO, ValidationErrors, notFound } from '../daemon/errors.js';
-import { method, type ModuleDef } from '../daemon/registry.js';
+import { checkNoControlChars } from '../daemon/auth/names.js';
+import { mayHandleKeysOf } from '../daemon/auth/privilege.js';
+import { CallError, ERRNO, ValidationErrors, notFound } from '../daemon/errors.js';
+import { method, type CallContext, type ModuleDef } from '../daemon/registry.js';
 import { arg } from '../daemon/schema.js';
 import { ApiKeyCreate, ApiKeyUpdate, DeleteResult, KeyEntry, KeyId, KeyList, type DateValueT } from '../schemas/api_key.js';
 import { queryMethod } from './query-method.js';
@@ -22,7 +23,14 @@ export function apiKeyModule(app: App): ModuleDef {
     if (!k) throw notFound(`API key ${id} does not exist`);
     return k;
   };
-  const endFor = (id: number, reason: string) => auth.endSessions((c) => c.apiKey?.id === id, reason);
+  const endFor = async (id: number, reason: string) => {
+    auth.endSessions((c) => c.apiKey?.id === id, reason);
+    await auth.revokeKeyTokens(id);
+  };
+  /** Only FULL_ADMIN handles other users' keys: a key logs in as its user, with all its roles. */
+  const mustOwn = (ctx: CallContext, username: string) => {
+    if (!mayHandleKeysOf(ctx.credentials, username)) throw new CallError(`Only a full admin can change or delete API keys of another user ('${username}')`, ERRNO.EPERM);
+  };
 
   return {
     services: [{ name: 'api_key', type: 'crud', rolePrefix: 'ACCOUNT', cliDescription: 'API keys' }],
@@ -42,13 +50,17 @@ export function apiKeyModule(app: App): ModuleDef {
         handler: (ctx) => keys.all().filter((k) => k.username === ctx.credentials!.username).map(publicKey),
       }),
       method('api_key.create', {
-        description: 'Create an API key for `username` (default: the caller). The result carries `key` ("<id>-<secret>") this once.',
+        description: 'Create an API key for `username` (default: the caller; another user only for FULL_ADMIN). The result carries `key` ("<id>-<secret>") this once.',
         args: [arg('api_key_create', ApiKeyCreate)],
         result: KeyEntry,
         handler: async (ctx, data) => {
           const username = data.username ?? ctx.credentials?.username ?? '';
           const errors = new ValidationErrors();
-          if (!auth.users.byName(username)) errors.add('api_key_create.username', `User '${username}' does not exist`, ERRNO.ENOENT);
+          if (checkNoControlChars(username, 'api_key_create.username', errors)) {
+            if (!auth.users.byName(username)) errors.add('api_key_create.username', `User '${username}' does not exist`, ERRNO.ENOENT);
+            else if (!mayHandleKeysOf(ctx.credentials, username)) errors.add('api_key_create.username', `Only a full admin can create API keys for another user ('${username}')`, ERRNO.EPERM);
+          }
+          checkNoControlChars(data.name, 'api_key_create.name', errors);
           if (keys.all().some((k) => k.name === data.name)) errors.add('api_key_create.name', `An API key named '${data.name}' already exists`, ERRNO.EEXIST);
           const expires = toMs(data.expires_at);
           if (Number.isNaN(expires)) errors.add('api_key_create.expires_at', 'Not an ISO-8601 date-time');
@@ -61,19 +73,24 @@ export function apiKeyModule(app: App): ModuleDef {
         },
       }),
       method('api_key.update', {
-        description: 'Rename a key, change its expiry, or `reset` it (a new secret, returned once). An expired or reset key ends the sessions that used it.',
+        description: 'Rename a key, change its expiry, or `reset` it (a new secret, returned once); your own keys, any key for FULL_ADMIN. An expired or reset key ends the sessions that used it.',
         args: [arg('id', KeyId), arg('api_key_update', ApiKeyUpdate)],
         result: KeyEntry,
-        handler: async (_ctx, id, data) => {
-          instance(id);
+        handler: async (ctx, id, data) => {
+          mustOwn(ctx, instance(id).username);
           const change: { name?: string; expires_at?: number | null; reset?: boolean } = {};
-          if (data.name !== undefined) change.name = data.name;
+          if (data.name !== undefined) {
+            const errors = new ValidationErrors();
+            checkNoControlChars(data.name, 'api_key_update.name', errors);
+            errors.throwIfAny();
+            change.name = data.name;
+          }
           const expires = toMs(data.expires_at);
           if (Number.isNaN(expires)) throw new ValidationErrors([['api_key_update.expires_at', 'Not an ISO-8601 date-time', ERRNO.EINVAL]]);
           if (expires !== undefined) change.expires_at = expires;
           if (data.reset !== undefined) change.reset = data.reset;
           const { record, key } = await keys.update(id, change);
-          if (data.reset || isExpired(record)) endFor(id, data.reset ? 'API key reset' : 'API key expired');
+          if (data.reset || isExpired(record)) await endFor(id, data.reset ? 'API key reset' : 'API key expired');
           else if (expires !== undefined) auth.refreshKeyExpiry(id);
           const pub = publicKey(record);
           emit('changed', id, pub);
@@ -86,9 +103,9 @@ export function apiKeyModule(app: App): ModuleDef {
         result: DeleteResult,
         handler: async (ctx, id) => {
           const k = instance(id);
-          if (!isFullAdmin(ctx.credentials) && k.username !== ctx.credentials?.username) throw new ValidationErrors([['id', 'Not your key', ERRNO.EPERM]]);
+          mustOwn(ctx, k.username);
           await keys.delete(id);
-          endFor(id, 'API key revoked');
+          await endFor(id, 'API key revoked');
           emit('removed', id);
           return true;
         },

@@ -1,16 +1,22 @@
-// auth.*: logins (PROTOCOL.md 8.2-8.4), tokens, who am I, logout.
+// auth.*: logins (PROTOCOL.md 8.2-8.4), tokens, who am I, logout, sessions (TrueNAS's auth.sessions,
+// auth.terminate_session, auth.terminate_other_sessions).
 import type { App } from '../daemon/app.js';
 import { isFullAdmin, type Credentials } from '../daemon/auth/credentials.js';
 import type { LoginResult } from '../daemon/auth/service.js';
 import { CallError, ERRNO, ValidationErrors } from '../daemon/errors.js';
 import { method, type CallContext, type ConnectionInfo, type ModuleDef } from '../daemon/registry.js';
 import { arg } from '../daemon/schema.js';
+import { SESSIONS_EVENT } from '../daemon/auth/sessions.js';
+import { queryMethod } from './query-method.js';
 import {
   ApiKeySecret,
   LoginData,
   LoginExResult,
   LoginSucceeded,
   LogoutResult,
+  SessionId,
+  TerminateOtherSessionsResult,
+  TerminateSessionResult,
   MatchOrigin,
   MeResult,
   MechanismChoices,
@@ -101,6 +107,7 @@ export function authModule(app: App): ModuleDef {
         args: [arg('login_data', LoginData)],
         result: LoginExResult,
         noAuth: true,
+        login: true,
         audit: false,
         handler: loginEx,
       }),
@@ -118,6 +125,7 @@ export function authModule(app: App): ModuleDef {
         args: [arg('username', Username), arg('password', Password), arg('otp_token', OtpToken, { default: null })],
         result: LoginSucceeded,
         noAuth: true,
+        login: true,
         handler: async (ctx, username, password) => (await auth.loginPassword(connectionOf(ctx), username, password)).type === 'SUCCESS',
       }),
       method('auth.login_with_api_key', {
@@ -125,6 +133,7 @@ export function authModule(app: App): ModuleDef {
         args: [arg('api_key', ApiKeySecret)],
         result: LoginSucceeded,
         noAuth: true,
+        login: true,
         handler: async (ctx, key) => (await auth.loginApiKey(connectionOf(ctx), null, key)).type === 'SUCCESS',
       }),
       method('auth.login_with_token', {
@@ -132,6 +141,7 @@ export function authModule(app: App): ModuleDef {
         args: [arg('token', Token)],
         result: LoginSucceeded,
         noAuth: true,
+        login: true,
         handler: async (ctx, token) => (await auth.loginToken(connectionOf(ctx), token)).type === 'SUCCESS',
       }),
       method('auth.generate_token', {
@@ -154,15 +164,47 @@ export function authModule(app: App): ModuleDef {
         handler: (ctx) => whoAmI(app, ctx.credentials!),
       }),
       method('auth.logout', {
-        description: 'End this session: later calls get ENOTAUTHENTICATED; event sources end with notify_unsubscribed.',
+        description: 'End this session: later calls get ENOTAUTHENTICATED; event sources end with notify_unsubscribed; the token it logged in with and the tokens it generated stop working (closing the socket instead leaves them).',
         args: [],
         result: LogoutResult,
         authOnly: true,
-        handler: (ctx) => {
-          auth.logout(connectionOf(ctx));
+        handler: async (ctx) => {
+          await auth.logout(connectionOf(ctx));
           return true;
         },
       }),
+      queryMethod(
+        'auth.sessions',
+        'Logged-in sessions: id, current, internal (unix socket), origin, credentials (type), credentials_data (username, login_id, login_at, api_key or parent), created_at, secure_transport. The caller\'s own sessions; every session for AUTH_SESSIONS_READ. Filters and options as every *.query, e.g. [["internal","=",false]].',
+        (ctx) => auth.listSessions(ctx.credentials!, ctx.connection?.id ?? null),
+        { authOnly: true },
+      ),
+      method('auth.terminate_session', {
+        description: 'End session `id` (one of the caller\'s own, or any with AUTH_SESSIONS_WRITE): its connection closes at once (1008) and the token it logged in with and every token it generated stop working, as do sessions that logged in with those. false when there is no such session.',
+        args: [arg('id', SessionId)],
+        result: TerminateSessionResult,
+        authOnly: true,
+        audit: true,
+        handler: (ctx, id) => auth.terminateSession(ctx.credentials!, id),
+      }),
+      method('auth.terminate_other_sessions', {
+        description: 'End every session but this one and internal (unix socket) ones: the caller\'s own, or all with AUTH_SESSIONS_WRITE. Their tokens stop working as with auth.terminate_session.',
+        args: [],
+        result: TerminateOtherSessionsResult,
+        authOnly: true,
+        audit: true,
+        handler: async (ctx) => {
+          await auth.terminateOtherSessions(ctx.credentials!, ctx.connection?.id ?? null);
+          return true as const;
+        },
+      }),
+    ],
+    events: [
+      {
+        name: SESSIONS_EVENT,
+        description: 'Sessions added (a login), changed (a new login or roles on the same connection) and removed (logout, close, termination); fields as auth.sessions without current and internal. Session admins (AUTH_SESSIONS_READ) get every session\'s, other users their own; unix-socket sessions send none.',
+        authOnly: true,
+      },
     ],
   };
 }

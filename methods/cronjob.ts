@@ -39,7 +39,9 @@ import {
   type LastRunT,
 } from '../schemas/cronjob.js';
 import { CronStore } from './cronjob/store.js';
-import { currentUser, lookupUser, runAsPlan } from './cronjob/users.js';
+import { authorRefusal, cronAuthor, currentUser, lookupUser, needsFullAdmin, runAsPlan, runAsRefusalText } from './cronjob/users.js';
+import { checkNoControlChars } from '../daemon/auth/names.js';
+import { isFullAdmin, type Credentials } from '../daemon/auth/credentials.js';
 
 export { ENV_REDACTED } from '../schemas/cronjob.js';
 
@@ -97,21 +99,24 @@ function applyUpdate(old: CronRecord, d: CronJobUpdateT): CronData {
   return merged;
 }
 
-async function validateData(d: CronData, attr: string): Promise<void> {
+/** `caller` saves `d`; `allowed`: the users non-full-admins may pick (see cronjob/users.ts). */
+async function validateData(d: CronData, attr: string, caller: Credentials | null, allowed: readonly string[]): Promise<void> {
   const errors = new ValidationErrors();
   validateSchedule(d.schedule, `${attr}.schedule`, errors);
   if (d.command.includes('\0')) errors.add(`${attr}.command`, 'Command must not contain NUL characters');
-  const user = await lookupUser(d.user);
+  const user = checkNoControlChars(d.user, `${attr}.user`, errors) ? await lookupUser(d.user) : undefined;
   if (user === null) errors.add(`${attr}.user`, 'Specified user does not exist', ERRNO.ENOENT);
-  else {
+  else if (user !== undefined) {
     try {
       runAsPlan(user, currentUser());
+      if (!isFullAdmin(caller) && needsFullAdmin(user, allowed)) errors.add(`${attr}.user`, runAsRefusalText(user, allowed), ERRNO.EPERM);
     } catch (err) {
       errors.add(`${attr}.user`, (err as CallError).errmsg, ERRNO.EPERM);
     }
   }
-  if (d.working_directory !== null && !d.working_directory.startsWith('/')) {
-    errors.add(`${attr}.working_directory`, 'Must be an absolute path');
+  if (d.working_directory !== null) {
+    if (!d.working_directory.startsWith('/')) errors.add(`${attr}.working_directory`, 'Must be an absolute path');
+    else checkNoControlChars(d.working_directory, `${attr}.working_directory`, errors);
   }
   for (const [k, v] of Object.entries(d.environment)) {
     if (!ENV_NAME.test(k)) errors.add(`${attr}.environment.${k}`, 'Invalid environment variable name (letters, digits and _, not starting with a digit)');
@@ -138,7 +143,7 @@ export function cronjobModule(app: App): ModuleDef {
     return p;
   };
 
-  const entry = (r: CronRecord): CronJobEntryT => {
+  const entry = ({ author: _author, ...r }: CronRecord): CronJobEntryT => {
     const next = scheduler.next(r.id);
     return {
       ...r,
@@ -190,6 +195,14 @@ export function cronjobModule(app: App): ModuleDef {
     );
   }
 
+  /** The run-as rule again at run time: the allow-list or the author's standing may have changed. */
+  async function checkRunAs(r: CronRecord): Promise<void> {
+    const target = await lookupUser(r.user);
+    if (target === null || !needsFullAdmin(target, app.config.cronRunAsUsers)) return; // a missing user fails the run by itself
+    const why = authorRefusal(r.author, app.auth.users);
+    if (why !== null) throw new CallError(`Cron job ${r.id} runs as ${r.user}, which takes a full admin, but ${why}: a full admin must save it again (cronjob.update)`, ERRNO.EPERM);
+  }
+
   /** Kill what runs interrupted by a crash left behind (their jobs are already FAILED). */
   async function recoverInterrupted(): Promise<void> {
     await Promise.all(
@@ -238,11 +251,11 @@ export function cronjobModule(app: App): ModuleDef {
         description: 'Create a cron job. schedule fields use cron syntax (schedule.second is a Midship extension). stdout/stderr true: that stream is not kept in the run\'s log. Returns the new cron job.',
         args: [arg('cron_job_create', CronJobCreate)],
         result: CronJobEntry,
-        handler: (_ctx, data) =>
+        handler: (ctx, data) =>
           serial(async () => {
             const d = normalizeCreate(data);
-            await validateData(d, 'cron_job_create');
-            const r: CronRecord = { id: nextId, ...d };
+            await validateData(d, 'cron_job_create', ctx.credentials, app.config.cronRunAsUsers);
+            const r: CronRecord = { id: nextId, ...d, author: cronAuthor(ctx.credentials) };
             await store.put(r, nextId + 1);
             nextId++;
             records.set(r.id, r);
@@ -256,12 +269,12 @@ export function cronjobModule(app: App): ModuleDef {
         description: 'Update cron job `id`: given fields replace the stored ones, schedule fields merge one by one; an environment value sent back as "******" keeps the stored value. Returns the cron job.',
         args: [arg('id', Id), arg('cron_job_update', CronJobUpdate)],
         result: CronJobEntry,
-        handler: (_ctx, id, data) =>
+        handler: (ctx, id, data) =>
           serial(async () => {
             const old = getRecord(id);
             const d = applyUpdate(old, data);
-            await validateData(d, 'cron_job_update');
-            const r: CronRecord = { id, ...d };
+            await validateData(d, 'cron_job_update', ctx.credentials, app.config.cronRunAsUsers);
+            const r: CronRecord = { id, ...d, author: cronAuthor(ctx.credentials) };
             await store.put(r, nextId);
             records.set(id, r);
             scheduler.set(id, r.schedule, r.enabled);
@@ -313,6 +326,8 @@ export function cronjobModule(app: App): ModuleDef {
             unwatch();
             noteRun(id, { job_id: j.id, state: j.record.state, time_finished: iso(j.record.time_finished) });
           });
+          // After noteRun: a refused run shows as this cron job's last run.
+          await checkRunAs(r);
           const stop = new AbortController();
           const done = runCronJob({ job, record: structuredClone(r), stopSignal: stop.signal, bootId: boot, log: app.log });
           running.set(job.id, { stop, done });

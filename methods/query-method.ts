@@ -6,9 +6,11 @@ import { method, type CallContext, type MethodDef } from '../daemon/registry.js'
 import { arg } from '../daemon/schema.js';
 import { QueryFilters, QueryOptions } from '../schemas/query.js';
 
-export function queryMethod(name: string, description: string, entries: (ctx: CallContext) => Iterable<unknown>): MethodDef {
+/** `authOnly`: any logged-in session may call it (the entries are then the caller's to narrow). */
+export function queryMethod(name: string, description: string, entries: (ctx: CallContext) => Iterable<unknown>, o: { authOnly?: boolean } = {}): MethodDef {
   return method(name, {
     description,
+    authOnly: o.authOnly ?? false,
     args: [arg('filters', QueryFilters, { default: [] }), arg('options', QueryOptions, { default: {} as never })],
     result: Type.Unknown(),
     filterable: true,

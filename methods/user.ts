@@ -1,5 +1,8 @@
 // user.*: local accounts (issue 5). Passwords are hashed with scrypt and never returned.
+// Privilege never grows by itself (privilege.ts): roles are granted only by holders, other users'
+// passwords set only by full admins, and nobody changes their own roles.
 import type { App } from '../daemon/app.js';
+import { checkMayGrant, checkMayManage, checkUserUpdate, isSelf } from '../daemon/auth/privilege.js';
 import { publicUser } from '../daemon/auth/users.js';
 import { ERRNO, ValidationErrors, notFound } from '../daemon/errors.js';
 import { method, type ModuleDef } from '../daemon/registry.js';
@@ -29,43 +32,50 @@ export function userModule(app: App): ModuleDef {
         handler: (_ctx, id) => publicUser(instance(id)),
       }),
       method('user.create', {
-        description: 'Create a user: username, full_name, email, password (hashed with scrypt), roles, locked.',
+        description: 'Create a user: username, full_name, email, password (hashed with scrypt), roles, locked. Reserved names (root, daemon, nobody, system accounts, credential types) are refused; roles the caller does not hold can only be granted by FULL_ADMIN.',
         args: [arg('user_create', UserCreate)],
         result: UserEntry,
-        handler: async (_ctx, data) => {
+        handler: async (ctx, data) => {
+          const errors = new ValidationErrors();
+          checkMayGrant(ctx.credentials, data.roles ?? [], 'user_create.roles', errors);
+          errors.throwIfAny();
           const u = publicUser(await users.create(data, 'user_create'));
           emit('added', u.id, u);
           return u;
         },
       }),
       method('user.update', {
-        description: 'Change a user. Locking it or removing it ends its sessions; new roles apply to open sessions at once.',
+        description: 'Change a user. Locking it ends its sessions; new roles apply to open sessions at once. Only FULL_ADMIN grants roles it does not hold, sets another user\'s password or changes a user holding roles the caller lacks; nobody changes their own roles.',
         args: [arg('id', UserId), arg('user_update', UserUpdate)],
         result: UserEntry,
         handler: async (ctx, id, data) => {
           const old = instance(id);
-          if (ctx.credentials?.userId === id && data.roles !== undefined && old.roles.includes('FULL_ADMIN') && !data.roles.includes('FULL_ADMIN')) {
-            throw new ValidationErrors([['user_update.roles', 'You cannot remove FULL_ADMIN from your own account', ERRNO.EPERM]]);
-          }
-          const u = await users.update(id, data);
+          checkUserUpdate(ctx.credentials, old, data, 'user_update');
+          const u = await users.update(id, data, 'user_update');
           if (u.locked && !old.locked) auth.endSessions((c) => c.userId === id, 'Account locked');
           else if (data.roles !== undefined) auth.refreshRoles(u);
-          if (data.password !== undefined) auth.endSessions((c) => c.userId === id && c.type === 'LOGIN_PASSWORD' && c.loginId !== ctx.credentials?.loginId, 'Password changed');
+          if (data.password !== undefined) {
+            auth.endSessions((c) => c.userId === id && c.type === 'LOGIN_PASSWORD' && c.loginId !== ctx.credentials?.loginId, 'Password changed');
+            // Tokens minted with the old password (perhaps by whoever made the change necessary) die too.
+            await auth.revokeUserTokens(id);
+          }
           const pub = publicUser(u);
           emit('changed', id, pub);
           return pub;
         },
       }),
       method('user.delete', {
-        description: 'Delete a user, its API keys and its open sessions.',
+        description: 'Delete a user, its API keys, tokens and open sessions (not your own account, nor one holding roles you lack).',
         args: [arg('id', UserId)],
         result: DeleteResult,
         handler: async (ctx, id) => {
           const u = instance(id);
-          if (ctx.credentials?.userId === id) throw new ValidationErrors([['id', 'You cannot delete your own account', ERRNO.EPERM]]);
+          if (isSelf(ctx.credentials, id)) throw new ValidationErrors([['id', 'You cannot delete your own account', ERRNO.EPERM]]);
+          checkMayManage(ctx.credentials, u);
           await users.delete(id);
           const keys = await auth.keys.deleteForUser(u.username);
           auth.endSessions((c) => c.userId === id || keys.some((k) => c.apiKey?.id === k.id), 'User deleted');
+          await auth.revokeUserTokens(id);
           emit('removed', id);
           return true;
         },

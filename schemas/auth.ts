@@ -55,3 +55,11 @@ export const SingleUse = Type.Boolean();
 export const MeResult = Type.Record(Type.String(), Type.Unknown());
 
 export const LogoutResult = Type.Boolean();
+
+/** auth.terminate_session: a session id as auth.sessions lists it. */
+export const SessionId = Type.String({ minLength: 1, maxLength: 100 });
+
+/** auth.terminate_session: false when there is no such session the caller may end. */
+export const TerminateSessionResult = Type.Boolean();
+
+export const TerminateOtherSessionsResult = Type.Literal(true);

@@ -3,6 +3,7 @@
 // that stream" (TrueNAS redirects it to /dev/null), schedule minute defaults to "00".
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { Schedule } from '../methods/cronjob/schedule.js';
+import type { CronAuthor } from '../methods/cronjob/users.js';
 
 /** How environment values appear in every response (TrueNAS style); sent back unchanged on update, the stored value stays. */
 export const ENV_REDACTED = '******';
@@ -124,6 +125,8 @@ export interface CronRecord {
   environment: Record<string, string>;
   working_directory: string | null;
   tags: string[];
+  /** Who last saved it: running as root or an unlisted user needs a full admin (never returned). */
+  author?: CronAuthor;
 }
 
 export type CronData = Omit<CronRecord, 'id'>;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Client, startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { modules } from './helpers/modules.js';
 import { scramClient } from '../daemon/auth/scram.js';
+import { DEFAULT_AUTH } from '../daemon/config.js';
 
 const ADMIN_PASSWORD = 'correct horse battery staple';
 const FAIL_DELAY = 200;
@@ -13,7 +14,7 @@ let d: TestDaemon;
 let root: Client; // unix socket: local administrator
 
 test.before(async () => {
-  d = await startDaemon({ modules, adminPassword: ADMIN_PASSWORD, limits: { anonCallsPerMinute: 10_000 }, auth: { failDelayMs: FAIL_DELAY, failuresBeforeSlowdown: 5, scramIterations: 4096 } });
+  d = await startDaemon({ modules, adminPassword: ADMIN_PASSWORD, limits: { anonCallsPerMinute: 10_000 }, auth: { ...DEFAULT_AUTH, failDelayMs: FAIL_DELAY, failuresBeforeSlowdown: 5, scramIterations: 4096 } });
   root = await Client.connect(d.socketPath);
 });
 test.after(async () => {
@@ -56,7 +57,7 @@ test('first start creates admin; without MIDSHIP_ADMIN_PASSWORD a random one goe
   assert.is(me.pw_name, 'admin');
   assert.equal(me.privilege.roles.$set, ['FULL_ADMIN']);
   await c.close();
-  const other = await startDaemon({ modules, auth: { failDelayMs: 10, failuresBeforeSlowdown: 5, scramIterations: 4096 } });
+  const other = await startDaemon({ modules, auth: { ...DEFAULT_AUTH, failDelayMs: 10, failuresBeforeSlowdown: 5, scramIterations: 4096 } });
   const file = join(other.dataDir, 'admin-password');
   assert.is((await stat(file)).mode & 0o777, 0o600);
   const password = (await readFile(file, 'utf8')).trim();
@@ -234,7 +235,7 @@ test('tokens: generate_token, login_with_token, single use, TOKEN_PLAIN', async 
 
 test('tokens survive a daemon restart and pick up the account\'s current roles', async () => {
   const dir = await import('node:fs/promises').then((fs) => fs.mkdtemp(join(d.dataDir, '..', 'midship-tok-')));
-  const opts = { modules, dataDir: dir, adminPassword: ADMIN_PASSWORD, auth: { failDelayMs: 10, failuresBeforeSlowdown: 5, scramIterations: 4096 } };
+  const opts = { modules, dataDir: dir, adminPassword: ADMIN_PASSWORD, auth: { ...DEFAULT_AUTH, failDelayMs: 10, failuresBeforeSlowdown: 5, scramIterations: 4096 } };
   let one = await startDaemon(opts);
   let c = await Client.connect(one.url);
   await c.call('auth.login_ex', { mechanism: 'PASSWORD_PLAIN', username: 'admin', password: ADMIN_PASSWORD });
@@ -251,7 +252,7 @@ test('tokens survive a daemon restart and pick up the account\'s current roles',
   await one.cleanup();
 });
 
-test('brute force is slowed per address', async () => {
+test('brute force at one account from one address is slowed down', async () => {
   const c = await Client.connect(d.url);
   for (let i = 0; i < 6; i++) await c.call('auth.login_ex', { mechanism: 'PASSWORD_PLAIN', username: 'alice', password: `guess-${i}` });
   const started = Date.now();
@@ -261,7 +262,7 @@ test('brute force is slowed per address', async () => {
 });
 
 test('unauthenticated no-auth calls are rate limited per address (EBUSY after a delay)', async () => {
-  const small = await startDaemon({ modules, limits: { anonCallsPerMinute: 3 }, auth: { failDelayMs: 10, failuresBeforeSlowdown: 5, scramIterations: 4096 } });
+  const small = await startDaemon({ modules, limits: { anonCallsPerMinute: 3 }, auth: { ...DEFAULT_AUTH, failDelayMs: 10, failuresBeforeSlowdown: 5, scramIterations: 4096 } });
   const c = await Client.connect(small.url);
   for (let i = 0; i < 3; i++) assert.is(await c.call('core.ping'), 'pong');
   const started = Date.now();

@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_AUTH } from '../daemon/config.js';
 import { apiKeyModule } from '../methods/api_key.js';
 import { authModule } from '../methods/auth.js';
 import { coreModule } from '../methods/core.js';
@@ -20,7 +21,7 @@ const options: StartOptions = {
   modules: [coreModule, jobsModule, authModule, userModule, apiKeyModule, testModule],
   adminPassword: PASSWORD,
   limits: { anonCallsPerMinute: 10_000 },
-  auth: { failDelayMs: 10, failuresBeforeSlowdown: 1000, scramIterations: 4096 },
+  auth: { ...DEFAULT_AUTH, failDelayMs: 10, failuresBeforeSlowdown: 1000, scramIterations: 4096 },
 };
 
 let d: TestDaemon;

@@ -1,7 +1,8 @@
 // Logging in (PROTOCOL.md 8.2): a password or an API key once, then a token from
 // auth.generate_token kept in sessionStorage (per tab, never in a URL) so a reload or a reconnect
 // logs in again with TOKEN_PLAIN. A token is only good for its ttl unless a token session uses it,
-// so a fresh one replaces it well before that.
+// so a fresh one replaces it well before that. Logging out, or the session being ended from the
+// Sessions page, revokes the tokens in the daemon.
 import { ConnectionLost, RpcError, type RpcClient } from './rpc.js';
 
 const TOKEN_KEY = 'midship.token';
@@ -101,8 +102,10 @@ export class Session {
     this.rpc.setAuthenticated(true);
     const username = r.user_info?.pw_name ?? (typeof data.username === 'string' ? data.username : '?');
     this.current = { username };
-    // A fresh token for the next reload; the pages need not wait for it.
-    void this.renewToken();
+    // A fresh token for the next reload (the pages need not wait for it). After a token login the
+    // stored token is the one this session uses, kept alive by its calls: no new one is needed,
+    // and reconnects do not pile up tokens against the per-user cap.
+    if (kind !== 'token') void this.renewToken();
     this.startRefresh();
     for (const fn of this.listeners) fn(this.current, null);
     return this.current;

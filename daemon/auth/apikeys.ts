@@ -50,17 +50,26 @@ export function publicKey(k: ApiKeyRecord): PublicApiKey {
 
 const pad = (id: number) => String(id).padStart(10, '0');
 
+const NEXT_ID = 'next_id';
+
 export class ApiKeyStore {
   private readonly byId = new Map<number, ApiKeyRecord>();
   private nextId = 1;
+  /** Holds the next id once a key was deleted: a restart must not give a deleted key's id to a new one. */
+  private readonly meta: Sublevel<number>;
 
-  constructor(private readonly db: Sublevel<ApiKeyRecord>, private readonly iterations: number) {}
+  constructor(private readonly db: Sublevel<ApiKeyRecord>, private readonly iterations: number) {
+    this.meta = db.sublevel<string, number>('meta', { valueEncoding: 'json' }) as unknown as Sublevel<number>;
+  }
 
   async open(): Promise<void> {
-    for await (const [, k] of this.db.iterator()) {
+    // Records only: the meta sublevel's keys start with '!', before the digits.
+    for await (const [, k] of this.db.iterator({ gte: '0', lt: ':' })) {
       this.byId.set(k.id, k);
       this.nextId = Math.max(this.nextId, k.id + 1);
     }
+    const next = await this.meta.get(NEXT_ID);
+    if (typeof next === 'number') this.nextId = Math.max(this.nextId, next);
   }
 
   all(): ApiKeyRecord[] {
@@ -102,6 +111,7 @@ export class ApiKeyStore {
   async delete(id: number): Promise<ApiKeyRecord> {
     const k = this.byId.get(id);
     if (!k) throw new CallError(`API key ${id} does not exist`, ERRNO.ENOENT);
+    await this.meta.put(NEXT_ID, this.nextId);
     this.byId.delete(id);
     await this.db.del(pad(id));
     return k;

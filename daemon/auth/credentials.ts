@@ -38,18 +38,25 @@ export function hasAnyRole(c: Credentials | null, roles: readonly string[]): boo
   return roles.some((r) => roleGranted(c.roles, r));
 }
 
+/** TrueNAS's `credentials_data` of a session (PROTOCOL.md 5.1); a token's names what it came from. */
+export function credentialsData(c: Credentials): Record<string, unknown> {
+  if (c.type === 'TOKEN' && c.parent) {
+    return { parent: { credentials: c.parent.type, credentials_data: credentialsData(c.parent) }, login_id: c.loginId, username: c.username };
+  }
+  const data: Record<string, unknown> = { username: c.username, login_id: c.loginId, login_at: { $date: c.loginAt } };
+  if (c.apiKey) data.api_key = { id: c.apiKey.id, name: c.apiKey.name };
+  return data;
+}
+
 /** The `credentials` object of a job (PROTOCOL.md 5.1). */
 export function jobCredentials(c: Credentials | null): { type: string; data: Record<string, unknown> } | null {
   if (c === null || c.type === 'INTERNAL') return null;
-  const data: Record<string, unknown> = { username: c.username, login_id: c.loginId, login_at: { $date: c.loginAt } };
-  if (c.apiKey) data.api_key = { id: c.apiKey.id, name: c.apiKey.name };
-  if (c.type === 'TOKEN' && c.parent) {
-    return {
-      type: 'TOKEN',
-      data: { parent: { credentials: c.parent.type, credentials_data: { username: c.parent.username } }, login_id: c.loginId, username: c.username },
-    };
-  }
-  return { type: c.type, data };
+  return { type: c.type, data: credentialsData(c) };
+}
+
+/** Whether two credentials belong to the same local user (by id, never by name). */
+export function sameUser(a: Credentials, b: Credentials): boolean {
+  return a.userId !== null && a.userId === b.userId;
 }
 
 export const INTERNAL_CREDENTIALS: Credentials = {

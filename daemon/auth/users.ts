@@ -2,6 +2,7 @@
 // is written through. Password hashes never leave this file except to verify a login.
 import { CallError, ERRNO, ValidationErrors } from '../errors.js';
 import type { Sublevel } from '../app.js';
+import { checkNoControlChars, checkNotReserved } from './names.js';
 import { hashPassword } from './password.js';
 
 export interface UserRecord {
@@ -32,17 +33,26 @@ export function publicUser(u: UserRecord): PublicUser {
 
 const pad = (id: number) => String(id).padStart(10, '0');
 
+const NEXT_ID = 'next_id';
+
 export class UserStore {
   private readonly byId = new Map<number, UserRecord>();
   private nextId = 1;
+  /** Holds the next id once a user was deleted, so a restart never hands a deleted user's id out again. */
+  private readonly meta: Sublevel<number>;
 
-  constructor(private readonly db: Sublevel<UserRecord>) {}
+  constructor(private readonly db: Sublevel<UserRecord>) {
+    this.meta = db.sublevel<string, number>('meta', { valueEncoding: 'json' }) as unknown as Sublevel<number>;
+  }
 
   async open(): Promise<void> {
-    for await (const [, u] of this.db.iterator()) {
+    // Records only: the meta sublevel's keys start with '!', before the digits.
+    for await (const [, u] of this.db.iterator({ gte: '0', lt: ':' })) {
       this.byId.set(u.id, u);
       this.nextId = Math.max(this.nextId, u.id + 1);
     }
+    const next = await this.meta.get(NEXT_ID);
+    if (typeof next === 'number') this.nextId = Math.max(this.nextId, next);
   }
 
   get size(): number {
@@ -66,6 +76,8 @@ export class UserStore {
     const errors = new ValidationErrors();
     if (!USERNAME_PATTERN.test(data.username)) errors.add(`${attr}.username`, 'Username must start with a letter or _ and contain only a-z, 0-9, _, . and - (at most 32 characters)');
     else if (this.byName(data.username)) errors.add(`${attr}.username`, `A user named '${data.username}' already exists`, ERRNO.EEXIST);
+    else checkNotReserved(data.username, `${attr}.username`, errors);
+    if (data.full_name !== undefined) checkNoControlChars(data.full_name, `${attr}.full_name`, errors);
     errors.throwIfAny();
     const now = Date.now();
     const u: UserRecord = {
@@ -86,9 +98,12 @@ export class UserStore {
     return u;
   }
 
-  async update(id: number, data: { full_name?: string; email?: string | null; password?: string | null; roles?: string[]; locked?: boolean }): Promise<UserRecord> {
+  async update(id: number, data: { full_name?: string; email?: string | null; password?: string | null; roles?: string[]; locked?: boolean }, attr = 'user_update'): Promise<UserRecord> {
     const old = this.byId.get(id);
     if (!old) throw new CallError(`User ${id} does not exist`, ERRNO.ENOENT);
+    const errors = new ValidationErrors();
+    if (data.full_name !== undefined) checkNoControlChars(data.full_name, `${attr}.full_name`, errors);
+    errors.throwIfAny();
     const u: UserRecord = { ...old, updated_at: Date.now() };
     if (data.full_name !== undefined) u.full_name = data.full_name;
     if (data.email !== undefined) u.email = data.email;
@@ -103,6 +118,7 @@ export class UserStore {
   async delete(id: number): Promise<UserRecord> {
     const u = this.byId.get(id);
     if (!u) throw new CallError(`User ${id} does not exist`, ERRNO.ENOENT);
+    await this.meta.put(NEXT_ID, this.nextId);
     this.byId.delete(id);
     await this.db.del(pad(id));
     return u;

@@ -6,7 +6,6 @@
 //   2025-06-10T12:00:00.456Z [stdout] copied 10 files
 //   2025-06-10T12:00:00.457Z [stderr] warning: disk almost full
 // Progress lines on stdout (see progress.ts) set the job's progress and are not logged.
-import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { CallError, ERRNO } from '../../daemon/errors.js';
 import type { JobHandle } from '../../daemon/jobs/handle.js';
@@ -16,7 +15,7 @@ import type { Logger } from '../../daemon/log.js';
 import { parseProgressLine } from './progress.js';
 import { startAttempt, type AttemptOutcome, type StreamName } from './runner.js';
 import type { CronRecord, RunResultT } from '../../schemas/cronjob.js';
-import { currentUser, lookupUser, runAsPlan, type PasswdEntry } from './users.js';
+import { canEnter, currentUser, lookupUser, runAsPlan, type PasswdEntry } from './users.js';
 
 /** Between SIGTERM and SIGKILL on timeout and abort. */
 export const KILL_GRACE_MS = 5000;
@@ -50,22 +49,15 @@ function checkStop(job: JobHandle, stopSignal: AbortSignal): void {
   if (stopSignal.aborted) throw interrupted();
 }
 
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-async function workingDirectory(r: CronRecord, user: PasswdEntry): Promise<string> {
+// Checked as the cron job's user (canEnter), so the answer tells nobody more than that user knows.
+async function workingDirectory(r: CronRecord, user: PasswdEntry, plan: { uid?: number; gid?: number }): Promise<string> {
   if (r.working_directory !== null) {
-    if (!isAbsolute(r.working_directory) || !(await isDirectory(r.working_directory))) {
-      throw new CallError(`Working directory ${r.working_directory} does not exist`, ERRNO.ENOENT);
+    if (!isAbsolute(r.working_directory) || !(await canEnter(r.working_directory, plan))) {
+      throw new CallError(`Working directory ${r.working_directory} does not exist or ${user.name} cannot enter it`, ERRNO.ENOENT);
     }
     return r.working_directory;
   }
-  return (await isDirectory(user.home)) ? user.home : '/';
+  return (await canEnter(user.home, plan)) ? user.home : '/';
 }
 
 /**
@@ -121,7 +113,7 @@ export async function runCronJob(o: RunOptions): Promise<RunResultT> {
   const user = await lookupUser(r.user);
   if (user === null) throw new CallError(`User "${r.user}" does not exist`, ERRNO.ENOENT);
   const credentials = runAsPlan(user, currentUser());
-  const cwd = await workingDirectory(r, user);
+  const cwd = await workingDirectory(r, user, credentials);
   const started = performance.now();
   const total = r.retries + 1;
   for (let attempt = 1; ; attempt++) {

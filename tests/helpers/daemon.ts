@@ -104,10 +104,13 @@ export class Client {
     }));
   }
 
-  /** `url` is ws://... or a unix socket path (then `path` is the HTTP path). */
-  static async connect(url: string, path = '/api/current'): Promise<Client> {
+  /**
+   * `url` is ws://... or a unix socket path (then `path` is the HTTP path). `localAddress`: the
+   * source address (e.g. 127.0.0.2) to look like another host.
+   */
+  static async connect(url: string, path = '/api/current', o: { localAddress?: string } = {}): Promise<Client> {
     const target = url.startsWith('ws') ? url : `ws+unix:${url}:${path}`;
-    const ws = new WebSocket(target);
+    const ws = new WebSocket(target, o.localAddress === undefined ? {} : { localAddress: o.localAddress });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
