@@ -168,9 +168,12 @@ async function main(): Promise<void> {
   }
 
   // Token sessions (issue 14): a call's cost must not grow with the tokens the daemon holds.
-  console.log('\nToken sessions: sequential core.ping of a session logged in with a token, 3,000 calls\n');
-  const tokens: TokenBenchResult = await benchTokens();
-  console.log(tokenLines(tokens));
+  let tokens: TokenBenchResult | null = null;
+  if (!o.skip.has('tokens')) {
+    console.log('\nToken sessions: sequential core.ping of a session logged in with a token, 3,000 calls\n');
+    tokens = await benchTokens();
+    console.log(tokenLines(tokens));
+  }
 
   // Wire figures (issues 12 and 14): a 1 GiB log download's memory, a ReDoS-style filter.
   let wire: WireBenchResult | null = null;
