@@ -16,6 +16,7 @@ import { pinningAvailable, runToEnd, startNode } from './spawn.js';
 import { median } from './stats.js';
 import { benchJobs, jobTargetLines, type JobBenchResult } from './jobs.js';
 import { benchUi } from './ui.js';
+import { benchScheduling, schedulingLines, type SchedulingBenchResult } from './scheduling.js';
 import type { LoadJob, LoadResult } from './types.js';
 
 const SCENARIOS: Array<Scenario & { connections: number; inFlight: number }> = [
@@ -170,6 +171,14 @@ async function main(): Promise<void> {
     for (const [k, v] of Object.entries(ui)) console.log(`  ${k.padEnd(40)} ${v}`);
   }
 
+  // Scheduler figures (issue 19), in a process of their own on the server core.
+  let scheduling: SchedulingBenchResult | null = null;
+  if (!o.skipScheduling) {
+    console.log('\nScheduler: 10,000 enabled cron jobs armed (start-up, idle CPU, memory); catch-up of 1,000 missed runs\n');
+    scheduling = await benchScheduling(serverCore);
+    console.log(schedulingLines(scheduling));
+  }
+
   const file = join(outDir, 'results.json');
   await writeFile(file, `${JSON.stringify({
     at: new Date().toISOString(),
@@ -185,6 +194,7 @@ async function main(): Promise<void> {
     targets: ts,
     jobs,
     ui,
+    scheduling,
   }, null, 2)}\n`);
   console.log(`\nresults: ${file}${o.profile ? ` (daemon CPU profile in ${outDir})` : ''}`);
 }

@@ -87,19 +87,26 @@ test('a Calendar refuses an unknown default zone; compile refuses an unknown sch
   assert.throws(() => new Calendar({ defaultTimeZone: 'Nowhere/Land' }), /Unknown time zone "Nowhere\/Land"/);
   const cal = new Calendar({ defaultTimeZone: 'UTC' });
   assert.throws(() => cal.compile(S({ timezone: 'Nowhere/Land' })), /Unknown time zone/);
-  assert.throws(() => cal.compile(S({ minute: '61' })));
+  // Patterns are compiled when first evaluated (validate.ts refuses them before that).
+  assert.throws(() => cal.next(cal.compile(S({ minute: '61' })), 0), /minute/);
 });
 
-test('the pattern cache keeps at most its capacity, dropping the least recently used', () => {
-  const cache = new PatternCache(3);
-  const a = cache.get('0 1 * * *', false);
+test('the pattern cache keeps a pattern once it comes back, at most its capacity, least recently used dropped', () => {
+  const cache = new PatternCache(2);
+  const once = cache.get('0 1 * * *', false);
+  assert.is(cache.get('0 1 * * *', false), once, 'the last one used is at hand');
   cache.get('0 2 * * *', false);
+  assert.is(cache.size, 0, 'asked for once: not kept');
+  const kept = cache.get('0 1 * * *', false);
+  assert.is.not(kept, once, 'compiled again on its second request...');
+  cache.get('0 2 * * *', false);
+  assert.is(cache.get('0 1 * * *', false), kept, '...and kept from then on');
+  assert.is(cache.size, 2);
   cache.get('0 3 * * *', false);
-  assert.is(cache.get('0 1 * * *', false), a, 'a hit returns the same compiled pattern');
+  cache.get('0 3 * * *', false);
   cache.get('0 4 * * *', false);
-  assert.is(cache.size, 3);
-  assert.is(cache.get('0 1 * * *', false), a, 'recently used: still there');
-  assert.is.not(cache.get('0 0 1 * * *', true), a);
+  assert.is(cache.size, 2, 'never more than the capacity');
+  assert.is.not(cache.get('0 0 1 * * *', true), kept, 'the same fields with seconds are another pattern');
   // 2,000 distinct schedules evaluate through a small cache.
   const cal = new Calendar({ defaultTimeZone: 'UTC', patternCacheSize: 16 });
   for (let i = 0; i < 2000; i++) assert.ok(cal.next(cal.compile(S({ minute: String(i % 60), hour: String(i % 24), dom: String((i % 28) + 1) })), 0)! > 0);

@@ -160,10 +160,16 @@ test('planning is bounded by the window, not the outage; a cursor in the future 
   assert.is(plan.runs.length, 61, 'T0-60 s to T0 inclusive');
   assert.is(plan.runs[0]!.scheduledAt, T0 - 60_000);
   assert.ok(plan.dropped);
-  assert.equal(planCatchUp(cal, everySecond, T0 + H, T0, { windowS: 60, mode: 'ALL' }), { runs: [], dropped: false, capped: false, cursor: T0 + H });
-  // Nothing missed: the cursor stays where it is.
+  assert.equal(planCatchUp(cal, everySecond, T0 + H, T0, { windowS: 60, mode: 'ALL' }), { runs: [], dropped: false, capped: false, cursor: T0 + H, next: { at: T0 + H + 1000, schedule: 0 } });
+  // Nothing missed: the cursor stays where it is, and the plan says when the job runs next.
   const hourlyC = [cal.compile(S({ minute: '0' }))];
-  assert.equal(planCatchUp(cal, hourlyC, T0 + 60_000, T0 + 120_000, { windowS: 3600, mode: 'ONE' }), { runs: [], dropped: false, capped: false, cursor: T0 + 60_000 });
+  assert.equal(planCatchUp(cal, hourlyC, T0 + 60_000, T0 + 120_000, { windowS: 3600, mode: 'ONE' }), {
+    runs: [],
+    dropped: false,
+    capped: false,
+    cursor: T0 + 60_000,
+    next: { at: T0 + H, schedule: 0 },
+  });
 });
 
 test('a job never scheduled before (no cursor) catches up nothing at its first start', () => {

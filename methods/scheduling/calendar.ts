@@ -69,6 +69,8 @@ export class Calendar {
   private readonly zones = new ZoneBook();
   private readonly patterns: PatternCache;
   private readonly everyHour = new Map<string, boolean>();
+  /** Zone names as given -> canonical: Intl.DateTimeFormat costs about 100 us to make. */
+  private readonly zoneNames = new Map<string, string | null>();
 
   constructor(options: CalendarOptions = {}) {
     const zone = options.defaultTimeZone ?? hostTimeZone();
@@ -82,21 +84,32 @@ export class Calendar {
     return this.zones.rules(zone);
   }
 
-  /** A validated schedule (validate.ts) made ready to evaluate; throws on an invalid one. */
+  /** The canonical name of `zone`, or null when unknown (memoised). */
+  canonicalZone(zone: string): string | null {
+    let c = this.zoneNames.get(zone);
+    if (c === undefined) {
+      c = canonicalTimeZone(zone);
+      // Names come from users: keep the memo bounded.
+      if (this.zoneNames.size >= 1024) this.zoneNames.clear();
+      this.zoneNames.set(zone, c);
+    }
+    return c;
+  }
+
+  /**
+   * A validated schedule (validate.ts) made ready to evaluate; throws on an unknown zone. The
+   * cron pattern itself is compiled when first evaluated (the cache may not keep it till then).
+   */
   compile(s: ScheduleT): CompiledSchedule {
-    const zone = s.timezone === undefined ? this.defaultTimeZone : canonicalTimeZone(s.timezone);
+    const zone = s.timezone === undefined ? this.defaultTimeZone : this.canonicalZone(s.timezone);
     if (zone === null) throw new RangeError(`Unknown time zone "${s.timezone}"`);
-    const pattern = cronPattern(s);
-    const withSeconds = s.second !== undefined;
-    this.patterns.get(pattern, withSeconds);
     let cadence = this.everyHour.get(s.hour);
     if (cadence === undefined) {
       cadence = coversEveryHour(this.patterns, s.hour);
-      // Hour fields come from users: keep the memo bounded.
       if (this.everyHour.size >= 1024) this.everyHour.clear();
       this.everyHour.set(s.hour, cadence);
     }
-    return { pattern, withSeconds, zone, jitterMs: (s.jitter ?? 0) * 1000, cadence };
+    return { pattern: cronPattern(s), withSeconds: s.second !== undefined, zone, jitterMs: (s.jitter ?? 0) * 1000, cadence };
   }
 
   /** The instants wall-clock time `wall` stands for under the DST rule above. */

@@ -1,6 +1,6 @@
 // Catch-up after downtime: which runs a job missed between its durable "last fired" cursor and
 // now, and which of them to run. Pure computation: the engine fires what this returns.
-import type { Calendar, CompiledSchedule } from './calendar.js';
+import type { Calendar, CompiledSchedule, FireTime } from './calendar.js';
 import type { CatchUpModeT } from './schemas.js';
 
 /** With catch_up ALL, at most this many missed runs per job are run at one start; the rest are dropped. */
@@ -24,6 +24,8 @@ export interface CatchUpPlan {
   capped: boolean;
   /** The job's cursor after the plan: `now` when anything was missed, else unchanged. */
   cursor: number;
+  /** When nothing was missed: the job's next fire time after the cursor (null: never), to arm. */
+  next?: FireTime | null;
 }
 
 export interface CatchUpSettings {
@@ -41,7 +43,7 @@ export interface CatchUpSettings {
  */
 export function planCatchUp(calendar: Calendar, schedules: readonly CompiledSchedule[], cursor: number, now: number, s: CatchUpSettings): CatchUpPlan {
   const first = calendar.nextOf(schedules, cursor);
-  if (first === null || first.at > now) return { runs: [], dropped: false, capped: false, cursor };
+  if (first === null || first.at > now) return { runs: [], dropped: false, capped: false, cursor, next: first };
   const windowStart = now - Math.max(0, s.windowS) * 1000;
   const dropped = first.at < windowStart;
   if (s.windowS <= 0) return { runs: [], dropped: true, capped: false, cursor: now };

@@ -78,27 +78,47 @@ export function cronProblems(f: CronFields): FieldProblem[] {
   return whole === null ? [] : [{ field: null, message: `Invalid schedule "${cronPattern(f)}": ${whole}` }];
 }
 
-/** Compiled patterns, shared by every schedule that uses them; least recently used ones dropped. */
+/**
+ * Compiled patterns, shared by every schedule that uses them. A pattern is kept (least recently
+ * used ones dropped) only once it has been asked for a second time: arming ten thousand jobs with
+ * distinct schedules then compiles each once and lets it die young, instead of pushing 80 KB
+ * instances through a cache into the old generation, where collecting them cost more than
+ * compiling (measured: 1.7 s of GC for 10,000 jobs). The last pattern used is kept aside, so the
+ * repeated calls of one evaluation never compile twice.
+ */
 export class PatternCache {
   private readonly crons = new Map<string, Cron>();
+  private readonly seen = new Set<string>();
+  private hotKey = '';
+  private hot: Cron | null = null;
 
   constructor(private readonly capacity = 128) {}
 
   /** The compiled pattern; throws croner's error for an invalid one (validate first). */
   get(pattern: string, withSeconds: boolean): Cron {
     const key = `${withSeconds ? 6 : 5}|${pattern}`;
+    if (key === this.hotKey && this.hot !== null) return this.hot;
     let c = this.crons.get(key);
     if (c !== undefined) {
       this.crons.delete(key);
       this.crons.set(key, c);
-      return c;
+    } else {
+      c = compile(pattern, withSeconds);
+      if (this.seen.has(key)) {
+        this.crons.set(key, c);
+        if (this.crons.size > this.capacity) this.crons.delete(this.crons.keys().next().value!);
+      } else {
+        // Keys are short strings; a bounded set is enough to tell a pattern that comes back.
+        if (this.seen.size >= 8 * this.capacity) this.seen.clear();
+        this.seen.add(key);
+      }
     }
-    c = compile(pattern, withSeconds);
-    this.crons.set(key, c);
-    if (this.crons.size > this.capacity) this.crons.delete(this.crons.keys().next().value!);
+    this.hotKey = key;
+    this.hot = c;
     return c;
   }
 
+  /** Patterns kept (not counting the last one used). */
   get size(): number {
     return this.crons.size;
   }

@@ -8,7 +8,7 @@
 // that comes late while running (busy event loop, jitter) still runs as scheduled if it is at most
 // LATE_GRACE_MS late; runs slept through for longer (a suspended host) follow the catch-up rules.
 // Jobs set after start() are armed from now: re-enabling a job does not replay its disabled time.
-import { Calendar, sameSchedules, type CompiledSchedule } from './calendar.js';
+import { Calendar, sameSchedules, type CompiledSchedule, type FireTime } from './calendar.js';
 import { MAX_CATCH_UP_RUNS, planCatchUp, type CatchUpRun } from './catch-up.js';
 import type { Clock, Timer } from './clock.js';
 import { KeyedHeap } from './heap.js';
@@ -162,10 +162,13 @@ export class ScheduleEngine {
       });
       for (const run of plan.runs) runs.push({ job, run });
       if (plan.runs.length === 0 && plan.cursor !== job.cursor) this.moveCursor(job, plan.cursor, plan.dropped);
+      // Nothing missed: the plan already knows the next run.
+      if (plan.next !== undefined) this.arm(job, plan.next);
     }
     runs.sort((a, b) => a.run.scheduledAt - b.run.scheduledAt || a.job.id - b.job.id);
     for (const { job, run } of runs) this.fire(job, run.scheduledAt, run.cursor, true, run.schedule);
-    for (const job of this.jobs.values()) this.arm(job);
+    // The rest: jobs that caught up or dropped runs (their cursor moved), or had no cursor.
+    for (const job of this.jobs.values()) if (!this.heap.has(job.id)) this.arm(job);
     this.rearm();
   }
 
@@ -177,10 +180,9 @@ export class ScheduleEngine {
     this.heap.clear();
   }
 
-  /** Computes and arms the job's next run after its cursor (or removes it when it has none). */
-  private arm(job: Job): void {
-    const after = job.cursor ?? this.clock.now();
-    const n = this.calendar.nextOf(job.compiled, after);
+  /** Arms the job's next run after its cursor (`known`: already computed), or unarms it when it has none. */
+  private arm(job: Job, known?: FireTime | null): void {
+    const n = known !== undefined ? known : this.calendar.nextOf(job.compiled, job.cursor ?? this.clock.now());
     if (n === null) {
       this.heap.delete(job.id);
       return;
@@ -226,7 +228,7 @@ export class ScheduleEngine {
       }
       if (this.jobs.get(job.id) !== job || !this.started) continue;
       if (plan.runs.length === 0 && plan.cursor !== job.cursor) this.moveCursor(job, plan.cursor, plan.dropped);
-      this.arm(job);
+      this.arm(job, plan.next);
     }
     this.rearm();
   }

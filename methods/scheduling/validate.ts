@@ -18,7 +18,7 @@ export function validateSchedule(calendar: Calendar, s: ScheduleT, attr: string,
     errors.add(p.field === null ? attr : `${attr}.${p.field}`, p.message);
     ok = false;
   }
-  if (s.timezone !== undefined && canonicalTimeZone(s.timezone) === null) {
+  if (s.timezone !== undefined && calendar.canonicalZone(s.timezone) === null) {
     errors.add(`${attr}.timezone`, `Unknown time zone "${s.timezone}": give an IANA zone name such as Europe/Berlin, America/New_York or UTC`);
     ok = false;
   }

@@ -45,6 +45,8 @@ export type WallResolution =
   | { kind: 'gap'; end: number };
 
 interface YearTable {
+  start: number;
+  end: number;
   startOffset: number;
   transitions: Transition[];
 }
@@ -53,6 +55,8 @@ interface YearTable {
 export class ZoneRules {
   private readonly format: Intl.DateTimeFormat;
   private readonly years = new Map<number, YearTable>();
+  /** The table used last: nearly every lookup of one evaluation falls in the same year. */
+  private last: YearTable | null = null;
 
   constructor(readonly zone: string) {
     this.format = new Intl.DateTimeFormat('en-US', {
@@ -107,9 +111,15 @@ export class ZoneRules {
       }
       prevAt = day;
     }
-    t = { startOffset, transitions };
+    t = { start, end, startOffset, transitions };
     this.years.set(year, t);
     return t;
+  }
+
+  private tableAt(t: number): YearTable {
+    const last = this.last;
+    if (last !== null && t >= last.start && t < last.end) return last;
+    return (this.last = this.table(ZoneRules.yearOf(t)));
   }
 
   private static yearOf(t: number): number {
@@ -118,7 +128,7 @@ export class ZoneRules {
 
   /** UTC offset (ms) in effect at instant `t`. */
   offsetAt(t: number): number {
-    const { startOffset, transitions } = this.table(ZoneRules.yearOf(t));
+    const { startOffset, transitions } = this.tableAt(t);
     let off = startOffset;
     for (const tr of transitions) {
       if (tr.at > t) break;
