@@ -55,6 +55,7 @@ test('several schedules: the union, oldest first, a time two schedules share fir
     times.map((f) => `${iso(f.at).slice(11, 16)}#${f.schedule}`),
     ['01:30#1', '06:00#0', '11:00#2', '12:00#0', '18:00#0'],
   );
+  assert.equal(cal.upcoming(cs, Z('2025-01-01T06:00:00Z'), 3).map((f) => iso(f.at).slice(11, 16)), ['11:00', '12:00', '18:00']);
   const same = [S({ minute: '0', hour: '12' }), S({ minute: '0', hour: '12' })].map((s) => cal.compile(s));
   assert.equal(cal.fireTimes(same, Z('2025-01-01T00:00:00Z'), Z('2025-01-03T00:00:00Z')).times.map((f) => f.schedule), [0, 0]);
   assert.is(cal.nextOf([], 0), null);

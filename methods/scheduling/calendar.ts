@@ -170,6 +170,11 @@ export class Calendar {
     return best;
   }
 
+  /** The next `count` fire times after `after` (at most FIRE_TIMES_LIMIT), e.g. to show upcoming runs. */
+  upcoming(cs: readonly CompiledSchedule[], after: number, count: number): FireTime[] {
+    return this.fireTimes(cs, after, MAX_INSTANT, count).times;
+  }
+
   /**
    * Fire times in (after, until], oldest first, at most `cap` (and never more than
    * FIRE_TIMES_LIMIT); `capped` says more were left out.

@@ -167,6 +167,8 @@ export class ScheduleEngine {
     }
     runs.sort((a, b) => a.run.scheduledAt - b.run.scheduledAt || a.job.id - b.job.id);
     for (const { job, run } of runs) this.fire(job, run.scheduledAt, run.cursor, true, run.schedule);
+    // onRun may have stopped the engine.
+    if (!this.started) return this.heap.clear();
     // The rest: jobs that caught up or dropped runs (their cursor moved), or had no cursor.
     for (const job of this.jobs.values()) if (!this.heap.has(job.id)) this.arm(job);
     this.rearm();
