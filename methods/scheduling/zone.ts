@@ -6,8 +6,7 @@
 const DAY_MS = 86_400_000;
 const SECOND_MS = 1000;
 
-/** Instants the scheduling layer works with: 1970-01-01 up to the end of 9999 (croner's range). */
-export const MIN_INSTANT = 0;
+/** The last instant the scheduling layer works with: the end of year 9999 (croner's range). */
 export const MAX_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /**
