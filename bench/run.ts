@@ -21,6 +21,7 @@ import { benchHostSample, hostSampleLines, type HostSampleResult } from './host-
 import { benchHostHistory, hostHistoryLines, type HostHistoryResult } from './host-history.js';
 import { benchWire, wireTargetLines, type WireBenchResult } from './wire.js';
 import { benchZfsSnapshots, zfsBenchUnavailable, zfsTargetLines, type ZfsSnapshotBench } from './zfs-snapshots.js';
+import { benchScheduling, schedulingLines, type SchedulingBenchResult } from './scheduling.js';
 import type { LoadJob, LoadResult } from './types.js';
 
 const SCENARIOS: Array<Scenario & { connections: number; inFlight: number }> = [
@@ -214,6 +215,14 @@ async function main(): Promise<void> {
     }
   }
 
+  // Scheduler figures (issue 19), in a process of their own on the server core.
+  let scheduling: SchedulingBenchResult | null = null;
+  if (!o.skip.has('scheduling')) {
+    console.log('\nScheduler: 10,000 enabled cron jobs armed (start-up, idle CPU, memory); catch-up of 1,000 missed runs\n');
+    scheduling = await benchScheduling(serverCore);
+    console.log(schedulingLines(scheduling));
+  }
+
   const file = join(outDir, 'results.json');
   await writeFile(file, `${JSON.stringify({
     at: new Date().toISOString(),
@@ -233,6 +242,7 @@ async function main(): Promise<void> {
     ui,
     host,
     zfs,
+    scheduling,
   }, null, 2)}\n`);
   console.log(`\nresults: ${file}${o.profile ? ` (daemon CPU profile in ${outDir})` : ''}`);
 }
