@@ -143,6 +143,7 @@ interface Lane {
   buffer: Entry[];
   state: DestinationState;
   pumping: Promise<void> | null;
+  kickAgain: boolean;
   inflight: AbortController | null;
   timer: TimerHandle | null;
   removed: boolean;
@@ -326,16 +327,24 @@ export class DeliveryQueue {
   private newLane(id: string): Lane {
     const lane: Lane = {
       id, transport: null, retired: [], count: 0, bytes: 0, lastSeq: 0, doneSeq: 0, lastTrySeq: 0, buffer: [],
-      state: { failing_since: null, failing_reported: false }, pumping: null, inflight: null, timer: null, removed: false,
+      state: { failing_since: null, failing_reported: false }, pumping: null, kickAgain: false, inflight: null, timer: null, removed: false,
     };
     this.lanes.set(id, lane);
     return lane;
   }
 
   private kick(lane: Lane): void {
-    if (lane.pumping || this.state !== 'open') return;
+    if (this.state !== 'open') return;
+    // A kick while the lane is pumping (even one about to return) must not be lost: it may be
+    // the retry timer or a retryNow() the running pump has already looked past.
+    if (lane.pumping) {
+      lane.kickAgain = true;
+      return;
+    }
+    lane.kickAgain = false;
     lane.pumping = this.pump(lane).finally(() => {
       lane.pumping = null;
+      if (lane.kickAgain && !lane.removed) this.kick(lane);
     });
   }
 
@@ -357,6 +366,8 @@ export class DeliveryQueue {
           }, head.item.next_at - now);
           return;
         }
+        lane.timer?.cancel();
+        lane.timer = null;
         const outcome = await this.tryOnce(lane, head, now);
         if (outcome.verdict === 'aborted' || lane.removed) return;
         this.settle(lane, head, outcome);
