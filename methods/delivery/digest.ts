@@ -165,11 +165,15 @@ export class DigestBuffer {
 
   private schedule(w: Window, at = windowEnd(w.policy, w.firstAt)): void {
     w.timer?.cancel();
+    w.timer = null;
     if (this.state !== 'open') return;
-    w.timer = this.clock.setTimer(() => {
+    const flush = () => {
       w.timer = null;
       this.serial(() => this.flush(w)).catch((err: unknown) => this.options.onError?.(err));
-    }, at - this.clock.now());
+    };
+    // A window that ended while the daemon was down goes out now, whatever the clock's timers do.
+    if (at <= this.clock.now()) flush();
+    else w.timer = this.clock.setTimer(flush, at - this.clock.now());
   }
 
   private async flush(w: Window): Promise<void> {

@@ -1,8 +1,9 @@
 // The Mail alert service: one SMTP message per delivery through nodemailer. The Message-ID is
 // derived from the delivery id, so a message sent twice (at-least-once) threads as one in a mail
 // client. SMTP replies decide retries the way RFC 5321 means them: 4xx (and 503) is transient, any
-// other 5xx is final; a refused login, a failed TLS handshake or certificate, or a missing STARTTLS
-// are settings to fix, not outages to wait out.
+// other 5xx (a refused login included) is final, as are errors in what we send (bad envelope or
+// settings). Connection and TLS failures, an untrusted or expired certificate included, are
+// retried: like a 5xx from a web server, they can be fixed on the server's side.
 import { performance } from 'node:perf_hooks';
 import nodemailer, { type NodemailerError, type SMTPTransportOptions } from 'nodemailer';
 import { formatAlertMessage, type AlertMessage } from './alert-format.js';
@@ -17,7 +18,7 @@ export interface MailTransportOptions {
   hostname: string;
 }
 
-const FINAL_CODES = new Set(['EAUTH', 'ENOAUTH', 'ETLS', 'EREQUIRETLS', 'ECONFIG', 'EENVELOPE', 'EMESSAGE']);
+const FINAL_CODES = new Set(['EAUTH', 'ENOAUTH', 'ECONFIG', 'EENVELOPE', 'EMESSAGE']);
 
 export function smtpOptions(attrs: MailAttributes, timeoutMs: number): SMTPTransportOptions {
   return {
