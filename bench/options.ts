@@ -14,12 +14,14 @@ export interface BenchOptions {
   skipJobs: boolean;
   /** Skip the dashboard section (--skip-ui). */
   skipUi: boolean;
+  /** Skip the webhook delivery section (--skip-delivery). */
+  skipDelivery: boolean;
 }
 
-export const DEFAULTS: BenchOptions = { rounds: 3, warmupMs: 1000, measureMs: 3000, seqWarmupCalls: 1000, seqCalls: 5000, waitQuietMs: 30_000, profile: false, skipJobs: false, skipUi: false };
+export const DEFAULTS: BenchOptions = { rounds: 3, warmupMs: 1000, measureMs: 3000, seqWarmupCalls: 1000, seqCalls: 5000, waitQuietMs: 30_000, profile: false, skipJobs: false, skipUi: false, skipDelivery: false };
 
 const USAGE = `usage: npm run bench -- [--rounds N (1-10)] [--warmup-ms MS] [--measure-ms MS (100-30000)]
-                        [--seq-calls N (100-100000)] [--wait-quiet-s S (0-600)] [--profile] [--skip-jobs] [--skip-ui]`;
+                        [--seq-calls N (100-100000)] [--wait-quiet-s S (0-600)] [--profile] [--skip-jobs] [--skip-ui] [--skip-delivery]`;
 
 function bounded(flag: string, v: string | undefined, min: number, max: number): number {
   const n = Number(v);
@@ -39,6 +41,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     else if (a === '--profile') o.profile = true;
     else if (a === '--skip-jobs') o.skipJobs = true;
     else if (a === '--skip-ui') o.skipUi = true;
+    else if (a === '--skip-delivery') o.skipDelivery = true;
     else if (a === '--help' || a === '-h') throw new Error(USAGE);
     else throw new Error(`unknown option '${a}'\n${USAGE}`);
   }

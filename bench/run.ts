@@ -16,6 +16,7 @@ import { pinningAvailable, runToEnd, startNode } from './spawn.js';
 import { median } from './stats.js';
 import { benchJobs, jobTargetLines, type JobBenchResult } from './jobs.js';
 import { benchUi } from './ui.js';
+import { benchDelivery, deliveryLines, type DeliveryScenarioResult } from './delivery.js';
 import type { LoadJob, LoadResult } from './types.js';
 
 const SCENARIOS: Array<Scenario & { connections: number; inFlight: number }> = [
@@ -170,6 +171,14 @@ async function main(): Promise<void> {
     for (const [k, v] of Object.entries(ui)) console.log(`  ${k.padEnd(40)} ${v}`);
   }
 
+  // Webhook delivery figures (issue 18): the durable queue to a local receiver.
+  let delivery: DeliveryScenarioResult[] | null = null;
+  if (!o.skipDelivery) {
+    console.log('\nWebhook delivery: 20,000 signed deliveries to a local receiver, persistence on\n');
+    delivery = await benchDelivery();
+    console.log(deliveryLines(delivery));
+  }
+
   const file = join(outDir, 'results.json');
   await writeFile(file, `${JSON.stringify({
     at: new Date().toISOString(),
@@ -185,6 +194,7 @@ async function main(): Promise<void> {
     targets: ts,
     jobs,
     ui,
+    delivery,
   }, null, 2)}\n`);
   console.log(`\nresults: ${file}${o.profile ? ` (daemon CPU profile in ${outDir})` : ''}`);
 }
