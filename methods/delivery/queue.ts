@@ -305,10 +305,10 @@ export class DeliveryQueue {
   retryNow(destination: string): void {
     this.mustBeOpen();
     const lane = this.lanes.get(destination);
-    const head = lane?.buffer[0];
-    if (!lane || !head) return;
+    if (!lane) return;
+    const head = lane.buffer[0];
     const now = this.clock.now();
-    if (head.item.next_at > now) {
+    if (head && head.item.next_at > now) {
       head.item = { ...head.item, next_at: now };
       this.persist([{ type: 'put', sublevel: this.store.items, key: seqKey(lane.id, head.seq), value: head.item }]);
     }

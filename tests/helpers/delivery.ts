@@ -10,16 +10,8 @@ import { ClassicLevel } from 'classic-level';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { DeliveryDb } from '../../methods/delivery/index.js';
 
-/** Waits until `fn` returns something truthy, failing after `ms` with `what` in the message. */
-export async function until<T>(fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, what: string, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+// Bounded polling, shared with the cronjob suites.
+export { until } from './cronjob.js';
 
 export interface ReceivedRequest {
   method: string;
