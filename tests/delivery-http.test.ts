@@ -3,6 +3,7 @@
 // destination (a hanging receiver holds its own slots, not anybody else's).
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FieldErrors, HttpSender, checkHttpUrl } from '../methods/delivery/index.js';
@@ -181,6 +182,35 @@ test('the overall cap holds across destinations', async () => {
     other.release();
     await Promise.all([...a, ...b]);
     assert.equal(rx.received.length + other.received.length, 4);
+  } finally {
+    await http.close();
+  }
+});
+
+test('a receiver that trickles its body forever is cut off at the deadline', async () => {
+  const trickle = createHttpServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    const timer = setInterval(() => res.write('.'), 20);
+    res.on('close', () => clearInterval(timer));
+  });
+  await new Promise<void>((r) => trickle.listen(0, '127.0.0.1', () => r()));
+  const http = new HttpSender({ timeoutMs: 300 });
+  try {
+    const r = await http.send({ url: `http://127.0.0.1:${(trickle.address() as AddressInfo).port}/`, body: '{}' });
+    assert.equal(r.failure, 'timeout');
+  } finally {
+    await http.close();
+    trickle.closeAllConnections();
+    await new Promise<void>((r) => trickle.close(() => r()));
+  }
+});
+
+test('a request that cannot be made (a header value with a line break) is invalid, not a network failure', async () => {
+  const http = new HttpSender();
+  try {
+    const r = await http.send({ url: rx.url(), body: '{}', headers: { 'x-bad': 'a\r\nx-injected: 1' } });
+    assert.equal(r.failure, 'invalid');
+    assert.equal(rx.received.length, 0);
   } finally {
     await http.close();
   }

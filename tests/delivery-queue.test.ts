@@ -358,7 +358,7 @@ test('history keeps the newest entries per destination, also after the limit is 
   }
 });
 
-test('removing a destination deletes its waiting deliveries and history; unknown destinations are refused by name', async () => {
+test('removing a destination deletes its waiting deliveries and history; unknown destinations and bad event names are refused by name', async () => {
   const port = await downPort();
   const h = await harness();
   try {
@@ -376,6 +376,17 @@ test('removing a destination deletes its waiting deliveries and history; unknown
       assert.ok(err instanceof FieldErrors);
       assert.equal(err.errors[0]!.field, 'destination');
     }
+    h.q.setDestination('webhook:8', hook(`http://127.0.0.1:${port}/`, h.http));
+    for (const bad of ['', 'job FAILED', 'job.FAILED\r\nX-Injected: 1', 'x'.repeat(201)]) {
+      try {
+        await h.q.enqueue('webhook:8', bad, {});
+        assert.unreachable(`event ${JSON.stringify(bad)}`);
+      } catch (err) {
+        assert.ok(err instanceof FieldErrors);
+        assert.equal(err.errors[0]!.field, 'event');
+      }
+    }
+    await h.q.removeDestination('webhook:8');
     const q = await h.restart();
     assert.equal(q.destinations(), []);
   } finally {

@@ -36,8 +36,12 @@ export interface HttpRequest {
   timeoutMs?: number;
 }
 
-/** Why a try failed: the retry policy decides on this, never on error message text. */
-export type FailureKind = 'timeout' | 'connection' | 'http' | 'aborted';
+/**
+ * Why a try failed: the retry policy decides on this, never on error message text. `invalid`:
+ * the request itself could not be made (e.g. a header value undici refuses); trying again
+ * would not help.
+ */
+export type FailureKind = 'timeout' | 'connection' | 'http' | 'aborted' | 'invalid';
 
 export interface HttpOutcome {
   /** null when no response arrived. */
@@ -130,11 +134,12 @@ export class HttpSender {
         bodyTruncated: truncated,
       };
     } catch (err) {
+      const code = errorCode(err);
       const failure: FailureKind = req.signal?.aborted
         ? 'aborted'
-        : deadline.signal.aborted || TIMEOUT_CODES.has(errorCode(err))
+        : deadline.signal.aborted || TIMEOUT_CODES.has(code)
           ? 'timeout'
-          : 'connection';
+          : code === 'UND_ERR_INVALID_ARG' ? 'invalid' : 'connection';
       const message = failure === 'timeout'
         ? `timed out after ${timeoutMs} ms`
         : failure === 'aborted' ? 'aborted' : describeError(err);

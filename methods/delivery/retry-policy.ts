@@ -52,6 +52,7 @@ export function httpVerdict(outcome: HttpOutcome, nowMs: number): TryOutcome {
     case 'timeout':
     case 'connection': verdict = 'retry'; break;
     case 'aborted': verdict = 'aborted'; break;
+    case 'invalid': verdict = 'reject'; break;
     case 'http': {
       const code = outcome.statusCode ?? 0;
       verdict = code >= 500 || code === 429 ? 'retry' : 'reject';
