@@ -1,6 +1,20 @@
 // The delivery engine's public face, for the alert, alertservice and webhook method modules.
 // Nothing in this folder imports the daemon; a module wires it up with the daemon's sublevels,
-// logger and alert framework. See docs/webhooks.md for receivers.
+// logger and alert framework. See docs/webhooks.md for receivers. Wiring, in outline:
+//
+//   const http = new HttpSender();                          // one per daemon, shared
+//   const queue = new DeliveryQueue({ db: app.sublevel('delivery'), onFailing, onRecovered, onError });
+//   await queue.open();
+//   // every configured webhook / alert service, at start and on create/update:
+//   queue.setDestination(`webhook:${id}`, webhookTransport({ url, secret, urlField: 'webhook_update.url' }, http));
+//   queue.setDestination(`alertservice:${id}`, alertServiceTransport(validatedAttributes, { http, hostname }));
+//   // stored destinations no longer configured, and on delete:
+//   await queue.removeDestination(id);
+//   // a matching job event (arguments already redacted):
+//   await queue.enqueue(`webhook:${id}`, `job.${job.state}`, { job });
+//   webhook.deliveries(id) -> queue.attempts(`webhook:${id}`); webhook.test -> sendNow(transport, ...);
+//   alertservice.test -> testAlertService(attrs, deps); HOURLY/DAILY -> DigestBuffer.add(...)
+//   on stop: await digests.close(); await queue.close(); await http.close();
 export { systemClock, ManualClock, type Clock, type TimerHandle } from './clock.js';
 export { FieldErrors, type FieldError } from './field-errors.js';
 export { checkHttpUrl } from './url.js';
