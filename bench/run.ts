@@ -22,6 +22,7 @@ import { benchHostHistory, hostHistoryLines, type HostHistoryResult } from './ho
 import { benchWire, wireTargetLines, type WireBenchResult } from './wire.js';
 import { benchZfsSnapshots, zfsBenchUnavailable, zfsTargetLines, type ZfsSnapshotBench } from './zfs-snapshots.js';
 import { benchScheduling, schedulingLines, type SchedulingBenchResult } from './scheduling.js';
+import { benchDelivery, deliveryLines, type DeliveryScenarioResult } from './delivery.js';
 import type { LoadJob, LoadResult } from './types.js';
 
 const SCENARIOS: Array<Scenario & { connections: number; inFlight: number }> = [
@@ -223,6 +224,14 @@ async function main(): Promise<void> {
     console.log(schedulingLines(scheduling));
   }
 
+  // Webhook delivery figures (issue 18): the durable queue to a local receiver.
+  let delivery: DeliveryScenarioResult[] | null = null;
+  if (!o.skip.has('delivery')) {
+    console.log('\nWebhook delivery: 20,000 signed deliveries to a local receiver, persistence on\n');
+    delivery = await benchDelivery();
+    console.log(deliveryLines(delivery));
+  }
+
   const file = join(outDir, 'results.json');
   await writeFile(file, `${JSON.stringify({
     at: new Date().toISOString(),
@@ -243,6 +252,7 @@ async function main(): Promise<void> {
     host,
     zfs,
     scheduling,
+    delivery,
   }, null, 2)}\n`);
   console.log(`\nresults: ${file}${o.profile ? ` (daemon CPU profile in ${outDir})` : ''}`);
 }
