@@ -112,7 +112,7 @@ async function seedHistory(dir: string, n: number): Promise<void> {
     const puts: Array<Promise<void>> = [];
     for (let k = i; k < Math.min(n, i + 5000); k++) {
       const state: JobState = k % 10 === 3 ? 'FAILED' : k % 50 === 7 ? 'ABORTED' : 'SUCCESS';
-      const id = store.allocateId();
+      const id = await store.allocateId();
       const r: JobRecord = {
         id, message_ids: [], method: methods[k % methods.length]!, arguments: [k % 100, { name: `item ${k}` }], transient: false,
         description: `Job ${k}`, abortable: true, logs_path: null, logs_excerpt: null,

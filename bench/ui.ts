@@ -147,7 +147,7 @@ async function prefillHistory(dataDir: string, n: number): Promise<void> {
     const failed = i % 17 === 0;
     const started = t0 + i * 400;
     const rec: JobRecord = {
-      id: store.allocateId(),
+      id: await store.allocateId(),
       message_ids: [],
       method: methods[i % methods.length]!,
       arguments: [i % 50],

@@ -49,6 +49,7 @@ export function userModule(app: App): ModuleDef {
           }
           const u = await users.update(id, data);
           if (u.locked && !old.locked) auth.endSessions((c) => c.userId === id, 'Account locked');
+          if (u.locked && !old.locked) app.jobs.abortOwnedBy(u, 'Aborted: the account was locked');
           else if (data.roles !== undefined) auth.refreshRoles(u);
           if (data.password !== undefined) auth.endSessions((c) => c.userId === id && c.type === 'LOGIN_PASSWORD' && c.loginId !== ctx.credentials?.loginId, 'Password changed');
           const pub = publicUser(u);
@@ -66,6 +67,7 @@ export function userModule(app: App): ModuleDef {
           await users.delete(id);
           const keys = await auth.keys.deleteForUser(u.username);
           auth.endSessions((c) => c.userId === id || keys.some((k) => c.apiKey?.id === k.id), 'User deleted');
+          app.jobs.abortOwnedBy(u, 'Aborted: the account was deleted');
           emit('removed', id);
           return true;
         },

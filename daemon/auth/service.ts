@@ -296,8 +296,8 @@ export class AuthService {
     const base = credentials.type === 'TOKEN' && credentials.parent ? credentials.parent : credentials;
     const record: TokenRecord = { credentials: base, expires: now + ttlSeconds * 1000, ttlMs: ttlSeconds * 1000, origin, singleUse, attrs, storedAt: now };
     const key = tokenKey(token);
-    this.tokens.set(key, record);
     await this.tokensDb.put(key, record);
+    this.tokens.set(key, record);
     return token;
   }
 

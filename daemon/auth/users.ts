@@ -34,6 +34,8 @@ const pad = (id: number) => String(id).padStart(10, '0');
 
 export class UserStore {
   private readonly byId = new Map<number, UserRecord>();
+  /** Names being written by create(): taken, though not in byId until stored. */
+  private readonly creating = new Set<string>();
   private nextId = 1;
 
   constructor(private readonly db: Sublevel<UserRecord>) {}
@@ -80,9 +82,14 @@ export class UserStore {
       updated_at: now,
     };
     // A concurrent create may have taken the name while the password was being hashed.
-    if (this.byName(u.username)) throw new ValidationErrors([[`${attr}.username`, `A user named '${u.username}' already exists`, ERRNO.EEXIST]]);
+    if (this.byName(u.username) || this.creating.has(u.username)) throw new ValidationErrors([[`${attr}.username`, `A user named '${u.username}' already exists`, ERRNO.EEXIST]]);
+    this.creating.add(u.username);
+    try {
+      await this.db.put(pad(u.id), u); // stored first: a failed write leaves no user behind
+    } finally {
+      this.creating.delete(u.username);
+    }
     this.byId.set(u.id, u);
-    await this.db.put(pad(u.id), u);
     return u;
   }
 
@@ -95,16 +102,16 @@ export class UserStore {
     if (data.roles !== undefined) u.roles = [...new Set(data.roles)];
     if (data.locked !== undefined) u.locked = data.locked;
     if (data.password !== undefined) u.password_hash = data.password === null ? null : await hashPassword(data.password);
-    this.byId.set(id, u);
     await this.db.put(pad(id), u);
+    this.byId.set(id, u);
     return u;
   }
 
   async delete(id: number): Promise<UserRecord> {
     const u = this.byId.get(id);
     if (!u) throw new CallError(`User ${id} does not exist`, ERRNO.ENOENT);
-    this.byId.delete(id);
     await this.db.del(pad(id));
+    this.byId.delete(id);
     return u;
   }
 }
