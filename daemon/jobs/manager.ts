@@ -155,6 +155,10 @@ export class JobManager {
     const lock = typeof def.lock === 'function' ? def.lock(args) : (def.lock ?? null);
     const owner = this.ownerOf(ctx.credentials);
     if (lock !== null) {
+      const holder = this.locks.get(lock)?.running;
+      if (holder && ctx.parentJob !== null && this.isAncestor(holder.id, ctx.parentJob.id)) {
+        throw new CallError(`Job ${holder.id} holds the lock ${lock} and waits for this call: it would never run`, ERRNO.EBUSY);
+      }
       const coalesced = this.applyQueueLimit(m, lock, ctx, owner);
       if (coalesced) return coalesced;
     }
@@ -215,6 +219,15 @@ export class JobManager {
       if (l.running === null) this.startNext(lock!);
     }
     return job;
+  }
+
+  /** Whether job `id` is `descendant` or one of the jobs it runs in (its parent, their parent...). */
+  isAncestor(id: number, descendant: number): boolean {
+    for (let cur: number | null | undefined = descendant, n = 0; cur != null && n < 1000; n++) {
+      if (cur === id) return true;
+      cur = this.active.get(cur)?.record.parent_id;
+    }
+    return false;
   }
 
   /** Counts a new active job of `owner`, or refuses it past maxActivePerOwner. */
