@@ -51,10 +51,10 @@ export class JobLogWriter {
   private readonly maxPending: number;
   /** Bytes the file takes before the rolling tail starts (Infinity: no cap). */
   private readonly headBytes: number;
-  private readonly tailChars: number;
+  private readonly tailBytes: number;
   /** Bytes accepted into the file so far (written or waiting). */
   private accepted = 0;
-  /** Non-null once the head is full: the latest text, oldest first, about tailChars long at most. */
+  /** Non-null once the head is full: the latest text, oldest first, tailBytes at most. */
   private tail: string[] | null = null;
   private tailLength = 0;
   private skippedBytes = 0;
@@ -73,8 +73,8 @@ export class JobLogWriter {
     this.path = path;
     this.maxPending = Math.max(1, options.maxPending ?? DEFAULT_MAX_PENDING);
     const max = options.maxBytes ?? Infinity;
-    this.tailChars = Number.isFinite(max) ? Math.max(1, Math.min(MAX_TAIL_BYTES, Math.floor(max / 4))) : 0;
-    this.headBytes = Number.isFinite(max) ? Math.max(0, max - this.tailChars) : Infinity;
+    this.tailBytes = Number.isFinite(max) ? Math.max(1, Math.min(MAX_TAIL_BYTES, Math.floor(max / 4))) : 0;
+    this.headBytes = Number.isFinite(max) ? Math.max(0, max - this.tailBytes) : Infinity;
   }
 
   /** Bytes that have reached the file. Always a chunk boundary, hence a UTF-8 character boundary. */
@@ -125,21 +125,22 @@ export class JobLogWriter {
     this.enqueue(text);
   }
 
-  /** Past the head: keep only the latest tailChars characters. */
+  /** Past the head: keep only the latest tailBytes bytes. */
   private keepTail(text: string): void {
     const tail = this.tail!;
     tail.push(text);
-    this.tailLength += text.length;
-    while (tail.length > 1 && this.tailLength - tail[0]!.length >= this.tailChars) {
-      const old = tail.shift()!;
-      this.tailLength -= old.length;
-      this.skippedBytes += Buffer.byteLength(old);
+    this.tailLength += Buffer.byteLength(text);
+    while (tail.length > 1 && this.tailLength - Buffer.byteLength(tail[0]!) >= this.tailBytes) {
+      const old = Buffer.byteLength(tail.shift()!);
+      this.tailLength -= old;
+      this.skippedBytes += old;
     }
-    if (this.tailLength > this.tailChars) {
-      const cut = this.tailLength - this.tailChars;
-      this.skippedBytes += Buffer.byteLength(tail[0]!.slice(0, cut));
-      tail[0] = tail[0]!.slice(cut);
-      this.tailLength -= cut;
+    if (this.tailLength > this.tailBytes) {
+      const [dropped, kept] = splitAtByte(tail[0]!, this.tailLength - this.tailBytes, true);
+      const n = Buffer.byteLength(dropped);
+      tail[0] = kept;
+      this.tailLength -= n;
+      this.skippedBytes += n;
     }
   }
 
@@ -154,7 +155,7 @@ export class JobLogWriter {
       }
     }
     if (this.skippedBytes === 0) return text;
-    return `\n[... ${this.skippedBytes} bytes of log output skipped: the log is capped at ${this.headBytes + this.tailChars} bytes ...]\n${text}`;
+    return `\n[... ${this.skippedBytes} bytes of log output skipped: the log is capped at ${this.headBytes + this.tailBytes} bytes ...]\n${text}`;
   }
 
   /** `listener(chunk, offset)` runs after each chunk reached the file at byte `offset`. */
@@ -241,11 +242,15 @@ export class JobLogWriter {
   }
 }
 
-/** `text` cut into the part of at most `bytes` UTF-8 bytes (on a character boundary) and the rest. */
-function splitAtByte(text: string, bytes: number): [string, string] {
+/**
+ * `text` cut after `bytes` UTF-8 bytes, on a character boundary: the first part is at most `bytes`
+ * long, or (`atLeast`) at least `bytes` long.
+ */
+function splitAtByte(text: string, bytes: number, atLeast = false): [string, string] {
   const buf = Buffer.from(text, 'utf8');
   let cut = Math.max(0, Math.min(bytes, buf.length));
-  while (cut > 0 && cut < buf.length && (buf[cut]! & 0xc0) === 0x80) cut--;
+  const step = atLeast ? 1 : -1;
+  while (cut > 0 && cut < buf.length && (buf[cut]! & 0xc0) === 0x80) cut += step;
   return [buf.toString('utf8', 0, cut), buf.toString('utf8', cut)];
 }
 
