@@ -31,7 +31,7 @@ export interface JobBenchResult {
 }
 
 /** A minimal JSON-RPC client over the unix socket (the daemon's local administrator). */
-class Rpc {
+export class Rpc {
   private next = 1;
   private readonly pending = new Map<number, (r: { result?: unknown; error?: unknown }) => void>();
   private constructor(private readonly ws: WebSocket) {

@@ -125,7 +125,7 @@ export function jobsModule(app: App): ModuleDef {
           try {
             await new Promise<void>((resolve, reject) => {
               stop = jobs.watch(id, (t) => (t.finished ? resolve() : mirror(t)));
-              onAbort = () => reject(new JobAborted());
+              onAbort = () => reject(job.signal.reason instanceof JobAborted ? job.signal.reason : new JobAborted());
               job.signal.addEventListener('abort', onAbort, { once: true });
               if (job.signal.aborted) onAbort();
             });

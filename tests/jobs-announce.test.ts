@@ -59,7 +59,11 @@ test('one end event per job, with every field set, its times identical to the qu
 });
 
 test('counts of a state over a time range (the dashboard summary) match the jobs listed', async () => {
-  for (let i = 0; i < 30; i++) await c.call('test.job', { steps: 0, ...(i % 3 === 0 ? { fail: 'call' } : {}) });
+  // New-style calls: each has ended (and is stored) when it answers.
+  const w = await Client.connect(d.socketPath);
+  await w.call('core.set_options', { legacy_jobs: false });
+  for (let i = 0; i < 30; i++) await w.request('test.job', [{ steps: 0, ...(i % 3 === 0 ? { fail: 'call' } : {}) }]);
+  await w.close();
   const now = Date.now();
   const iso = (ms: number) => new Date(ms).toISOString();
   const ranges: unknown[][][] = [

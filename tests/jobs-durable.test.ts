@@ -70,8 +70,9 @@ test('SIGTERM with hundreds of running and waiting jobs: exit 0, "midshipd stopp
     assert.match(first.stderr(), /"msg":"midshipd stopped"/);
     const second = await spawnDaemon(dir);
     c = await Client.connect(second.socketPath);
-    const all = (await c.call('core.get_jobs', [['id', 'in', ended]], { select: ['id', 'state', 'error', 'exc_info'] })) as Array<Job & { exc_info: unknown }>;
+    const all = (await c.call('core.get_jobs', [['id', 'in', ended]], { select: ['id', 'state', 'error', 'exc_info', 'time_finished'] })) as Array<Job & { exc_info: unknown; time_finished: { $date: number } }>;
     assert.is(all.length, ended.length);
+    assert.is(new Set(all.map((j) => j.time_finished.$date)).size, 1, 'all finished at the stop');
     const shapes = new Set(all.map((j) => JSON.stringify([j.state, j.error, j.exc_info])));
     assert.equal([...shapes], [JSON.stringify(['FAILED', 'Interrupted: the daemon stopped while this job was running', { repr: 'Interrupted: the daemon stopped while this job was running', type: 'Interrupted', errno: 4, extra: null }])]);
     assert.is(((await c.call('core.get_jobs', [['id', '=', done]], { get: true })) as Job).state, 'SUCCESS', 'a job that had ended is untouched');

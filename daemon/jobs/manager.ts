@@ -66,6 +66,9 @@ function interruptedRecord(r: JobRecord): JobRecord {
   };
 }
 
+/** The error new-style callers of interrupted jobs get (they are gone by then; one is enough). */
+const INTERRUPTED = new CallError(INTERRUPTED_ERROR, ERRNO.EINTR);
+
 /** A handler that gave up because the daemon stops (e.g. a cron run it terminated). */
 function isInterruption(err: unknown): boolean {
   return err instanceof DaemonStopping || (err instanceof CallError && err.errno === ERRNO.EINTR && err.errmsg === INTERRUPTED_ERROR);
@@ -322,9 +325,16 @@ export class JobManager {
     job.ending = true;
     if (job.writer !== null) await job.writer.close();
     const stopped = isInterruption(job.abortReason) || (state === 'FAILED' && isInterruption(err));
+    if (stopped && this.closing) {
+      // Left as stored (WAITING/RUNNING): the stop's one marker records it as interrupted (close()).
+      job.failure = INTERRUPTED;
+      this.active.delete(job.id);
+      job.markSettled();
+      return;
+    }
     let final: JobRecord;
     if (stopped) {
-      job.failure = new CallError(INTERRUPTED_ERROR, ERRNO.EINTR);
+      job.failure = INTERRUPTED;
       final = interruptedRecord(job.record);
     } else {
       const redact = job.registered.def.job?.redactResult;
@@ -561,8 +571,11 @@ export class JobManager {
   }
 
   /**
-   * Stop: abort every job, give them STOP_GRACE_MS to end, record the rest as interrupted (in
-   * group-committed batches). Every job the stop ends is recorded FAILED with INTERRUPTED_ERROR.
+   * Stop: abort every job and give them STOP_GRACE_MS to end. Every job the stop ends stays as it
+   * is stored and one durable marker (the stop's time) makes the next start record all of them
+   * FAILED with INTERRUPTED_ERROR and that time: one write, however many jobs were running, where
+   * writing each would not fit in a stop that must be over within seconds. Jobs that end by
+   * themselves meanwhile are recorded as usual.
    */
   async close(): Promise<void> {
     this.closing = true;
@@ -571,16 +584,18 @@ export class JobManager {
     await this.purging;
     const running = [...this.active.values()];
     if (running.length > 0) {
-      for (const job of running) job.abort(new DaemonStopping());
+      // One reason for all: tens of thousands of jobs must not cost as many stack traces.
+      const reason = new DaemonStopping();
+      for (const job of running) job.abort(reason);
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([Promise.all(running.map((j) => j.done())), new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
       clearTimeout(timer);
     }
-    const left = [...this.active.values()].filter((j) => !j.ending);
-    for (const job of left) job.ending = true;
-    await Promise.all(left.map((job) => job.writer?.close()));
-    await Promise.all(left.map((job) => this.record(job, interruptedRecord(job.record))));
+    for (const job of this.active.values()) job.ending = true; // too late: the marker covers them
     await Promise.all([...this.recording]);
+    if (running.length > 0) {
+      await this.store.markStopped(Date.now()).catch((err: unknown) => this.log.error({ err }, 'cannot record the stop: its jobs will read as interrupted at the next start'));
+    }
   }
 }
 

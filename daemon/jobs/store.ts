@@ -40,12 +40,16 @@ const SEP = '\x00';
 export const STORE_BATCH = 1000;
 /** Ids fetched per getMany() while scanning. */
 const SCAN_CHUNK = 100;
+/** Puts per group-commit batch at most (a stop recording 50,000 jobs writes them in steps). */
+const GROUP_MAX = 2000;
 /** Counter values kept in memory (the counters of recent seconds and hours are touched again and again). */
 const COUNT_CACHE_MAX = 20_000;
 const LEGACY_NEXT_ID_KEY = 'next_id';
 const ID_MARK_KEY = 'id_mark';
 const PURGED_MAX_KEY = 'purged_max';
 const LAYOUT_KEY = 'layout';
+/** When the daemon last stopped with jobs running (they are recorded as interrupted then). */
+const STOPPED_AT_KEY = 'stopped_at';
 /** 2: whole-second times, by_started, by_owner, counters. */
 const LAYOUT = 2;
 const ACTIVE_STATES: JobState[] = ['WAITING', 'RUNNING'];
@@ -227,9 +231,8 @@ export class JobStore {
   private writes: Promise<unknown> = Promise.resolve();
   /** Counter values as stored (a cache: entries may be dropped, never ahead of the store). */
   private readonly countCache = new Map<string, number>();
-  private pendingOps: BatchOp[] = [];
-  private pendingDeltas: CounterDeltas = new Map();
-  private pendingWaiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  /** Puts waiting for the next group commit, in call order. */
+  private pending: Array<{ ops: BatchOp[]; deltas: CounterDeltas; resolve: () => void; reject: (e: unknown) => void }> = [];
 
   constructor(db: RootDb, name = 'jobs') {
     this.db = db;
@@ -318,27 +321,29 @@ export class JobStore {
    * fsync, a few hundred syncs).
    */
   private grouped(ops: BatchOp[], deltas: CounterDeltas): Promise<void> {
-    const first = this.pendingWaiters.length === 0;
-    for (const op of ops) this.pendingOps.push(op);
-    for (const [k, v] of deltas) this.pendingDeltas.set(k, (this.pendingDeltas.get(k) ?? 0) + v);
-    const done = new Promise<void>((resolve, reject) => this.pendingWaiters.push({ resolve, reject }));
-    if (first) {
-      void this.serial(async () => {
-        const batch = this.pendingOps;
-        const batchDeltas = this.pendingDeltas;
-        const waiters = this.pendingWaiters;
-        this.pendingOps = [];
-        this.pendingDeltas = new Map();
-        this.pendingWaiters = [];
-        try {
-          await this.commit(batch, batchDeltas);
-          for (const w of waiters) w.resolve();
-        } catch (err) {
-          for (const w of waiters) w.reject(err);
-        }
-      });
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ ops, deltas, resolve, reject });
+      if (this.pending.length === 1) void this.serial(() => this.flushGroup());
+    });
+  }
+
+  /** Writes up to GROUP_MAX waiting puts in one batch; the rest follow in the next ones. */
+  private async flushGroup(): Promise<void> {
+    const group = this.pending.splice(0, GROUP_MAX);
+    // More waiting: they go next, behind this batch in the write chain.
+    if (this.pending.length > 0) void this.serial(() => this.flushGroup());
+    const ops: BatchOp[] = [];
+    const deltas: CounterDeltas = new Map();
+    for (const p of group) {
+      for (const op of p.ops) ops.push(op);
+      for (const [k, v] of p.deltas) deltas.set(k, (deltas.get(k) ?? 0) + v);
     }
-    return done;
+    try {
+      await this.commit(ops, deltas);
+      for (const p of group) p.resolve();
+    } catch (err) {
+      for (const p of group) p.reject(err);
+    }
   }
 
   /** Writes `ops` plus the counters changed by `deltas` in one batch. Runs inside serial(). */
@@ -456,11 +461,18 @@ export class JobStore {
     return n;
   }
 
+  /** A stop with jobs running: the next start records them as interrupted at `at` (recoverInterrupted). */
+  markStopped(at: number): Promise<void> {
+    return this.serial(() => this.db.batch([{ type: 'put', sublevel: this.meta, key: STOPPED_AT_KEY, value: jobTime(at) }]));
+  }
+
   /**
    * After a restart no job is running any more: every WAITING/RUNNING record becomes FAILED with
-   * `error`. Returns the updated records (the caller may build their logs excerpts).
+   * `error`, finished when the daemon stopped (markStopped) or, after a crash, `now`. Returns the
+   * updated records (the caller may build their logs excerpts).
    */
   async recoverInterrupted(now: number, error: string): Promise<JobRecord[]> {
+    const stoppedAt = await this.meta.get(STOPPED_AT_KEY);
     const stale: JobRecord[] = [];
     for await (const r of this.scan({ states: ACTIVE_STATES })) stale.push(r);
     const updated = stale.map((r): JobRecord => ({
@@ -470,7 +482,8 @@ export class JobStore {
       error,
       exception: null,
       exc_info: { repr: error, type: 'Interrupted', errno: ERRNO.EINTR, extra: null },
-      time_finished: jobTime(now),
+      // A job started after the last clean stop was running at a crash: all we know is now.
+      time_finished: typeof stoppedAt === 'number' && stoppedAt >= r.time_started ? stoppedAt : jobTime(now),
     }));
     for (let i = 0; i < updated.length; i += STORE_BATCH) {
       const ops: BatchOp[] = [];
@@ -483,6 +496,7 @@ export class JobStore {
       await this.serial(() => this.commit(ops, deltas));
       await yieldToEventLoop();
     }
+    if (stoppedAt !== undefined) await this.serial(() => this.db.batch([{ type: 'del', sublevel: this.meta, key: STOPPED_AT_KEY }]));
     return updated;
   }
 

@@ -126,7 +126,13 @@ class ChildAttempt implements Attempt {
       stderr: new LineSplitter((lines) => o.onLines('stderr', lines)),
     };
     const wire = (name: StreamName, s: Readable | null) => {
-      s?.on('data', (d: Buffer) => splitters[name].push(d));
+      s?.on('data', (d: Buffer) => {
+        splitters[name].push(d);
+        // One read per turn of the event loop: libuv reads a flooded pipe up to 32 times per
+        // wakeup, and a command printing millions of lines must not hold the daemon that long.
+        s.pause();
+        setImmediate(() => s.resume());
+      });
       s?.on('end', () => splitters[name].end());
       s?.on('error', () => undefined);
     };
