@@ -109,10 +109,10 @@ export function jobsModule(app: App): ModuleDef {
         authOnly: true,
         job: { abortable: true, description: (args) => `Waiting for job ${String(args[0])}` },
         handler: async (ctx, job, id) => {
-          const record = await jobs.accessible(id, ctx.credentials, false);
-          if (TERMINAL_STATES.has(record.state)) return outcomeOf(record);
           // Waiting for itself, or for a job it runs in (a core.bulk of core.job_wait), never ends.
           if (jobs.isAncestor(id, job.id)) throw new ValidationErrors([['id', `Job ${job.id} cannot wait for job ${id}: it runs inside it`, ERRNO.EINVAL]]);
+          const record = await jobs.accessible(id, ctx.credentials, false);
+          if (TERMINAL_STATES.has(record.state)) return outcomeOf(record);
           // Not finished, so it is live: mirror its progress until it ends (or we are aborted).
           const target = jobs.getLive(id);
           if (!target) throw new CallError(`Job ${id} is not running`, ERRNO.ESRCH);

@@ -58,6 +58,12 @@ export class Job implements JobHandle {
   persistedState: JobState | null = null;
   /** Set once the manager started recording this job's end: later ends are ignored. */
   ending = false;
+  /** Resolves once the added record is durable (rejects: the job never existed). */
+  added: Promise<void> = Promise.resolve();
+  /** True once the added record is durable: from then on clients may see the job. */
+  announced = false;
+  /** The added record could not be stored: the job is stopped and forgotten. */
+  discarded = false;
   /** The owner whose active-job count this job holds (null: not counted). */
   cappedOwner: string | null = null;
   private readonly settled: Promise<void>;

@@ -171,39 +171,9 @@ export class JobManager {
     if (capped !== null) this.reserveActive(capped, ctx.credentials);
     const l = lock === null ? null : this.lockState(lock);
     if (l !== null) l.pending++;
-    let job: Job;
+    let id: number;
     try {
-      const id = await this.store.allocateId();
-      const record: JobRecord = {
-        id,
-        message_ids: ctx.messageId === null || ctx.messageId === undefined ? [] : [ctx.messageId],
-        method: m.def.name,
-        arguments: (def.redactArgs ? def.redactArgs(args) : m.redactArgs(args)) as unknown[],
-        transient,
-        description: def.description?.(args) ?? null,
-        abortable: def.abortable ?? false,
-        logs_path: def.logs ? jobLogPath(this.logsDir, id) : null,
-        logs_excerpt: null,
-        progress: { percent: 0, description: '', extra: null },
-        result: null,
-        result_encoding_error: null,
-        error: null,
-        exception: null,
-        exc_info: null,
-        state: 'WAITING',
-        time_started: jobTime(),
-        time_finished: null,
-        credentials: jobCredentials(ctx.credentials),
-        parent_id: ctx.parentJob?.id ?? null,
-        owner,
-      };
-      job = new Job(record, m, args, ctx.credentials, lock, {
-        changed: (j, immediate) => this.changed(j, immediate),
-        setInternal: (j) => this.persist(j),
-      });
-      job.cappedOwner = capped;
-      // The job exists once it is durable: not before (a failed write leaves nothing behind).
-      await this.persist(job);
+      id = await this.store.allocateId();
     } catch (err) {
       if (capped !== null) this.releaseActive(capped);
       if (l !== null) {
@@ -212,9 +182,46 @@ export class JobManager {
       }
       throw err;
     }
+    const record: JobRecord = {
+      id,
+      message_ids: ctx.messageId === null || ctx.messageId === undefined ? [] : [ctx.messageId],
+      method: m.def.name,
+      arguments: (def.redactArgs ? def.redactArgs(args) : m.redactArgs(args)) as unknown[],
+      transient,
+      description: def.description?.(args) ?? null,
+      abortable: def.abortable ?? false,
+      logs_path: def.logs ? jobLogPath(this.logsDir, id) : null,
+      logs_excerpt: null,
+      progress: { percent: 0, description: '', extra: null },
+      result: null,
+      result_encoding_error: null,
+      error: null,
+      exception: null,
+      exc_info: null,
+      state: 'WAITING',
+      time_started: jobTime(),
+      time_finished: null,
+      credentials: jobCredentials(ctx.credentials),
+      parent_id: ctx.parentJob?.id ?? null,
+      owner,
+    };
+    const job = new Job(record, m, args, ctx.credentials, lock, {
+      changed: (j, immediate) => this.changed(j, immediate),
+      setInternal: (j) => this.persist(j),
+    });
+    job.cappedOwner = capped;
     job.output = options.output ?? null;
-    this.active.set(job.id, job);
-    this.emit(job, 'added');
+    // The job may start while its added record is being written (group commit keeps throughput),
+    // but nothing of it is visible until that record is durable: no event, no query, no id.
+    const stored = { ...record };
+    job.added = this.persist(job).then(
+      () => this.announce(job, stored),
+      (err: unknown) => {
+        this.discard(job, lock);
+        throw err;
+      },
+    );
+    this.active.set(id, job);
     if (l === null) this.start(job, ctx);
     else {
       l.pending--;
@@ -222,7 +229,36 @@ export class JobManager {
       jobContexts.set(job, ctx);
       if (l.running === null) this.startNext(lock!);
     }
+    await job.added;
     return job;
+  }
+
+  /** The added record is durable: the job exists for clients from now on. */
+  private announce(job: Job, stored: JobRecord): void {
+    job.announced = true;
+    if (job.record.transient || !this.events.hasListeners(JOB_EVENT)) return;
+    // "added" is the job as stored (WAITING); a job that started meanwhile follows at once.
+    this.emitRecord(job, 'added', stored);
+    if (job.record.state !== stored.state || job.record.progress !== stored.progress) this.emit(job, 'changed');
+  }
+
+  /** The added record could not be stored: the job never existed. Stop it and forget it. */
+  private discard(job: Job, lock: string | null): void {
+    job.discarded = true;
+    job.abort(new JobAborted('The job could not be stored'));
+    this.active.delete(job.id);
+    if (job.cappedOwner !== null) this.releaseActive(job.cappedOwner);
+    job.cappedOwner = null;
+    const t = this.throttles.get(job.id);
+    if (t?.timer) clearTimeout(t.timer);
+    this.throttles.delete(job.id);
+    if (lock !== null) {
+      // A queued one leaves its queue; a running one keeps the lock until its handler returns.
+      const l = this.locks.get(lock);
+      if (l) l.queue = l.queue.filter((j) => j !== job);
+      jobContexts.delete(job);
+    }
+    job.markSettled();
   }
 
   /** Whether job `id` is `descendant` or one of the jobs it runs in (its parent, their parent...). */
@@ -352,9 +388,13 @@ export class JobManager {
   }
 
   private async recordNow(job: Job, final: JobRecord): Promise<void> {
+    if (job.discarded) return this.freeLock(job);
     try {
       if (!job.record.transient) await this.store.put(final, job.persistedState);
+      // Its added record is in the same batch or an earlier one: announced before it ends.
+      await job.added;
     } catch (err) {
+      if (job.discarded) return this.freeLock(job); // never existed: nothing to record
       // Not announced: the job stays RUNNING (as stored) until the store recovers.
       this.unrecorded.set(job, final);
       this.log.error({ err, job: job.id }, 'the end of a job could not be stored: it is announced once the store is writable again');
@@ -388,6 +428,10 @@ export class JobManager {
     this.watchers.delete(job.id);
     job.markSettled();
     if (watchers) for (const w of watchers) w(job);
+    this.freeLock(job);
+  }
+
+  private freeLock(job: Job): void {
     if (job.lock !== null && this.locks.get(job.lock)?.running === job) this.startNext(job.lock);
   }
 
@@ -426,8 +470,11 @@ export class JobManager {
   }
 
   private emit(job: Job, msg: 'added' | 'changed'): void {
-    if (job.record.transient || !this.events.hasListeners(JOB_EVENT)) return;
-    const record = job.record;
+    if (!job.announced || job.record.transient || !this.events.hasListeners(JOB_EVENT)) return;
+    this.emitRecord(job, msg, job.record);
+  }
+
+  private emitRecord(job: Job, msg: 'added' | 'changed', record: JobRecord): void {
     const readRoles = job.registered.def.job?.readRoles;
     this.events.emit(JOB_EVENT, msg, job.id, jobToWire(record), {
       visible: (c) => this.mayRead(c, record, readRoles),
@@ -466,16 +513,18 @@ export class JobManager {
 
   /** A job's record: from memory when active or recent, else from the store. */
   async getRecord(id: number): Promise<JobRecord | undefined> {
-    return (this.active.get(id) ?? this.recent.get(id))?.record ?? (await this.store.get(id));
+    return this.getLive(id)?.record ?? (await this.store.get(id));
   }
 
+  /** The job in memory, if it is active or recent (and exists for clients: its record is stored). */
   getLive(id: number): Job | undefined {
-    return this.active.get(id) ?? this.recent.get(id);
+    const job = this.active.get(id) ?? this.recent.get(id);
+    return job?.announced ? job : undefined;
   }
 
   /** Records not yet stored in their current state (the store's copy is stale or missing). */
   unflushed(): Job[] {
-    const out = [...this.active.values()];
+    const out = [...this.active.values()].filter((j) => j.announced);
     for (const j of this.recent.values()) if (j.persistedState !== j.record.state) out.push(j);
     return out;
   }

@@ -330,6 +330,7 @@ export class JobStore {
   /** Writes up to GROUP_MAX waiting puts in one batch; the rest follow in the next ones. */
   private async flushGroup(): Promise<void> {
     const group = this.pending.splice(0, GROUP_MAX);
+    if (group.length === 0) return;
     // More waiting: they go next, behind this batch in the write chain.
     if (this.pending.length > 0) void this.serial(() => this.flushGroup());
     const ops: BatchOp[] = [];
@@ -342,7 +343,9 @@ export class JobStore {
       await this.commit(ops, deltas);
       for (const p of group) p.resolve();
     } catch (err) {
-      for (const p of group) p.reject(err);
+      // Puts issued after these may depend on them (a job's end on its added record): none of
+      // the waiting ones is written after a failed batch.
+      for (const p of [...group, ...this.pending.splice(0)]) p.reject(err);
     }
   }
 
@@ -583,7 +586,7 @@ export class JobStore {
           time_finished: old.time_finished === null ? null : jobTime(old.time_finished),
           owner: old.owner !== undefined ? old.owner : legacyOwner(old),
         };
-        ops.push(...this.recordOps(r, r));
+        ops.push(...this.recordOps(r, undefined));
         addTransition(deltas, null, r);
       }
       await this.serial(() => this.commit(ops, deltas));
@@ -638,15 +641,15 @@ export class JobStore {
         ops.push({ type: 'del', sublevel: this.byFinished, key: timeKey(old.time_finished, job.id) });
       }
     }
-    ops.push(
-      { type: 'put', sublevel: this.records, key, value: job },
-      { type: 'put', sublevel: this.byMethod, key: job.method + SEP + key, value: job.id },
-      { type: 'put', sublevel: this.byState, key: job.state + SEP + key, value: job.id },
-      { type: 'put', sublevel: this.byStarted, key: timeKey(job.time_started, job.id), value: job.id },
-    );
-    if (job.time_finished !== null && TERMINAL_STATES.has(job.state)) {
+    ops.push({ type: 'put', sublevel: this.records, key, value: job });
+    // Entries the stored version already has are not written again (fewer ops per batch).
+    if (old === undefined || old.method !== job.method) ops.push({ type: 'put', sublevel: this.byMethod, key: job.method + SEP + key, value: job.id });
+    if (old === undefined || old.state !== job.state) ops.push({ type: 'put', sublevel: this.byState, key: job.state + SEP + key, value: job.id });
+    if (old === undefined || old.time_started !== job.time_started) ops.push({ type: 'put', sublevel: this.byStarted, key: timeKey(job.time_started, job.id), value: job.id });
+    const finished = (r: Stored) => r.time_finished !== null && TERMINAL_STATES.has(r.state);
+    if (finished(job) && (old === undefined || !finished(old) || old.time_finished !== job.time_finished || old.owner !== job.owner)) {
       ops.push(
-        { type: 'put', sublevel: this.byFinished, key: timeKey(job.time_finished, job.id), value: job.id },
+        { type: 'put', sublevel: this.byFinished, key: timeKey(job.time_finished!, job.id), value: job.id },
         { type: 'put', sublevel: this.byOwner, key: ownerKey(job.owner, job.id), value: job.id },
       );
     }
