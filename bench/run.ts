@@ -15,6 +15,7 @@ import { SERVER_NAMES, startServers, stopServers, type RunningServer, type Serve
 import { pinningAvailable, runToEnd, startNode } from './spawn.js';
 import { median } from './stats.js';
 import { benchJobs, jobTargetLines, type JobBenchResult } from './jobs.js';
+import { benchLimits, limitsTargetLines, type LimitsResult } from './jobs-limits.js';
 import { benchUi } from './ui.js';
 import type { LoadJob, LoadResult } from './types.js';
 
@@ -157,9 +158,17 @@ async function main(): Promise<void> {
   // Job engine figures (issue 4): throughput with persistence, and a 200,000-job history.
   let jobs: JobBenchResult | null = null;
   if (!o.skipJobs) {
-    console.log('\nJob engine: 20,000 trivial jobs over 8 connections x 16 in flight (new-style calls, each returns when its job ended, persistence on); then a 200,000-job history\n');
+    console.log('\nJob engine: 20,000 trivial jobs over 8 connections x 16 in flight (new-style calls, each returns when its job ended and is stored), with and without fsync; then a 200,000-job history finished within one day\n');
     jobs = await benchJobs(serverCore, clientCore);
     console.log(jobTargetLines(jobs));
+  }
+
+  // Job engine limits (issue 13): aborted waiters, SIGTERM under load, a chatty cron job.
+  let limits: LimitsResult | null = null;
+  if (!o.skipJobs) {
+    console.log('\nJob engine limits: 50,000 core.job_wait jobs aborted (heap after a full GC); SIGTERM with 50,000 running jobs; core.ping while a cron job prints 2,000,000 lines\n');
+    limits = await benchLimits(serverCore);
+    console.log(limitsTargetLines(limits));
   }
 
   // Dashboard figures (issue 8), in headless Chromium against a real daemon.
@@ -184,6 +193,7 @@ async function main(): Promise<void> {
     ratios: rs,
     targets: ts,
     jobs,
+    limits,
     ui,
   }, null, 2)}\n`);
   console.log(`\nresults: ${file}${o.profile ? ` (daemon CPU profile in ${outDir})` : ''}`);
