@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, startDaemon, type TestDaemon } from './helpers/daemon.js';
+import { until } from './helpers/cronjob.js';
 import { modules } from './helpers/modules.js';
 
 const ADMIN_PASSWORD = 'correct horse battery staple';
@@ -45,16 +46,6 @@ async function login(username: string, password = `${username}-password-1`): Pro
 
 async function createUser(username: string, roles: string[]): Promise<{ id: number }> {
   return (await root.call('user.create', { username, password: `${username}-password-1`, roles, full_name: username })) as { id: number };
-}
-
-async function until<T>(fn: () => Promise<T | null | undefined | false>, what: string, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 const getJob = async (c: Client, id: number) => (await c.call('core.get_jobs', [['id', '=', id]], { get: true })) as Job;

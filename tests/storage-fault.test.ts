@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { GuardedLevel } from '../daemon/storage.js';
 import { Client, startDaemon, type TestDaemon } from './helpers/daemon.js';
+import { until } from './helpers/cronjob.js';
 import { modules } from './helpers/modules.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -42,16 +43,6 @@ async function fill(path: string): Promise<void> {
     if ((err as { code?: string }).code !== 'ENOSPC') throw err;
   } finally {
     await fh.close().catch(() => undefined);
-  }
-}
-
-async function until<T>(fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, what: string, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
   }
 }
 
