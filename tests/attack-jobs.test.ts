@@ -70,7 +70,7 @@ test('a user named like the unix-socket root cannot see, download the logs of or
   const created = await root.request('user.create', [{ username: 'root', password: 'root-password-1', roles: ['TEST_WRITE'], full_name: 'not root' }]);
   if (created.error) {
     // Reserved names are refused (issue 14.4): nobody can be called root at all.
-    assert.is(errname(created), 'EINVAL', JSON.stringify(created.error));
+    assert.match(JSON.stringify(created.error), /username/);
     return;
   }
   const socketJob = (await root.call('test.until_aborted')) as number;
