@@ -1,13 +1,14 @@
 // The job engine: creates jobs, runs them under their locks, throttles their progress events,
 // aborts them, and keeps only active jobs and a small recent window in memory.
 //
-// Persist before announce: a job exists (its id is answered, its "added" event goes out, it may
-// run) only once its record is durable, and it ends (its end event, its watchers, the new-style
-// response, core.job_wait, core.bulk) only once its final record is durable. The final record is
-// built apart from the live one and applied after the write, so memory is never ahead of the
-// store; when the write fails (a storage fault) the job stays RUNNING until the store recovers
-// and the write is retried, or is recorded as interrupted at the next start. Writes are grouped
-// (JobStore group commit), so this costs latency, not throughput.
+// Persist before announce: a job exists for clients (its id is answered, its "added" event goes
+// out, queries show it) only once its added record is durable, and it ends (its end event, its
+// watchers, the new-style response, core.job_wait, core.bulk) only once its final record is
+// durable too. It may start running while the added record is written, so a trivial job's two
+// records can share one group commit; a job whose added record fails is stopped and forgotten.
+// The final record is built apart from the live one and applied after the write, so memory is
+// never ahead of the store; when that write fails (a storage fault) the job stays RUNNING until
+// the store recovers and the write is retried, or is recorded as interrupted at the next start.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PassThrough } from 'node:stream';
@@ -31,7 +32,7 @@ export const PROGRESS_INTERVAL_MS = 100;
 export const INTERRUPTED_ERROR = 'Interrupted: the daemon stopped while this job was running';
 export const JOB_EVENT = 'core.get_jobs';
 const FIRST_PURGE_DELAY_MS = 10_000;
-/** How long a stopping daemon lets its jobs end by themselves before recording them as interrupted. */
+/** How long a stopping daemon lets its aborted jobs end by themselves (cleaning up) before it closes. */
 const STOP_GRACE_MS = 2000;
 
 export interface SubmitOptions {
@@ -239,7 +240,8 @@ export class JobManager {
     if (job.record.transient || !this.events.hasListeners(JOB_EVENT)) return;
     // "added" is the job as stored (WAITING); a job that started meanwhile follows at once.
     this.emitRecord(job, 'added', stored);
-    if (job.record.state !== stored.state || job.record.progress !== stored.progress) this.emit(job, 'changed');
+    const r = job.record;
+    if (r.state !== stored.state || r.progress !== stored.progress || r.message_ids !== stored.message_ids) this.emit(job, 'changed');
   }
 
   /** The added record could not be stored: the job never existed. Stop it and forget it. */
