@@ -17,7 +17,7 @@ export interface BenchOptions {
 export const DEFAULTS: BenchOptions = { rounds: 3, warmupMs: 1000, measureMs: 3000, seqWarmupCalls: 1000, seqCalls: 5000, waitQuietMs: 30_000, profile: false, skip: new Set() };
 
 /** The sections after the core.ping comparison, in the order they run. */
-export const SECTIONS = ['jobs', 'tokens', 'wire', 'ui', 'host', 'zfs', 'scheduling', 'delivery'] as const;
+export const SECTIONS = ['jobs', 'limits', 'tokens', 'wire', 'ui', 'host', 'zfs', 'scheduling', 'delivery'] as const;
 
 const USAGE = `usage: npm run bench -- [--rounds N (1-10)] [--warmup-ms MS] [--measure-ms MS (100-30000)]
                         [--seq-calls N (100-100000)] [--wait-quiet-s S (0-600)] [--profile] [--skip SECTION]...

@@ -15,6 +15,7 @@ import { SERVER_NAMES, startServers, stopServers, type RunningServer, type Serve
 import { pinningAvailable, runToEnd, startNode } from './spawn.js';
 import { median } from './stats.js';
 import { benchJobs, jobTargetLines, type JobBenchResult } from './jobs.js';
+import { benchLimits, limitsTargetLines, type LimitsResult } from './jobs-limits.js';
 import { benchUi } from './ui.js';
 import { benchTokens, tokenLines, type TokenBenchResult } from './tokens.js';
 import { benchHostSample, hostSampleLines, type HostSampleResult } from './host-sample.js';
@@ -164,9 +165,17 @@ async function main(): Promise<void> {
   // Job engine figures (issue 4): throughput with persistence, and a 200,000-job history.
   let jobs: JobBenchResult | null = null;
   if (!o.skip.has('jobs')) {
-    console.log('\nJob engine: 20,000 trivial jobs over 8 connections x 16 in flight (new-style calls, each returns when its job ended, persistence on); then a 200,000-job history\n');
+    console.log('\nJob engine: 20,000 trivial jobs over 8 connections x 16 in flight (new-style calls, each returns when its job ended and is stored), with and without fsync; then a 200,000-job history finished within one day\n');
     jobs = await benchJobs(serverCore, clientCore);
     console.log(jobTargetLines(jobs));
+  }
+
+  // Job engine limits (issue 13): aborted waiters, SIGTERM under load, a chatty cron job.
+  let limits: LimitsResult | null = null;
+  if (!o.skip.has('limits')) {
+    console.log('\nJob engine limits: 50,000 core.job_wait jobs aborted (heap after a full GC); SIGTERM with 50,000 running jobs; core.ping while a cron job prints 2,000,000 lines\n');
+    limits = await benchLimits(serverCore);
+    console.log(limitsTargetLines(limits));
   }
 
   // Token sessions (issue 14): a call's cost must not grow with the tokens the daemon holds.
@@ -246,6 +255,8 @@ async function main(): Promise<void> {
     ratios: rs,
     targets: ts,
     jobs,
+    limits,
+
     tokens,
     wire,
     ui,

@@ -16,7 +16,7 @@ import { defaultConfig } from '../daemon/config.js';
 import { Daemon } from '../daemon/daemon.js';
 import type { JobHandle } from '../daemon/jobs/handle.js';
 import { JobStore } from '../daemon/jobs/store.js';
-import type { JobRecord, JobState } from '../daemon/jobs/types.js';
+import { jobTime, type JobRecord, type JobState } from '../daemon/jobs/types.js';
 import { method, type ModuleFactory } from '../daemon/registry.js';
 import { modules as builtIn } from '../methods/index.js';
 import { chromiumPath, inPage, INSTALL_HINT, launchBrowser, uiLogin, untilInPage } from '../tests/helpers/browser.js';
@@ -147,7 +147,7 @@ async function prefillHistory(dataDir: string, n: number): Promise<void> {
     const failed = i % 17 === 0;
     const started = t0 + i * 400;
     const rec: JobRecord = {
-      id: store.allocateId(),
+      id: await store.allocateId(),
       message_ids: [],
       method: methods[i % methods.length]!,
       arguments: [i % 50],
@@ -163,8 +163,8 @@ async function prefillHistory(dataDir: string, n: number): Promise<void> {
       exception: null,
       exc_info: failed ? { repr: "CallError('Simulated failure', 5)", type: 'CallError', errno: 5, extra: null } : null,
       state: (failed ? 'FAILED' : 'SUCCESS') as JobState,
-      time_started: started,
-      time_finished: started + 250,
+      time_started: jobTime(started),
+      time_finished: jobTime(started + 250),
       credentials: null,
     };
     batch.push(store.put(rec, null));

@@ -7,7 +7,7 @@ import type { EventBus } from './events.js';
 import type { JobManager } from './jobs/manager.js';
 import type { Credentials } from './auth/credentials.js';
 import type { JobHandle } from './jobs/handle.js';
-import type { Registry } from './registry.js';
+import type { ConnectionInfo, Registry } from './registry.js';
 import type { AuthService } from './auth/service.js';
 import type { Downloads } from './jobs/download.js';
 
@@ -21,6 +21,8 @@ export interface InternalCallOptions {
   authorize?: boolean;
   /** Told the job id when the method is a job (core.bulk reports it). */
   onJob?: (jobId: number) => void;
+  /** The client connection the call is made for (its calls are audited, as core.bulk's are). */
+  connection?: ConnectionInfo | null;
 }
 
 export interface App {

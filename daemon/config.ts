@@ -32,6 +32,17 @@ export interface JobsConfig {
   purgeIntervalMs: number;
   /** Lifetime of core.download / core.job_download_logs tokens. */
   downloadTokenTtlMs: number;
+  /** WAITING + RUNNING jobs one owner (user, API key's user, unix-socket root) may have at once. */
+  maxActivePerOwner: number;
+  /** A job log stops growing here: it keeps its head and a rolling tail behind a marker line. */
+  logMaxBytes: number;
+}
+
+export interface StorageConfig {
+  /** Sync every database write (LevelDB sync): acknowledged writes survive power loss. */
+  fsync: boolean;
+  /** First wait before reopening a database that failed a write (doubles up to 30 s). */
+  retryMs: number;
 }
 
 export interface AuthConfig {
@@ -57,6 +68,7 @@ export interface Config {
   logLevel: string;
   limits: Limits;
   jobs: JobsConfig;
+  storage: StorageConfig;
   auth: AuthConfig;
   /** Path of a module exporting `modules` (the method modules to load); default: ../methods/index.js. */
   modulesPath: string | null;
@@ -95,7 +107,11 @@ export const DEFAULT_JOBS: JobsConfig = {
   memoryWindow: 1000,
   purgeIntervalMs: 60_000,
   downloadTokenTtlMs: 300_000,
+  maxActivePerOwner: 200,
+  logMaxBytes: 64 * 1024 * 1024,
 };
+
+export const DEFAULT_STORAGE: StorageConfig = { fsync: true, retryMs: 1000 };
 
 export function defaultConfig(overrides: Partial<Config> = {}): Config {
   const dataDir = resolve(overrides.dataDir ?? './data');
@@ -114,6 +130,7 @@ export function defaultConfig(overrides: Partial<Config> = {}): Config {
     socketPath: resolve(overrides.socketPath ?? join(dataDir, 'middlewared.sock')),
     limits: { ...DEFAULT_LIMITS, ...overrides.limits },
     jobs: { ...DEFAULT_JOBS, ...overrides.jobs },
+    storage: { ...DEFAULT_STORAGE, ...overrides.storage },
     auth: { ...DEFAULT_AUTH, ...overrides.auth },
   };
 }
@@ -176,6 +193,7 @@ function numberEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
 /** Config from argv (without node and script) and the environment. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   const raw: Record<string, string> = {};
+  let fsync = fsyncEnv(env);
   for (const [name, key] of Object.entries(ENV)) {
     const v = env[name];
     if (v !== undefined && v !== '') raw[key] = v;
@@ -183,6 +201,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--help' || a === '-h') throw new ConfigError(usage());
+    if (a === '--fsync' || a === '--no-fsync') {
+      fsync = a === '--fsync';
+      continue;
+    }
     const eq = a.indexOf('=');
     const flag = eq > 0 ? a.slice(0, eq) : a;
     const key = FLAGS[flag];
@@ -205,7 +227,16 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (keep !== undefined) jobs.retentionMaxFinished = keep;
   const keepDays = numberEnv(env, 'MIDSHIP_JOBS_KEEP_DAYS');
   if (keepDays !== undefined) jobs.retentionMaxAgeMs = keepDays * 24 * 3600 * 1000;
-  const overrides: Partial<Config> = { logLevel, limits: { ...DEFAULT_LIMITS, ...limits }, jobs: { ...DEFAULT_JOBS, ...jobs } };
+  const maxActive = numberEnv(env, 'MIDSHIP_JOBS_MAX_ACTIVE');
+  if (maxActive !== undefined) jobs.maxActivePerOwner = maxActive;
+  const logMax = numberEnv(env, 'MIDSHIP_JOB_LOG_MAX_BYTES');
+  if (logMax !== undefined) jobs.logMaxBytes = logMax;
+  const overrides: Partial<Config> = {
+    logLevel,
+    limits: { ...DEFAULT_LIMITS, ...limits },
+    jobs: { ...DEFAULT_JOBS, ...jobs },
+    storage: { ...DEFAULT_STORAGE, ...(fsync === undefined ? {} : { fsync }) },
+  };
   if (raw.host !== undefined) overrides.host = raw.host;
   if (raw.port !== undefined) overrides.port = parsePort(raw.port, raw.port === env.MIDSHIP_PORT ? 'MIDSHIP_PORT' : '--port');
   if (raw.dataDir !== undefined) overrides.dataDir = raw.dataDir;
@@ -228,6 +259,13 @@ function parseCronUsers(v: string): string[] {
   return names;
 }
 
+function fsyncEnv(env: NodeJS.ProcessEnv): boolean | undefined {
+  const v = env.MIDSHIP_FSYNC;
+  if (v === undefined || v === '') return undefined;
+  if (v === '1' || v === '0') return v === '1';
+  throw new ConfigError(`MIDSHIP_FSYNC: expected 1 or 0, got '${v}'`);
+}
+
 export function usage(): string {
   return `usage: midshipd [--host H] [--port P] [--data-dir D] [--socket S] [--log-level L] [--cron-users U,...] [--repair-db]
 
@@ -241,8 +279,11 @@ export function usage(): string {
   --repair-db  repair the data dir's database (after a refused start), report, and exit
   --allowed-origins  comma-separated browser origins allowed to open WebSockets besides the
                daemon's own (env MIDSHIP_ALLOWED_ORIGINS; clients sending no Origin are not affected)
+  --fsync, --no-fsync  sync every database write, so acknowledged writes survive power loss
+               (env MIDSHIP_FSYNC=1|0, default on)
 
 Other settings (env only): MIDSHIP_ADMIN_PASSWORD, MIDSHIP_JOBS_KEEP, MIDSHIP_JOBS_KEEP_DAYS,
+MIDSHIP_JOBS_MAX_ACTIVE (waiting + running jobs per user), MIDSHIP_JOB_LOG_MAX_BYTES,
 MIDSHIP_SEND_BUFFER_BYTES, MIDSHIP_MAX_IN_FLIGHT, MIDSHIP_PING_INTERVAL_MS,
 MIDSHIP_MODULES (path of a module exporting \`modules\`, replacing the built-in list).`;
 }

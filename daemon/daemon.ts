@@ -2,7 +2,6 @@
 // listeners. Nothing is global, so tests run several daemons in one process.
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { ClassicLevel } from 'classic-level';
 import type { App, InternalCallOptions, Sublevel } from './app.js';
 import { INTERNAL_CREDENTIALS } from './auth/credentials.js';
 import { AuthService } from './auth/service.js';
@@ -19,6 +18,7 @@ import { createLogger, type Logger } from './log.js';
 import { Registry, type ModuleDef, type ModuleFactory } from './registry.js';
 import { Transport } from './rpc/transport.js';
 import { SchemaCompiler } from './schema.js';
+import { GuardedLevel } from './storage.js';
 import { registerUi } from './ui.js';
 import { API_VERSIONS, Server } from './server.js';
 
@@ -31,7 +31,8 @@ export class Daemon implements App {
   readonly downloads: Downloads;
   readonly http = new HttpRouter();
   readonly bootId = randomUUID();
-  readonly db: ClassicLevel<string, unknown>;
+  /** Every write goes through it: one place notices storage faults for every store (storage.ts). */
+  readonly db: GuardedLevel;
   private readonly dispatcher: Dispatcher;
   private readonly server: Server;
   private modules: ModuleDef[] = [];
@@ -43,7 +44,7 @@ export class Daemon implements App {
     const compiler = new SchemaCompiler();
     this.registry = new Registry(compiler, config.validateResults);
     this.events = new EventBus(this.registry, compiler, this.log);
-    this.db = new ClassicLevel<string, unknown>(join(config.dataDir, 'db'), { valueEncoding: 'json' });
+    this.db = new GuardedLevel(join(config.dataDir, 'db'), { fsync: config.storage.fsync, retryMs: config.storage.retryMs, log: this.log });
     this.auth = new AuthService(this.sublevel('users'), this.sublevel('api_keys'), this.sublevel('tokens'), config.auth, this.events, this.log);
     this.jobs = new JobManager(this.db, config.dataDir, config.jobs, this.events, this.log);
     this.downloads = new Downloads(this.jobs, config.dataDir, config.jobs.downloadTokenTtlMs);
@@ -119,7 +120,7 @@ export class Daemon implements App {
     const m = this.registry.get(name);
     if (!m) throw new CallError(`Method ${name} does not exist`, ERRNO.ENOMETHOD);
     return this.dispatcher.call(m, args, {
-      connection: null,
+      connection: options.connection ?? null,
       credentials: options.credentials === undefined ? INTERNAL_CREDENTIALS : options.credentials,
       messageId: null,
       legacyJobs: false,
@@ -143,7 +144,7 @@ export class Daemon implements App {
       await this.jobs.close();
       await this.downloads.close();
       this.auth.close();
-      if (this.db.status === 'open' || this.db.status === 'opening') await this.db.close();
+      await this.db.shutdown();
       await this.dataDirLock.release();
       this.log.info('midshipd stopped');
       this.log.flush();

@@ -57,6 +57,13 @@ export interface JobOptions<A extends unknown[] = unknown[]> {
   readRoles?: string[];
   /** The job writes an output stream that core.download serves. */
   downloadable?: boolean;
+  /**
+   * How the job's arguments and result are kept (stored, in core.get_jobs, in its events) when the
+   * method's own schema cannot tell the secrets (core.bulk: by its inner method's schemas). The
+   * caller of a new-style call still gets the result as returned.
+   */
+  redactArgs?: (args: A) => unknown[];
+  redactResult?: (result: unknown, args: A) => unknown;
 }
 
 interface MethodCommon<A extends readonly ArgSpec[], R extends TSchema> {

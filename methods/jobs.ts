@@ -2,7 +2,9 @@
 // history, job_abort, job_wait, bulk, download, job_download_logs, and the live log source
 // core.job_logs:{"id": N}.
 import type { App } from '../daemon/app.js';
-import { hasAnyRole, isFullAdmin } from '../daemon/auth/credentials.js';
+import { isExpired } from '../daemon/auth/apikeys.js';
+import { hasAnyRole, isFullAdmin, type Credentials } from '../daemon/auth/credentials.js';
+import { REDACTED } from '../daemon/redact.js';
 import { CallError, ERRNO, ValidationErrors } from '../daemon/errors.js';
 import { validateFilters } from '../daemon/filters.js';
 import { JobAborted, errorFromRecord, type Job } from '../daemon/jobs/job.js';
@@ -30,8 +32,33 @@ import {
 import { QueryFilters, QueryOptions } from '../schemas/query.js';
 import { pyFormat } from './pyformat.js';
 
+interface BulkEntry {
+  job_id: number | null;
+  result: unknown;
+  error: string | null;
+}
+
 function originOf(ctx: CallContext): string | null {
   return ctx.connection === null || ctx.connection.transport === 'unix' ? null : ctx.connection.remoteAddress;
+}
+
+/**
+ * The credentials a long-running job (core.bulk) acts with now: its account must still exist and be
+ * unlocked, its API key unrevoked and unexpired, and its roles are the account's current ones.
+ * `owner` is the job owner they had at the start: a user deleted and re-created under the same
+ * id is not the same owner.
+ */
+function currentCredentials(app: App, c: Credentials | null, owner: string | null): Credentials | null {
+  if (c === null || c.type === 'INTERNAL' || c.type === 'UNIX_SOCKET') return c;
+  const base = c.type === 'TOKEN' && c.parent ? c.parent : c;
+  if (base.apiKey) {
+    const key = app.auth.keys.get(base.apiKey.id);
+    if (!key || key.revoked || isExpired(key)) throw new CallError('The API key this job runs with was revoked or has expired', ERRNO.EPERM);
+  }
+  if (base.userId === null) return c;
+  const user = app.auth.users.get(base.userId);
+  if (!user || user.locked || app.jobs.ownerOf(c) !== owner) throw new CallError('The account this job runs for was deleted or locked', ERRNO.EPERM);
+  return { ...c, roles: [...user.roles] };
 }
 
 export function jobsModule(app: App): ModuleDef {
@@ -82,19 +109,25 @@ export function jobsModule(app: App): ModuleDef {
         authOnly: true,
         job: { abortable: true, description: (args) => `Waiting for job ${String(args[0])}` },
         handler: async (ctx, job, id) => {
+          // Waiting for itself, or for a job it runs in (a core.bulk of core.job_wait), never ends.
+          if (jobs.isAncestor(id, job.id)) throw new ValidationErrors([['id', `Job ${job.id} cannot wait for job ${id}: it runs inside it`, ERRNO.EINVAL]]);
           const record = await jobs.accessible(id, ctx.credentials, false);
           if (TERMINAL_STATES.has(record.state)) return outcomeOf(record);
-          // Not finished, so it is live: mirror its progress until it settles (or we are aborted).
-          const target = jobs.getLive(id)!;
+          // Not finished, so it is live: mirror its progress until it ends (or we are aborted).
+          const target = jobs.getLive(id);
+          if (!target) throw new CallError(`Job ${id} is not running`, ERRNO.ESRCH);
           const mirror = (t: Job) => job.setProgress(t.record.progress.percent, t.record.progress.description, t.record.progress.extra);
           mirror(target);
-          const stop = jobs.watch(id, mirror);
+          // A watcher, not target.done(): an aborted waiter lets go of everything at once, not when
+          // (if ever) its target ends, so thousands of aborted waiters leave nothing behind.
+          let stop = (): void => undefined;
           let onAbort = (): void => undefined;
           try {
             await new Promise<void>((resolve, reject) => {
-              onAbort = () => reject(new JobAborted());
+              stop = jobs.watch(id, (t) => (t.finished ? resolve() : mirror(t)));
+              onAbort = () => reject(job.signal.reason instanceof JobAborted ? job.signal.reason : new JobAborted());
               job.signal.addEventListener('abort', onAbort, { once: true });
-              void target.done().then(resolve);
+              if (job.signal.aborted) onAbort();
             });
           } finally {
             stop();
@@ -109,22 +142,41 @@ export function jobsModule(app: App): ModuleDef {
         args: [arg('method', MethodName), arg('params', BulkParams), arg('description', BulkDescription, { default: null })],
         result: BulkResult,
         authOnly: true,
-        job: { lock: (args) => `bulk:${args[0]}`, abortable: true, description: (args) => `Bulk ${args[0]} (${args[1].length} calls)` },
+        job: {
+          lock: (args) => `bulk:${args[0]}`,
+          abortable: true,
+          description: (args) => `Bulk ${args[0]} (${args[1].length} calls)`,
+          // Inner arguments and results are kept as the inner method's schema says: a secret in
+          // them is no more visible through core.bulk than through the method itself.
+          redactArgs: ([name, params, description]) => {
+            const m = app.registry.get(name);
+            return [name, params.map((a) => (m ? m.redactArgs(a) : REDACTED)), description];
+          },
+          redactResult: (result, [name]) => {
+            const m = app.registry.get(name);
+            if (!Array.isArray(result)) return result;
+            return (result as BulkEntry[]).map((e) => (e.result === null ? e : { ...e, result: m ? m.redactResult(e.result) : REDACTED }));
+          },
+        },
         handler: async (ctx, job, name, params, description) => {
           const m = app.registry.get(name);
           if (!m || m.def.private) throw new ValidationErrors([['method', `Method ${name} does not exist`, ERRNO.ENOENT]]);
           if (!m.def.noAuth && !(m.def.authOnly && ctx.credentials !== null) && !hasAnyRole(ctx.credentials, m.roles)) {
             throw new CallError('Not authorized', ERRNO.EPERM);
           }
-          const out: Array<{ job_id: number | null; result: unknown; error: string | null }> = [];
+          const owner = jobs.ownerOf(ctx.credentials);
+          const out: BulkEntry[] = [];
           const n = params.length;
           for (let i = 0; i < n; i++) {
             if (job.signal.aborted) throw new JobAborted();
+            // Each call runs with the caller's account, key and roles as they are now.
+            const credentials = currentCredentials(app, ctx.credentials, owner);
             const args = params[i]!;
-            job.setProgress(Math.floor((100 * i) / n), description === null ? `${i} / ${n}` : `${i} / ${n}: ${pyFormat(description, args)}`);
+            const shown = m.redactArgs(args) as unknown[];
+            job.setProgress(Math.floor((100 * i) / n), description === null ? `${i} / ${n}` : `${i} / ${n}: ${pyFormat(description, shown)}`);
             let jobId: number | null = null;
             try {
-              const result = await app.call(name, args, { credentials: ctx.credentials, parentJob: job, authorize: true, onJob: (jid) => (jobId = jid) });
+              const result = await app.call(name, args, { credentials, connection: ctx.connection, parentJob: job, authorize: true, onJob: (jid) => (jobId = jid) });
               out.push({ job_id: jobId, result: result === undefined ? null : result, error: null });
             } catch (err) {
               const rec = jobId === null ? undefined : await jobs.getRecord(jobId);

@@ -52,8 +52,10 @@ export function userModule(app: App): ModuleDef {
           const old = instance(id);
           checkUserUpdate(ctx.credentials, old, data, 'user_update');
           const u = await users.update(id, data, 'user_update');
-          if (u.locked && !old.locked) auth.endSessions((c) => c.userId === id, 'Account locked');
-          else if (data.roles !== undefined) auth.refreshRoles(u);
+          if (u.locked && !old.locked) {
+            auth.endSessions((c) => c.userId === id, 'Account locked');
+            app.jobs.abortOwnedBy(u, 'Aborted: the account was locked');
+          } else if (data.roles !== undefined) auth.refreshRoles(u);
           if (data.password !== undefined) {
             auth.endSessions((c) => c.userId === id && c.type === 'LOGIN_PASSWORD' && c.loginId !== ctx.credentials?.loginId, 'Password changed');
             // Tokens minted with the old password (perhaps by whoever made the change necessary) die too.
@@ -76,6 +78,7 @@ export function userModule(app: App): ModuleDef {
           const keys = await auth.keys.deleteForUser(u.username);
           auth.endSessions((c) => c.userId === id || keys.some((k) => c.apiKey?.id === k.id), 'User deleted');
           await auth.revokeUserTokens(id);
+          app.jobs.abortOwnedBy(u, 'Aborted: the account was deleted');
           emit('removed', id);
           return true;
         },

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { JobStore, type ScanOptions } from '../daemon/jobs/store.js';
+import { ID_BLOCK, JobStore, padId, type ScanOptions } from '../daemon/jobs/store.js';
 import { JobLogWriter, followLog, logsExcerpt, removeLog } from '../daemon/jobs/logs.js';
 import type { JobRecord, JobState } from '../daemon/jobs/types.js';
 
@@ -75,24 +75,59 @@ async function indexKeys(db: Db, part: string): Promise<string[]> {
 test('ids increase across close/reopen and after purging the newest jobs', async () => {
   const path = newDbPath();
   let { db, store } = await openStore(path);
-  const first = [store.allocateId(), store.allocateId(), store.allocateId()];
+  const first = [await store.allocateId(), await store.allocateId(), await store.allocateId()];
   assert.equal(first, [1, 2, 3]);
   for (const id of first) await store.put(job(id, 'a.run', 'SUCCESS'));
   await db.close();
 
+  // A restart continues past the block reserved before it (ids 4..1000 were never handed out).
   ({ db, store } = await openStore(path));
-  const four = store.allocateId();
-  assert.is(four, 4);
-  await store.put(job(four, 'a.run', 'FAILED'));
+  const next = await store.allocateId();
+  assert.is(next, ID_BLOCK + 1);
+  await store.put(job(next, 'a.run', 'FAILED'));
   const removed = await store.purge({ maxFinished: 0, maxAgeMs: Infinity, now: 0 });
-  assert.equal(removed.map((r) => r.id).sort((x, y) => x - y), [1, 2, 3, 4]);
+  assert.equal(removed.map((r) => r.id).sort((x, y) => x - y), [1, 2, 3, next]);
   assert.is(await store.count(), 0);
   await db.close();
 
-  // No record is left, so only the persisted next_id keeps 1..4 from coming back.
+  // No record is left, so only the durable id mark keeps the old ids from coming back.
   ({ db, store } = await openStore(path));
-  assert.is(store.allocateId(), 5);
-  assert.is(store.allocateId(), 6);
+  const after = await store.allocateId();
+  assert.ok(after > next, `${after} > ${next}`);
+  assert.is(await store.allocateId(), after + 1);
+  await db.close();
+});
+
+test('ids handed out are never reused even when their records never reached the store', async () => {
+  const path = newDbPath();
+  let { db, store } = await openStore(path);
+  const ids: number[] = [];
+  for (let i = 0; i < 5; i++) ids.push(await store.allocateId());
+  await db.close(); // as after a crash: the ids were handed out, no record was written
+  ({ db, store } = await openStore(path));
+  assert.ok((await store.allocateId()) > Math.max(...ids));
+  await db.close();
+});
+
+test('open() reports a store whose newest records are gone (ids far past the newest job)', async () => {
+  const path = newDbPath();
+  let { db, store } = await openStore(path);
+  for (let i = 0; i < 3 * ID_BLOCK; i++) await store.put(job(await store.allocateId(), 'a.run', 'SUCCESS'));
+  // Damage: the newest records vanish (what a dropped log tail or a restored backup does).
+  const recs = db.sublevel<string, unknown>(['jobs', 'rec'], { valueEncoding: 'json' });
+  await recs.clear({ gt: padId(10) });
+  await db.close();
+  db = new ClassicLevel<string, unknown>(path, { valueEncoding: 'json' });
+  await db.open();
+  store = new JobStore(db);
+  const report = await store.open();
+  assert.equal(report.lostIds, { newest: 10, mark: 3 * ID_BLOCK + 1 });
+  assert.ok((await store.allocateId()) > 3 * ID_BLOCK);
+  await db.close();
+  // A store that only purged its newest jobs lost nothing.
+  ({ db, store } = await openStore(newDbPath()));
+  for (let i = 0; i < 3 * ID_BLOCK; i++) await store.put(job(await store.allocateId(), 'a.run', 'SUCCESS'));
+  await store.purge({ maxFinished: 0, maxAgeMs: Infinity, now: 0 });
   await db.close();
 });
 
@@ -102,7 +137,7 @@ test('open() also starts past the highest stored record', async () => {
   await store.put(job(41, 'a.run', 'SUCCESS'));
   await db.close();
   ({ db, store } = await openStore(path));
-  assert.is(store.allocateId(), 42);
+  assert.is(await store.allocateId(), 42);
   await db.close();
 });
 
@@ -110,7 +145,7 @@ test('open() also starts past the highest stored record', async () => {
 
 test('put then get and getMany return the stored record', async () => {
   const { db, store } = await openStore(newDbPath());
-  const rec = job(store.allocateId(), 'pool.scrub', 'WAITING', {
+  const rec = job((await store.allocateId()), 'pool.scrub', 'WAITING', {
     arguments: [{ name: 'tank', nested: [1, 'two', null] }],
     credentials: { type: 'UNIX_SOCKET', data: { username: 'root' } },
     internal: { pgid: 1234 },
@@ -125,7 +160,7 @@ test('put then get and getMany return the stored record', async () => {
 
 test('indexes follow state changes, with and without previousState', async () => {
   const { db, store } = await openStore(newDbPath());
-  const rec = job(store.allocateId(), 'disk.wipe', 'WAITING');
+  const rec = job((await store.allocateId()), 'disk.wipe', 'WAITING');
   await store.put(rec);
   await store.put({ ...rec, state: 'RUNNING' }, 'WAITING');
   // Not awaited in between: the store must apply these in call order.
@@ -146,7 +181,7 @@ test('puts issued without waiting land in call order', async () => {
   const { db, store } = await openStore(newDbPath());
   const pending: Array<Promise<void>> = [];
   for (let i = 0; i < 200; i++) {
-    const rec = job(store.allocateId(), METHODS[i % 3]!, 'WAITING');
+    const rec = job((await store.allocateId()), METHODS[i % 3]!, 'WAITING');
     // No previousState: each put must see the record the previous call wrote.
     pending.push(store.put(rec), store.put({ ...rec, state: 'RUNNING' }), store.put({ ...rec, state: 'FAILED' }));
   }
@@ -165,7 +200,7 @@ const STATES: JobState[] = ['WAITING', 'RUNNING', 'SUCCESS', 'FAILED', 'ABORTED'
 async function seed(store: JobStore, n: number): Promise<JobRecord[]> {
   const all: JobRecord[] = [];
   for (let i = 0; i < n; i++) {
-    const id = store.allocateId();
+    const id = (await store.allocateId());
     // Different periods so method and state vary independently.
     const rec = job(id, METHODS[id % 3]!, STATES[(id * 7) % 5]!);
     all.push(rec);
@@ -237,15 +272,15 @@ test('recoverInterrupted fails WAITING and RUNNING jobs and leaves the rest', as
   const all = await seed(store, 40);
   const active = all.filter((r) => r.state === 'WAITING' || r.state === 'RUNNING').map((r) => r.id);
   assert.ok(active.length > 0);
-  const recovered = await store.recoverInterrupted(777, 'Interrupted by daemon restart');
+  const recovered = await store.recoverInterrupted(7_777, 'Interrupted by daemon restart');
   assert.equal(recovered.map((r) => r.id), active);
   for (const r of recovered) {
     const stored = await store.get(r.id);
     assert.equal(stored, r);
     assert.is(r.state, 'FAILED');
     assert.is(r.error, 'Interrupted by daemon restart');
-    assert.is(r.time_finished, 777);
-    assert.equal(r.exc_info, { repr: 'Interrupted by daemon restart', type: 'Interrupted', errno: null, extra: null });
+    assert.is(r.time_finished, 7_000, 'whole seconds');
+    assert.equal(r.exc_info, { repr: 'Interrupted by daemon restart', type: 'Interrupted', errno: 4, extra: null });
   }
   assert.is(await store.count({ states: ['WAITING', 'RUNNING'] }), 0);
   const untouched = all.filter((r) => !active.includes(r.id));
@@ -262,7 +297,7 @@ test('purge by count keeps the newest finished jobs and every active job', async
   // 2,500 finished jobs (several purge steps), with active jobs among them.
   const activeIds = new Set([5, 1200, 2499, 2503]);
   for (let i = 0; i < 2504; i++) {
-    const id = store.allocateId();
+    const id = (await store.allocateId());
     await store.put(job(id, METHODS[id % 3]!, activeIds.has(id) ? 'RUNNING' : STATES[2 + (id % 3)]!));
   }
   const removed = await store.purge({ maxFinished: 100, maxAgeMs: Infinity, now: 0 });

@@ -54,6 +54,36 @@ test('kill -9 with 50 running jobs: after a restart every job is there, interrup
   }
 });
 
+test('SIGTERM with hundreds of running and waiting jobs: exit 0, "midshipd stopped", each job it ended recorded with the same error', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'midship-durable-'));
+  try {
+    const first = await spawnDaemon(dir);
+    let c = await Client.connect(first.socketPath);
+    const ended: number[] = [];
+    for (let i = 0; i < 300; i++) ended.push((await c.call('test.until_aborted')) as number); // end when aborted
+    for (let i = 0; i < 3; i++) ended.push((await c.call('test.fixed', 60_000)) as number); // ignore it
+    ended.push((await c.call('test.locked', 'holder', 60_000)) as number, (await c.call('test.locked', 'waiter', 1)) as number);
+    const done = (await c.call('test.job', { steps: 0 })) as number;
+    await c.close();
+    first.child.kill('SIGTERM');
+    assert.is(await first.exited, 0);
+    assert.match(first.stderr(), /"msg":"midshipd stopped"/);
+    const second = await spawnDaemon(dir);
+    c = await Client.connect(second.socketPath);
+    const all = (await c.call('core.get_jobs', [['id', 'in', ended]], { select: ['id', 'state', 'error', 'exc_info', 'time_finished'] })) as Array<Job & { exc_info: unknown; time_finished: { $date: number } }>;
+    assert.is(all.length, ended.length);
+    assert.is(new Set(all.map((j) => j.time_finished.$date)).size, 1, 'all finished at the stop');
+    const shapes = new Set(all.map((j) => JSON.stringify([j.state, j.error, j.exc_info])));
+    assert.equal([...shapes], [JSON.stringify(['FAILED', 'Interrupted: the daemon stopped while this job was running', { repr: 'Interrupted: the daemon stopped while this job was running', type: 'Interrupted', errno: 4, extra: null }])]);
+    assert.is(((await c.call('core.get_jobs', [['id', '=', done]], { get: true })) as Job).state, 'SUCCESS', 'a job that had ended is untouched');
+    await c.close();
+    second.child.kill('SIGTERM');
+    assert.is(await second.exited, 0);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('a clean restart keeps the history and its order; a running job is recorded as interrupted', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'midship-durable-'));
   try {

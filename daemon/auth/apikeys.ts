@@ -85,8 +85,8 @@ export class ApiKeyStore {
     const id = this.nextId++;
     const secret = secret64();
     const record: ApiKeyRecord = { id, name, username, created_at: Date.now(), expires_at: expiresAt, revoked: false, material: await deriveScramMaterial(secret, this.iterations) };
-    this.byId.set(id, record);
     await this.db.put(pad(id), record);
+    this.byId.set(id, record);
     return { record, key: `${id}-${secret}` };
   }
 
@@ -103,8 +103,8 @@ export class ApiKeyStore {
       record.revoked = false;
       key = `${id}-${secret}`;
     }
-    this.byId.set(id, record);
     await this.db.put(pad(id), record);
+    this.byId.set(id, record);
     return { record, key };
   }
 
@@ -112,8 +112,8 @@ export class ApiKeyStore {
     const k = this.byId.get(id);
     if (!k) throw new CallError(`API key ${id} does not exist`, ERRNO.ENOENT);
     await this.meta.put(NEXT_ID, this.nextId);
-    this.byId.delete(id);
     await this.db.del(pad(id));
+    this.byId.delete(id);
     return k;
   }
 

@@ -37,6 +37,8 @@ const NEXT_ID = 'next_id';
 
 export class UserStore {
   private readonly byId = new Map<number, UserRecord>();
+  /** Names being written by create(): taken, though not in byId until stored. */
+  private readonly creating = new Set<string>();
   private nextId = 1;
   /** Holds the next id once a user was deleted, so a restart never hands a deleted user's id out again. */
   private readonly meta: Sublevel<number>;
@@ -92,9 +94,14 @@ export class UserStore {
       updated_at: now,
     };
     // A concurrent create may have taken the name while the password was being hashed.
-    if (this.byName(u.username)) throw new ValidationErrors([[`${attr}.username`, `A user named '${u.username}' already exists`, ERRNO.EEXIST]]);
+    if (this.byName(u.username) || this.creating.has(u.username)) throw new ValidationErrors([[`${attr}.username`, `A user named '${u.username}' already exists`, ERRNO.EEXIST]]);
+    this.creating.add(u.username);
+    try {
+      await this.db.put(pad(u.id), u); // stored first: a failed write leaves no user behind
+    } finally {
+      this.creating.delete(u.username);
+    }
     this.byId.set(u.id, u);
-    await this.db.put(pad(u.id), u);
     return u;
   }
 
@@ -110,8 +117,8 @@ export class UserStore {
     if (data.roles !== undefined) u.roles = [...new Set(data.roles)];
     if (data.locked !== undefined) u.locked = data.locked;
     if (data.password !== undefined) u.password_hash = data.password === null ? null : await hashPassword(data.password);
-    this.byId.set(id, u);
     await this.db.put(pad(id), u);
+    this.byId.set(id, u);
     return u;
   }
 
@@ -119,8 +126,8 @@ export class UserStore {
     const u = this.byId.get(id);
     if (!u) throw new CallError(`User ${id} does not exist`, ERRNO.ENOENT);
     await this.meta.put(NEXT_ID, this.nextId);
-    this.byId.delete(id);
     await this.db.del(pad(id));
+    this.byId.delete(id);
     return u;
   }
 }

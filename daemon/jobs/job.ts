@@ -6,7 +6,8 @@ import { CallError, ERRNO, ValidationErrors, errorData, errname } from '../error
 import type { RegisteredMethod } from '../registry.js';
 import type { JobHandle } from './handle.js';
 import type { JobLogWriter } from './logs.js';
-import { TERMINAL_STATES, type JobRecord, type JobState } from './types.js';
+import { encodingError } from './wire.js';
+import { TERMINAL_STATES, jobTime, type JobRecord, type JobState } from './types.js';
 
 const ALLOWED: Record<JobState, readonly JobState[]> = {
   WAITING: ['RUNNING', 'FAILED', 'ABORTED'],
@@ -24,6 +25,16 @@ export class JobAborted extends Error {
   }
 }
 
+/** The abort reason of the jobs a stopping daemon ends: they are recorded as interrupted. */
+export class DaemonStopping extends JobAborted {
+  constructor() {
+    super('The daemon is stopping');
+    this.name = 'DaemonStopping';
+  }
+}
+
+export type FinalState = 'SUCCESS' | 'FAILED' | 'ABORTED';
+
 export interface JobEvents {
   /** The job's visible state changed: `immediate` bypasses the progress throttle. */
   changed(job: Job, immediate: boolean): void;
@@ -34,17 +45,27 @@ export class Job implements JobHandle {
   readonly record: JobRecord;
   /** Made on first use: most jobs are never aborted and many never look at their signal. */
   private controller: AbortController | null = null;
-  private abortReason: unknown = undefined;
+  private abortValue: unknown = undefined;
   /** Lock name, or null for jobs that start at once. */
   readonly lock: string | null;
   /** The thrown value of a failed job, kept so new-style callers and job_wait get it unchanged. */
   failure: unknown = null;
+  /** The result as the handler returned it, when the record keeps a redacted copy (core.bulk). */
+  private callerResult: { value: unknown } | null = null;
   writer: JobLogWriter | null = null;
   output: PassThrough | null = null;
   /** Stored state as of the last completed put (null: nothing stored yet). */
   persistedState: JobState | null = null;
-  /** Pending write of this record (so the end write follows the add). */
-  writing: Promise<void> = Promise.resolve();
+  /** Set once the manager started recording this job's end: later ends are ignored. */
+  ending = false;
+  /** Resolves once the added record is durable (rejects: the job never existed). */
+  added: Promise<void> = Promise.resolve();
+  /** True once the added record is durable: from then on clients may see the job. */
+  announced = false;
+  /** The added record could not be stored: the job is stopped and forgotten. */
+  discarded = false;
+  /** The owner whose active-job count this job holds (null: not counted). */
+  cappedOwner: string | null = null;
   private readonly settled: Promise<void>;
   private settle!: () => void;
 
@@ -76,7 +97,7 @@ export class Job implements JobHandle {
   get signal(): AbortSignal {
     if (this.controller === null) {
       this.controller = new AbortController();
-      if (this.abortReason !== undefined) this.controller.abort(this.abortReason);
+      if (this.abortValue !== undefined) this.controller.abort(this.abortValue);
     }
     return this.controller.signal;
   }
@@ -87,12 +108,17 @@ export class Job implements JobHandle {
 
   /** Whether abort() was called (without creating the signal just to ask). */
   get aborted(): boolean {
-    return this.abortReason !== undefined;
+    return this.abortValue !== undefined;
+  }
+
+  /** Why abort() was called (undefined: it was not). */
+  get abortReason(): unknown {
+    return this.abortValue;
   }
 
   abort(reason: unknown): void {
-    if (this.abortReason !== undefined) return;
-    this.abortReason = reason;
+    if (this.abortValue !== undefined) return;
+    this.abortValue = reason;
     this.controller?.abort(reason);
   }
 
@@ -100,7 +126,7 @@ export class Job implements JobHandle {
     return TERMINAL_STATES.has(this.record.state);
   }
 
-  /** Resolves when the job reached a terminal state and its record was written. */
+  /** Resolves when the job's final record was written and announced. */
   done(): Promise<void> {
     return this.settled;
   }
@@ -112,7 +138,7 @@ export class Job implements JobHandle {
   /** The new-style call outcome: result, the job's own error, or null when aborted. */
   async outcome(): Promise<unknown> {
     await this.settled;
-    if (this.record.state === 'SUCCESS') return this.record.result;
+    if (this.record.state === 'SUCCESS') return this.callerResult !== null ? this.callerResult.value : this.record.result;
     if (this.record.state === 'ABORTED') return null;
     throw this.failure ?? errorFromRecord(this.record);
   }
@@ -121,7 +147,36 @@ export class Job implements JobHandle {
     const from = this.record.state;
     if (!ALLOWED[from].includes(to)) throw new Error(`job ${this.id}: illegal transition ${from} -> ${to}`);
     this.record.state = to;
-    if (TERMINAL_STATES.has(to)) this.record.time_finished = Date.now();
+    if (TERMINAL_STATES.has(to)) this.record.time_finished = jobTime();
+  }
+
+  /**
+   * The record this job ends with, built apart from the live one: the manager stores it first and
+   * applies it (applyFinal) only once it is durable, so nothing announces an end the store lacks.
+   * `stored` is the result as it is kept (redacted, e.g. by core.bulk); the caller still gets `result`.
+   */
+  finalRecord(state: FinalState, result: unknown, err: unknown, stored: (r: unknown) => unknown = (r) => r): JobRecord {
+    const from = this.record.state;
+    if (!ALLOWED[from].includes(state)) throw new Error(`job ${this.id}: illegal transition ${from} -> ${state}`);
+    const final: JobRecord = { ...this.record, state, time_finished: jobTime() };
+    if (state === 'SUCCESS') {
+      const value = result === undefined ? null : result;
+      const kept = stored(value);
+      if (kept !== value) this.callerResult = { value };
+      const bad = encodingError(kept);
+      final.result = bad === null ? kept : null;
+      final.result_encoding_error = bad;
+      if (final.progress.percent !== 100) final.progress = { ...final.progress, percent: 100 };
+    } else if (state === 'FAILED') {
+      this.failure = err;
+      Object.assign(final, failureFields(err));
+    }
+    return final;
+  }
+
+  /** The final record was stored: the job is finished from now on. */
+  applyFinal(final: JobRecord): void {
+    Object.assign(this.record, final);
   }
 
   setProgress(percent?: number | null, description?: string | null, extra?: unknown): void {
@@ -155,21 +210,23 @@ export class Job implements JobHandle {
     this.record.internal = { ...this.record.internal, ...data };
     return this.events.setInternal(this);
   }
+}
 
-  /** Fill error, exception and exc_info from a thrown value (PROTOCOL.md 5.1). */
-  fail(err: unknown): void {
-    this.failure = err;
-    const data = errorData(err);
-    const r = this.record;
-    if (err instanceof ValidationErrors) {
-      r.error = data.reason;
-      r.exc_info = { repr: data.trace!.repr, type: 'VALIDATION', errno: err.errors.length === 1 ? err.errors[0]![2] : null, extra: data.extra };
-    } else {
-      r.error = err instanceof CallError ? err.message : `${data.trace!.class}: ${data.reason}`;
-      r.exc_info = { repr: data.trace!.repr, type: data.trace!.class, errno: err instanceof CallError ? err.errno : null, extra: data.extra };
-    }
-    r.exception = data.trace!.formatted;
+/** error, exception and exc_info of a job failed with a thrown value (PROTOCOL.md 5.1). */
+export function failureFields(err: unknown): Pick<JobRecord, 'error' | 'exception' | 'exc_info'> {
+  const data = errorData(err);
+  if (err instanceof ValidationErrors) {
+    return {
+      error: data.reason,
+      exception: data.trace!.formatted,
+      exc_info: { repr: data.trace!.repr, type: 'VALIDATION', errno: err.errors.length === 1 ? err.errors[0]![2] : null, extra: data.extra },
+    };
   }
+  return {
+    error: err instanceof CallError ? err.message : `${data.trace!.class}: ${data.reason}`,
+    exception: data.trace!.formatted,
+    exc_info: { repr: data.trace!.repr, type: data.trace!.class, errno: err instanceof CallError ? err.errno : null, extra: data.extra },
+  };
 }
 
 /** Rebuild the error of a failed job read back from the store (its thrown value is gone). */

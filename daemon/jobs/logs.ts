@@ -4,6 +4,7 @@ import { createReadStream } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+export { logsExcerpt } from './excerpt.js';
 
 export function jobLogPath(dir: string, id: number): string {
   return join(dir, `${id}.log`);
@@ -17,9 +18,13 @@ export interface JobLogWriterOptions {
    * at most about twice this: the text being written plus the text waiting.
    */
   maxPending?: number;
+  /** The log file's size cap in bytes (default: none). See JobLogWriter. */
+  maxBytes?: number;
 }
 
 const DEFAULT_MAX_PENDING = 4 * 1024 * 1024;
+/** Of a capped log, at most this much of the end is kept (and a quarter of the cap at most). */
+const MAX_TAIL_BYTES = 1024 * 1024;
 
 /**
  * Appends text to one job's log file without ever blocking the event loop.
@@ -34,12 +39,25 @@ const DEFAULT_MAX_PENDING = 4 * 1024 * 1024;
  *   chunk listeners are file positions.
  * - A failed write (disk full, directory gone) stops the log: `error` is set and later text is
  *   ignored. Logging never fails the job, so close() does not reject.
+ * - Size cap (`maxBytes`): the file takes text until it is `maxBytes` minus the tail size; after
+ *   that the latest text is kept in memory as a rolling tail (a quarter of the cap, at most 1 MiB)
+ *   and written at close() behind a line `[... N bytes of log output skipped ...]`, starting at a
+ *   line boundary. Followers see the head live, then the marker and the tail at the end.
  */
 export class JobLogWriter {
   readonly path: string;
   /** The write error that stopped this log, if any. */
   error: Error | null = null;
   private readonly maxPending: number;
+  /** Bytes the file takes before the rolling tail starts (Infinity: no cap). */
+  private readonly headBytes: number;
+  private readonly tailBytes: number;
+  /** Bytes accepted into the file so far (written or waiting). */
+  private accepted = 0;
+  /** Non-null once the head is full: the latest text, oldest first, tailBytes at most. */
+  private tail: string[] | null = null;
+  private tailLength = 0;
+  private skippedBytes = 0;
   private pending: string[] = [];
   private pendingChars = 0;
   private droppedChars = 0;
@@ -54,6 +72,9 @@ export class JobLogWriter {
   constructor(path: string, options: JobLogWriterOptions = {}) {
     this.path = path;
     this.maxPending = Math.max(1, options.maxPending ?? DEFAULT_MAX_PENDING);
+    const max = options.maxBytes ?? Infinity;
+    this.tailBytes = Number.isFinite(max) ? Math.max(1, Math.min(MAX_TAIL_BYTES, Math.floor(max / 4))) : 0;
+    this.headBytes = Number.isFinite(max) ? Math.max(0, max - this.tailBytes) : Infinity;
   }
 
   /** Bytes that have reached the file. Always a chunk boundary, hence a UTF-8 character boundary. */
@@ -73,6 +94,24 @@ export class JobLogWriter {
 
   append(text: string): void {
     if (this.closing !== null || this.error !== null || text.length === 0) return;
+    if (this.tail !== null) {
+      this.keepTail(text);
+      return;
+    }
+    if (this.headBytes !== Infinity) {
+      const bytes = Buffer.byteLength(text);
+      if (this.accepted + bytes > this.headBytes) {
+        const [fits, rest] = splitAtByte(text, this.headBytes - this.accepted);
+        if (fits.length > 0) this.acceptHead(fits);
+        this.tail = [];
+        this.keepTail(rest);
+        return;
+      }
+    }
+    this.acceptHead(text);
+  }
+
+  private acceptHead(text: string): void {
     // A single text larger than the limit is still taken when nothing waits: it is already in
     // memory, and refusing it would lose it for no gain.
     if (this.pendingChars > 0 && this.pendingChars + text.length > this.maxPending) {
@@ -84,6 +123,39 @@ export class JobLogWriter {
       this.droppedChars = 0;
     }
     this.enqueue(text);
+  }
+
+  /** Past the head: keep only the latest tailBytes bytes. */
+  private keepTail(text: string): void {
+    const tail = this.tail!;
+    tail.push(text);
+    this.tailLength += Buffer.byteLength(text);
+    while (tail.length > 1 && this.tailLength - Buffer.byteLength(tail[0]!) >= this.tailBytes) {
+      const old = Buffer.byteLength(tail.shift()!);
+      this.tailLength -= old;
+      this.skippedBytes += old;
+    }
+    if (this.tailLength > this.tailBytes) {
+      const [dropped, kept] = splitAtByte(tail[0]!, this.tailLength - this.tailBytes, true);
+      const n = Buffer.byteLength(dropped);
+      tail[0] = kept;
+      this.tailLength -= n;
+      this.skippedBytes += n;
+    }
+  }
+
+  /** The marker and the tail of a capped log, from the first whole line of the tail. */
+  private tailText(): string {
+    let text = this.tail!.join('');
+    if (this.skippedBytes > 0) {
+      const nl = text.indexOf('\n');
+      if (nl !== -1 && nl < text.length - 1) {
+        this.skippedBytes += Buffer.byteLength(text.slice(0, nl + 1));
+        text = text.slice(nl + 1);
+      }
+    }
+    if (this.skippedBytes === 0) return text;
+    return `\n[... ${this.skippedBytes} bytes of log output skipped: the log is capped at ${this.headBytes + this.tailBytes} bytes ...]\n${text}`;
   }
 
   /** `listener(chunk, offset)` runs after each chunk reached the file at byte `offset`. */
@@ -115,6 +187,12 @@ export class JobLogWriter {
 
   private async finish(): Promise<void> {
     while (this.draining !== null) await this.draining;
+    if (this.tail !== null && this.error === null) {
+      const text = this.tailText();
+      this.tail = null;
+      if (text.length > 0) this.enqueue(text);
+      while (this.draining !== null) await this.draining;
+    }
     try {
       // A job that never logged still gets its (empty) file, so its excerpt is '' and not
       // "Log file was removed".
@@ -132,6 +210,7 @@ export class JobLogWriter {
   }
 
   private enqueue(text: string): void {
+    if (this.headBytes !== Infinity) this.accepted += Buffer.byteLength(text);
     this.pending.push(text);
     this.pendingChars += text.length;
     this.draining ??= this.drain();
@@ -161,6 +240,18 @@ export class JobLogWriter {
       this.draining = null;
     }
   }
+}
+
+/**
+ * `text` cut after `bytes` UTF-8 bytes, on a character boundary: the first part is at most `bytes`
+ * long, or (`atLeast`) at least `bytes` long.
+ */
+function splitAtByte(text: string, bytes: number, atLeast = false): [string, string] {
+  const buf = Buffer.from(text, 'utf8');
+  let cut = Math.max(0, Math.min(bytes, buf.length));
+  const step = atLeast ? 1 : -1;
+  while (cut > 0 && cut < buf.length && (buf[cut]! & 0xc0) === 0x80) cut += step;
+  return [buf.toString('utf8', 0, cut), buf.toString('utf8', cut)];
 }
 
 /** A listener's failure is its own problem; it must not stop the log or the other listeners. */
@@ -260,51 +351,6 @@ async function readRange(
   } finally {
     stream.destroy();
   }
-}
-
-const EXCERPT_HEAD = 10;
-const EXCERPT_TAIL = 10;
-
-/**
- * The `logs_excerpt` of a finished job (PROTOCOL.md 5.4): up to 20 lines as they are; otherwise
- * the first 10, a line `... N more lines ...` and the last 10. Lines keep their own newlines; a
- * final line without one still counts. The file is streamed, so only 20 lines are ever held.
- */
-export async function logsExcerpt(path: string): Promise<string> {
-  const head: string[] = [];
-  const tail: string[] = []; // ring buffer of the latest lines
-  let total = 0;
-  let partial = '';
-  const take = (line: string): void => {
-    total++;
-    if (head.length < EXCERPT_HEAD) head.push(line);
-    else {
-      tail.push(line);
-      if (tail.length > EXCERPT_TAIL) tail.shift();
-    }
-  };
-  const stream = createReadStream(path);
-  const decoder = new StringDecoder('utf8');
-  try {
-    for await (const piece of stream as AsyncIterable<Buffer>) {
-      const text = partial + decoder.write(piece);
-      let start = 0;
-      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-        take(text.slice(start, nl + 1));
-        start = nl + 1;
-      }
-      partial = text.slice(start);
-    }
-  } catch (err) {
-    if (isNotFound(err)) return 'Log file was removed';
-    throw err;
-  } finally {
-    stream.destroy();
-  }
-  partial += decoder.end();
-  if (partial.length > 0) take(partial);
-  if (total <= EXCERPT_HEAD + EXCERPT_TAIL) return head.join('') + tail.join('');
-  return `${head.join('')}... ${total - EXCERPT_HEAD - EXCERPT_TAIL} more lines ...\n${tail.join('')}`;
 }
 
 /** Deletes a job's log file; one that is already gone is fine. */

@@ -1,13 +1,16 @@
 // core.get_jobs over the whole durable history. Active and just-finished jobs come from memory
 // (their stored copy may be stale), the rest from the store, through its method/state indexes
-// when the filters allow. Listing by id (the default, and `-id` newest first) streams and stops
-// after offset+limit; other orderings collect the candidates and sort them.
+// when the filters allow, or its time indexes for `time_started.$date` / `time_finished.$date`
+// ranges. Counts of a state and a time range (the dashboard's summary) read the store's counters.
+// Listing by id (the default, and `-id` newest first) streams and stops after offset+limit; other
+// orderings collect the candidates and sort them.
 import type { Credentials } from '../auth/credentials.js';
 import { isFullAdmin } from '../auth/credentials.js';
-import { MatchNotFound, applyQuery, compileFilters, filterHints, project, type Predicate } from '../filters.js';
+import { MatchNotFound, applyQuery, compileFilters, filterHints, parseIsoTimestamp, project, type Predicate } from '../filters.js';
 import type { Redactor } from '../redact.js';
 import type { QueryOptionsT } from '../../schemas/query.js';
-import { mayRead, type JobManager } from './manager.js';
+import type { TimeField, TimeRange } from './counters.js';
+import type { JobManager } from './manager.js';
 import type { JobRecord } from './types.js';
 import { jobToWire, type WireJob } from './wire.js';
 
@@ -21,10 +24,53 @@ export interface JobQueryContext {
 type Visible = (r: JobRecord) => boolean;
 
 const INDEXED = new Set(['state', 'method']);
+const TIME_FIELDS: ReadonlyMap<string, TimeField> = new Map([
+  ['time_started.$date', 'time_started'],
+  ['time_finished.$date', 'time_finished'],
+]);
 
-/** Whether every filter condition is an `=`/`in` on an indexed field (then index counts are exact). */
-function coveredByIndexes(filters: unknown[]): boolean {
-  return filters.every((c) => Array.isArray(c) && c.length === 3 && INDEXED.has(c[0] as string) && (c[1] === '=' || (c[1] === 'in' && Array.isArray(c[2]))));
+/** The ms bounds one `.$date` condition puts on its field, or null when it is not a plain bound. */
+function timeBound(c: unknown): { field: TimeField; gte: number; lt: number } | null {
+  if (!Array.isArray(c) || c.length !== 3 || typeof c[2] !== 'string') return null;
+  const field = TIME_FIELDS.get(c[0] as string);
+  const ms = parseIsoTimestamp(c[2]);
+  if (field === undefined || ms === undefined) return null;
+  switch (c[1]) {
+    case '>': return { field, gte: ms + 1, lt: Infinity };
+    case '>=': return { field, gte: ms, lt: Infinity };
+    case '<': return { field, gte: 0, lt: ms };
+    case '<=': return { field, gte: 0, lt: ms + 1 };
+    case '=': return { field, gte: ms, lt: ms + 1 };
+    default: return null;
+  }
+}
+
+/** The range the top-level time conditions allow on the first time field they name. */
+function timeRangeHint(filters: unknown[]): TimeRange | undefined {
+  let range: TimeRange | undefined;
+  for (const c of filters) {
+    const b = timeBound(c);
+    if (b === null || (range !== undefined && b.field !== range.field)) continue;
+    range = range === undefined ? b : { field: b.field, gte: Math.max(range.gte, b.gte), lt: Math.min(range.lt, b.lt) };
+  }
+  return range;
+}
+
+/**
+ * Whether the indexes answer the filters exactly: every condition is an `=`/`in` on state or
+ * method, or a time bound on the hinted range's field.
+ */
+function coveredByIndexes(filters: unknown[], range: TimeRange | undefined): boolean {
+  return filters.every((c) => {
+    if (!Array.isArray(c) || c.length !== 3) return false;
+    if (INDEXED.has(c[0] as string)) return c[1] === '=' || (c[1] === 'in' && Array.isArray(c[2]));
+    const b = timeBound(c);
+    return b !== null && b.field === range?.field;
+  });
+}
+
+function inRange(t: number | null, range: TimeRange): boolean {
+  return t !== null && t >= range.gte && t < range.lt;
 }
 
 function stringHints(values: unknown[] | undefined): string[] | undefined {
@@ -35,11 +81,12 @@ function stringHints(values: unknown[] | undefined): string[] | undefined {
 export async function queryJobs(jobs: JobManager, filters: unknown[], options: QueryOptionsT, q: JobQueryContext): Promise<unknown> {
   const predicate: Predicate = compileFilters(filters);
   const admin = isFullAdmin(q.credentials);
-  const visible: Visible = admin ? () => true : (r) => mayRead(q.credentials, r, q.readRoles(r.method));
+  const visible: Visible = admin ? () => true : (r) => jobs.mayRead(q.credentials, r, q.readRoles(r.method));
   const hints = filterHints(filters).equals;
   const methods = stringHints(hints.get('method'));
   const states = stringHints(hints.get('state'));
-  const scanFilter = { ...(methods ? { methods } : {}), ...(states ? { states } : {}) };
+  const range = timeRangeHint(filters);
+  const scanFilter = { ...(methods ? { methods } : {}), ...(states ? { states } : {}), ...(range ? { range } : {}) };
   const live = jobs.unflushed();
   const liveIds = new Set(live.map((j) => j.id));
   const toWire = (r: JobRecord): WireJob => jobToWire(r, q.resultRedactor(r.method));
@@ -52,13 +99,18 @@ export async function queryJobs(jobs: JobManager, filters: unknown[], options: Q
     return project(toWire(out as JobRecord), options.select);
   };
 
-  if (options.count && admin && coveredByIndexes(filters)) {
+  if (options.count && admin && coveredByIndexes(filters, range)) {
     // Index count, corrected for jobs whose stored copy is behind their live state.
-    const hinted = (state: string | null, method: string) =>
-      state !== null && (!states || states.includes(state)) && (!methods || methods.includes(method));
+    const storedMatches = (j: (typeof live)[number]): boolean => {
+      const state = j.persistedState;
+      if (state === null || (states && !states.includes(state)) || (methods && !methods.includes(j.record.method))) return false;
+      if (range === undefined) return true;
+      const finished = state === 'SUCCESS' || state === 'FAILED' || state === 'ABORTED';
+      return inRange(range.field === 'time_started' ? j.record.time_started : finished ? j.record.time_finished : null, range);
+    };
     let n = await jobs.store.count(scanFilter);
     for (const j of live) {
-      if (hinted(j.persistedState, j.record.method)) n--;
+      if (storedMatches(j)) n--;
       if (!j.record.transient && matches(j.record)) n++;
     }
     return n;

@@ -1,9 +1,18 @@
 // The job object of PROTOCOL.md 5.1, as stored and as sent. Times are epoch milliseconds in
 // memory and in level; the wire encoding ({"$date": ms}) is applied when a job is serialised.
+// They are whole seconds (jobTime): the reference encoder sends whole seconds, and the reference
+// client re-encodes every date it prints that way, so a millisecond value would read differently
+// in an event seen raw and in a query printed by midclt. Whole seconds are the same everywhere,
+// and they make the per-second summary counters exact (counters.ts).
 
 export type JobState = 'WAITING' | 'RUNNING' | 'SUCCESS' | 'FAILED' | 'ABORTED';
 
 export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['SUCCESS', 'FAILED', 'ABORTED']);
+
+/** A job timestamp: epoch ms truncated to the whole second. */
+export function jobTime(ms: number = Date.now()): number {
+  return ms - (ms % 1000);
+}
 
 export interface JobProgress {
   percent: number;
@@ -49,4 +58,9 @@ export interface JobRecord {
   parent_id?: number | null;
   /** Module-owned data kept with the job, e.g. the process group a cron run started. */
   internal?: Record<string, unknown>;
+  /**
+   * Who the job belongs to, as a stable identity (owner.ts): `user:<id>` or `<credential type>:<name>`
+   * for principals without a user id; null for internal jobs. Never sent to clients.
+   */
+  owner?: string | null;
 }

@@ -127,18 +127,26 @@ export async function runCronJob(o: RunOptions): Promise<RunResultT> {
       ...credentials,
       timeoutMs: r.timeout * 1000,
       killGraceMs: KILL_GRACE_MS,
-      onLine: (stream, line) => {
-        if (stream === 'stdout') {
-          const p = parseProgressLine(line);
-          if (p !== null) {
-            job.setProgress(p.percent, p.description, p.extra);
-            return;
+      // One log write with one timestamp per read of the pipe, never per line: a command printing
+      // millions of lines costs a few thousand appends, and the daemon keeps answering.
+      onLines: (stream, lines) => {
+        const kept = !(stream === 'stdout' ? r.stdout : r.stderr); // true in the record: not kept
+        const prefix = `${new Date().toISOString()} [${stream}] `;
+        let text = '';
+        for (const line of lines) {
+          if (stream === 'stdout' && line.includes('{')) {
+            const p = parseProgressLine(line);
+            if (p !== null) {
+              job.setProgress(p.percent, p.description, p.extra);
+              continue;
+            }
           }
+          if (!kept) continue;
+          text += `${prefix}${line}\n`;
+          tail.push(line);
+          if (tail.length > TAIL_LINES) tail.shift();
         }
-        if (stream === 'stdout' ? r.stdout : r.stderr) return; // true: the stream is not kept
-        tail.push(line.length > TAIL_LINE_CHARS ? `${line.slice(0, TAIL_LINE_CHARS)}...` : line);
-        if (tail.length > TAIL_LINES) tail.shift();
-        note(job, stream, line);
+        if (text.length > 0) job.log(text);
       },
       onSignal: (signal, reason) => note(job, 'cronjob', `${reason === 'timeout' ? `timed out after ${r.timeout} s` : reason}: sent ${signal} to process group ${a.pid!}`),
     });
@@ -179,7 +187,7 @@ export async function runCronJob(o: RunOptions): Promise<RunResultT> {
     note(job, 'cronjob', `attempt ${attempt} failed: ${f.summary}`);
     if (attempt >= total) {
       const after = attempt > 1 ? ` (after ${attempt} attempts)` : '';
-      const quoted = tail.length > 0 ? `\nLast output:\n${tail.join('\n')}` : '';
+      const quoted = tail.length > 0 ? `\nLast output:\n${tail.map((l) => (l.length > TAIL_LINE_CHARS ? `${l.slice(0, TAIL_LINE_CHARS)}...` : l)).join('\n')}` : '';
       throw new CallError(`${f.summary}${after}${quoted}`, f.errno, { exit_code: f.exitCode, attempts: attempt, duration });
     }
     note(job, 'cronjob', `retrying in ${r.retry_delay} s`);

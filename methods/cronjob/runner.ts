@@ -29,7 +29,8 @@ export interface AttemptOptions {
   timeoutMs: number;
   /** Time between SIGTERM and SIGKILL when the attempt times out. */
   killGraceMs: number;
-  onLine(stream: StreamName, line: string): void;
+  /** The lines of one read of a stream (never called per line: a chatty command reads in big chunks). */
+  onLines(stream: StreamName, lines: string[]): void;
   /** Told each signal sent to the process group. */
   onSignal?(signal: NodeJS.Signals, reason: StopReason): void;
 }
@@ -50,36 +51,41 @@ export interface Attempt {
   stop(reason: StopReason, graceMs: number): void;
 }
 
-/** Splits a byte stream into lines (without the newline; a trailing `\r` is dropped too). */
+/**
+ * Splits a byte stream into lines (without the newline; a trailing `\r` is dropped too), handing
+ * over all the lines of one chunk at once.
+ */
 class LineSplitter {
   private readonly decoder = new StringDecoder('utf8');
   private buf = '';
 
-  constructor(private readonly emit: (line: string) => void) {}
+  constructor(private readonly emit: (lines: string[]) => void) {}
 
   push(chunk: Buffer): void {
     this.buf += this.decoder.write(chunk);
+    const lines: string[] = [];
     let start = 0;
     for (let nl = this.buf.indexOf('\n'); nl !== -1; nl = this.buf.indexOf('\n', start)) {
-      this.line(this.buf.slice(start, nl));
+      lines.push(stripCr(this.buf.slice(start, nl)));
       start = nl + 1;
     }
     this.buf = this.buf.slice(start);
     while (this.buf.length > MAX_LINE_CHARS) {
-      this.emit(this.buf.slice(0, MAX_LINE_CHARS));
+      lines.push(this.buf.slice(0, MAX_LINE_CHARS));
       this.buf = this.buf.slice(MAX_LINE_CHARS);
     }
+    if (lines.length > 0) this.emit(lines);
   }
 
   end(): void {
     this.buf += this.decoder.end();
-    if (this.buf !== '') this.line(this.buf);
+    if (this.buf !== '') this.emit([stripCr(this.buf)]);
     this.buf = '';
   }
+}
 
-  private line(text: string): void {
-    this.emit(text.endsWith('\r') ? text.slice(0, -1) : text);
-  }
+function stripCr(text: string): string {
+  return text.endsWith('\r') ? text.slice(0, -1) : text;
 }
 
 class ChildAttempt implements Attempt {
@@ -116,11 +122,17 @@ class ChildAttempt implements Attempt {
     this.pid = this.child.pid;
     if (this.pid !== undefined) this.starttime = readStatSync(this.pid)?.starttime ?? null;
     const splitters = {
-      stdout: new LineSplitter((l) => o.onLine('stdout', l)),
-      stderr: new LineSplitter((l) => o.onLine('stderr', l)),
+      stdout: new LineSplitter((lines) => o.onLines('stdout', lines)),
+      stderr: new LineSplitter((lines) => o.onLines('stderr', lines)),
     };
     const wire = (name: StreamName, s: Readable | null) => {
-      s?.on('data', (d: Buffer) => splitters[name].push(d));
+      s?.on('data', (d: Buffer) => {
+        splitters[name].push(d);
+        // One read per turn of the event loop: libuv reads a flooded pipe up to 32 times per
+        // wakeup, and a command printing millions of lines must not hold the daemon that long.
+        s.pause();
+        setImmediate(() => s.resume());
+      });
       s?.on('end', () => splitters[name].end());
       s?.on('error', () => undefined);
     };
