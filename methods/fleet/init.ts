@@ -31,6 +31,8 @@ export interface FleetInitResult {
   signerPubPath: string;
   /** The signer's public key line, as in signer.pub. */
   signerPublicKey: string;
+  /** The NATS users written to nats.conf, for writing the same users into other nodes' confs. */
+  users: { hosts: Array<{ id: string; nkey: string }>; signers: string[] };
 }
 
 export async function fleetInit(dir: string, o: FleetInitOptions): Promise<FleetInitResult> {
@@ -51,12 +53,8 @@ export async function fleetInit(dir: string, o: FleetInitOptions): Promise<Fleet
   const hosts = o.hosts.map((id) => ({ id, pair: createUser() }));
   const signerNats = createUser();
   const signing = generateSigningKey();
-  const conf = natsConf({
-    port,
-    storeDir,
-    hosts: hosts.map((h) => ({ id: h.id, nkey: h.pair.getPublicKey() })),
-    signers: [signerNats.getPublicKey()],
-  });
+  const users = { hosts: hosts.map((h) => ({ id: h.id, nkey: h.pair.getPublicKey() })), signers: [signerNats.getPublicKey()] };
+  const conf = natsConf({ port, storeDir, ...users });
   // 'wx': an existing nats.conf means an initialised fleet; refuse before writing any key.
   try {
     await writeFile(confPath, conf, { flag: 'wx', mode: 0o600 });
@@ -75,5 +73,5 @@ export async function fleetInit(dir: string, o: FleetInitOptions): Promise<Fleet
   await writeSecretFile(signerKeyPath, signerFileText(signing, new TextDecoder().decode(signerNats.getSeed())));
   const signerPublicKey = publicKeyLine(signing.keyId);
   await writeFile(signerPubPath, `# Midship fleet signer: trust it with --fleet-trust ${signerPubPath}\n${signerPublicKey}\n`, { flag: 'wx', mode: 0o644 });
-  return { dir: root, confPath, storeDir, natsUrl: `nats://127.0.0.1:${port}`, creds, signerKeyPath, signerPubPath, signerPublicKey };
+  return { dir: root, confPath, storeDir, natsUrl: `nats://127.0.0.1:${port}`, creds, signerKeyPath, signerPubPath, signerPublicKey, users };
 }

@@ -3,8 +3,8 @@
 // messages are waiting, so "read everything up to now" knows when it is done without waiting for
 // a timeout, and an empty result costs one round trip. Only NATS 2.9 features are used.
 import { randomBytes } from 'node:crypto';
-import { AckPolicy, DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager, type ConsumerConfig, type JsMsg } from '@nats-io/jetstream';
-import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerInfo, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { errors, nanos, type NatsConnection } from '@nats-io/transport-node';
 
 export type StartAt = { all: true } | { lastPerSubject: true } | { time: Date };
 
@@ -21,6 +21,7 @@ export interface ReadOptions {
 /** A consumer the server deletes on its own when a reader vanishes without cleaning up. */
 const INACTIVE_MS = 30_000;
 const STREAM_NOT_FOUND = 10059;
+const CREATE_ATTEMPTS = 4;
 
 function consumerConfig(o: Pick<ReadOptions, 'filter' | 'start'>): Partial<ConsumerConfig> & { name: string } {
   const c: Partial<ConsumerConfig> & { name: string } = {
@@ -40,13 +41,27 @@ function consumerConfig(o: Pick<ReadOptions, 'filter' | 'start'>): Partial<Consu
   return c;
 }
 
+/**
+ * Creates the consumer, trying again after a timeout: in a cluster, creation goes through the
+ * metadata leader, and right after a node died there may be none for a few seconds.
+ */
+async function addConsumer(jsm: JetStreamManager, stream: string, cfg: Partial<ConsumerConfig> & { name: string }): Promise<ConsumerInfo> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await jsm.consumers.add(stream, cfg);
+    } catch (e) {
+      if (!(e instanceof errors.TimeoutError) || attempt >= CREATE_ATTEMPTS) throw e;
+    }
+  }
+}
+
 /** Reads what the stream holds now for `filter`, in stream order, calling `each` per message. */
 export async function readStream(nc: NatsConnection, o: ReadOptions, each: (m: JsMsg) => void): Promise<{ read: number; truncated: boolean }> {
   const jsm = await jetstreamManager(nc, { checkAPI: false });
   const cfg = consumerConfig(o);
   let info;
   try {
-    info = await jsm.consumers.add(o.stream, cfg);
+    info = await addConsumer(jsm, o.stream, cfg);
   } catch (e) {
     // No host has joined yet (hosts create the streams): nothing to read.
     if (e instanceof JetStreamApiError && e.code === STREAM_NOT_FOUND) return { read: 0, truncated: false };
@@ -85,7 +100,7 @@ export async function followStream(
 ): Promise<void> {
   const jsm = await jetstreamManager(nc, { checkAPI: false });
   const cfg = consumerConfig(o);
-  const info = await jsm.consumers.add(o.stream, cfg);
+  const info = await addConsumer(jsm, o.stream, cfg);
   try {
     const consumer = jetstream(nc).consumers.getConsumerFromInfo(info);
     while (!signal?.aborted) {
