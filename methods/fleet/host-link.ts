@@ -65,6 +65,8 @@ export class HostLink<R extends OutboxRoot = OutboxRoot> {
   private readonly outbox: HistoryOutbox<R>;
   private setupTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Settles once the server confirmed the responder's subscription on the current connection. */
+  private subscribed: Promise<void> | null = null;
 
   private constructor(private readonly o: HostLinkOptions<R>, outbox: HistoryOutbox<R>) {
     this.host = o.host;
@@ -108,7 +110,10 @@ export class HostLink<R extends OutboxRoot = OutboxRoot> {
     const link = new HostLink(o, outbox);
     link.connection.listen({
       connected: (nc, fresh) => {
-        if (fresh) link.responder.attach(nc);
+        if (fresh) {
+          link.responder.attach(nc);
+          link.subscribed = nc.flush().catch(() => undefined);
+        }
         link.setUp(nc).catch((e: unknown) => o.onError?.(new Error(`fleet: set-up failed: ${(e as Error).message}`)));
       },
       disconnected: () => {
@@ -141,9 +146,11 @@ export class HostLink<R extends OutboxRoot = OutboxRoot> {
     return { connected: this.connected, heartbeats: this.heartbeat.count, rpcInFlight: this.responder.inFlight, outbox: this.outbox.stats() };
   }
 
-  /** Resolves when the link is connected (or after `ms`: then false). */
+  /** Resolves true once the link is connected and answering calls, false after `ms`. */
   async whenConnected(ms: number): Promise<boolean> {
-    return (await this.connection.whenConnected(ms)) !== null;
+    if ((await this.connection.whenConnected(ms)) === null) return false;
+    await this.subscribed;
+    return this.connected;
   }
 
   /** Resolves true once the outbox is empty, false after `ms`. */
