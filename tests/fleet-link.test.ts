@@ -10,18 +10,18 @@ import {
   type FleetCall, type RequestRefusedError,
 } from '../methods/fleet/index.js';
 import { until } from './helpers/cronjob.js';
-import { freePort, NatsServer, natsTest, startFleet, TempLevel, type TestFleet } from './helpers/nats.js';
+import { freePort, NatsServer, natsTest, startFleet, TempDb, outboxDb, type TestFleet } from './helpers/nats.js';
 
 const t = natsTest(test);
 
 let fleet: TestFleet;
-const dbs: TempLevel[] = [];
+const dbs: TempDb[] = [];
 const links: HostLink[] = [];
 const calls: Record<string, FleetCall[]> = { h1: [], h2: [], h3: [] };
 const refused: Array<{ reason: string; subject: string }> = [];
 
 async function link(host: string, servers: string | string[] = fleet.server.url, extra: Partial<Parameters<typeof HostLink.open>[0]> = {}): Promise<HostLink> {
-  const tl = await TempLevel.create();
+  const tl = await TempDb.create();
   dbs.push(tl);
   const l = await HostLink.open({
     servers, host,
@@ -29,7 +29,7 @@ async function link(host: string, servers: string | string[] = fleet.server.url,
     trusted: fleet.trusted,
     version: '0.1.0-test',
     jobCounts: () => ({ RUNNING: 0 }),
-    outboxDb: tl.sublevel(),
+    outboxDb: outboxDb(tl),
     reconnectWaitMs: 100,
     onRefused: (e: RequestRefusedError, subject: string) => refused.push({ reason: e.reason, subject }),
     dispatch: async (call) => {

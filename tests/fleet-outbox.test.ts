@@ -13,24 +13,24 @@ import {
 import { readStream } from '../methods/fleet/stream-reader.js';
 import { hostInboxPrefix, SIGNER_INBOX_PREFIX } from '../methods/fleet/subjects.js';
 import { until } from './helpers/cronjob.js';
-import { natsTest, startFleet, TempLevel, type TestFleet } from './helpers/nats.js';
+import { natsTest, startFleet, TempDb, outboxDb, type TestFleet } from './helpers/nats.js';
 
 const t = natsTest(test);
 let fleet: TestFleet;
 
 type Root = ClassicLevel<string, unknown>;
 
-function openLink(tl: TempLevel, host = 'h1', extra: Partial<HostLinkOptions<Root>> = {}): Promise<HostLink<Root>> {
+function openLink(tl: TempDb, host = 'h1', extra: Partial<HostLinkOptions<Root>> = {}): Promise<HostLink<Root>> {
   return HostLink.open<Root>({
     servers: fleet.server.url, host, trusted: fleet.trusted, version: 'test', reconnectWaitMs: 100, heartbeatMs: 1000,
-    jobCounts: () => ({}), outboxDb: tl.sublevel(), dispatch: () => null,
+    jobCounts: () => ({}), outboxDb: outboxDb(tl), dispatch: () => null,
     ...extra,
     credentials: extra.credentials,
   });
 }
 
 /** Writes a job record and its outbox entry in one batch, as the job store will. */
-async function writeJob(tl: TempLevel, link: { outboxOp(job: FleetJob): OutboxOp<Root> | null }, job: FleetJob): Promise<boolean> {
+async function writeJob(tl: TempDb, link: { outboxOp(job: FleetJob): OutboxOp<Root> | null }, job: FleetJob): Promise<boolean> {
   const op = link.outboxOp(job);
   const jobs = tl.db.sublevel<string, unknown>('jobs', { valueEncoding: 'json' });
   await tl.db.batch([{ type: 'put', sublevel: jobs, key: String(job.id).padStart(12, '0'), value: job }, ...(op ? [op] : [])]);
@@ -55,7 +55,7 @@ t('start a fleet', async () => {
 
 t('NATS down while jobs are written, the host restarted meanwhile: every entry arrives once, in order', async () => {
   const creds = await loadCredentials(fleet.init.creds.h1!);
-  const tl = await TempLevel.create();
+  const tl = await TempDb.create();
   let link = await openLink(tl, 'h1', { credentials: creds });
   assert.ok(await link.whenConnected(20_000));
   const instance = link.instance;
@@ -91,7 +91,7 @@ t('NATS down while jobs are written, the host restarted meanwhile: every entry a
 });
 
 t('a lost acknowledgement makes the outbox publish again, and the stream keeps one copy', async () => {
-  const tl = await TempLevel.create();
+  const tl = await TempDb.create();
   const creds = await loadCredentials(fleet.init.creds.h1!);
   const nc = await connect({ servers: fleet.server.url, authenticator: creds.authenticator, inboxPrefix: hostInboxPrefix('h1') });
   const js = jetstream(nc);
@@ -107,7 +107,7 @@ t('a lost acknowledgement makes the outbox publish again, and the stream keeps o
       return ack;
     },
   };
-  const outbox = new HistoryOutbox({ db: tl.sublevel(), host: 'h1', retryMs: 50 });
+  const outbox = new HistoryOutbox({ db: outboxDb(tl), host: 'h1', retryMs: 50 });
   await outbox.open();
   for (let id = 1; id <= 20; id++) await writeJob(tl, outbox, { id, state: 'SUCCESS' });
   outbox.attach(publisher);
@@ -130,8 +130,8 @@ t('a lost acknowledgement makes the outbox publish again, and the stream keeps o
 });
 
 t('bounds: a full outbox refuses new entries and counts them, keeps the old; a huge job is trimmed', async () => {
-  const tl = await TempLevel.create();
-  const outbox = new HistoryOutbox({ db: tl.sublevel(), host: 'h3', limits: { maxEntries: 3, maxEntryBytes: 600 } });
+  const tl = await TempDb.create();
+  const outbox = new HistoryOutbox({ db: outboxDb(tl), host: 'h3', limits: { maxEntries: 3, maxEntryBytes: 600 } });
   await outbox.open();
   assert.ok(await writeJob(tl, outbox, { id: 1, state: 'RUNNING', result: 'x'.repeat(5000) }));
   assert.ok(await writeJob(tl, outbox, { id: 2, state: 'RUNNING' }));
@@ -142,7 +142,7 @@ t('bounds: a full outbox refuses new entries and counts them, keeps the old; a h
   // The counts come back from the store after a restart.
   await outbox.close();
   await tl.reopen();
-  const again = new HistoryOutbox({ db: tl.sublevel(), host: 'h3', limits: { maxEntries: 3, maxEntryBytes: 600 } });
+  const again = new HistoryOutbox({ db: outboxDb(tl), host: 'h3', limits: { maxEntries: 3, maxEntryBytes: 600 } });
   await again.open();
   assert.is(again.stats().pending, 3);
   assert.is(again.instance, outbox.instance);
@@ -160,8 +160,8 @@ t('bounds: a full outbox refuses new entries and counts them, keeps the old; a h
   }
   await again.close();
   await tl.destroy();
-  const other = await TempLevel.create();
-  const fresh = new HistoryOutbox({ db: other.sublevel(), host: 'h3' });
+  const other = await TempDb.create();
+  const fresh = new HistoryOutbox({ db: outboxDb(other), host: 'h3' });
   await fresh.open();
   assert.is.not(fresh.instance, outbox.instance, 'a new store is a new instance');
   await fresh.close();
@@ -169,7 +169,7 @@ t('bounds: a full outbox refuses new entries and counts them, keeps the old; a h
 });
 
 t('the fleet\'s jobs: each once with its newest state, per host and state; a job followed to its end', async () => {
-  const tls = [await TempLevel.create(), await TempLevel.create()];
+  const tls = [await TempDb.create(), await TempDb.create()];
   const links = [
     await openLink(tls[0]!, 'h2', { credentials: await loadCredentials(fleet.init.creds.h2!) }),
     await openLink(tls[1]!, 'h3', { credentials: await loadCredentials(fleet.init.creds.h3!) }),

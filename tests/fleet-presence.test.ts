@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FleetClient, HostLink, hostStatus, loadCredentials, parsePresence, type HostPresence, type PresenceValue } from '../methods/fleet/index.js';
 import { until } from './helpers/cronjob.js';
-import { natsTest, startFleet, TempLevel, type TestFleet } from './helpers/nats.js';
+import { natsTest, startFleet, TempDb, outboxDb, type TestFleet } from './helpers/nats.js';
 
 const t = natsTest(test);
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -51,11 +51,11 @@ t('start a fleet', async () => {
 });
 
 t('a host appears within two heartbeats with its version and job counts, and a clean stop shows', async () => {
-  const tl = await TempLevel.create();
+  const tl = await TempDb.create();
   let running = 3;
   const link = await HostLink.open({
     servers: fleet.server.url, host: 'h1', credentials: await loadCredentials(fleet.init.creds.h1!), trusted: fleet.trusted,
-    version: '1.2.3', heartbeatMs: HEARTBEAT_MS, jobCounts: () => ({ RUNNING: running, SUCCESS: 10 }), outboxDb: tl.sublevel(),
+    version: '1.2.3', heartbeatMs: HEARTBEAT_MS, jobCounts: () => ({ RUNNING: running, SUCCESS: 10 }), outboxDb: outboxDb(tl),
     dispatch: () => null, reconnectWaitMs: 100,
   });
   try {

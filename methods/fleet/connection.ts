@@ -4,6 +4,7 @@
 // give up anyway (it does after repeated authorization errors, or when the server closes it for
 // good), a new connection is made the same way. Listeners learn of every (re)connect and
 // disconnect and set up again what a fresh connection needs.
+import { Sleeper } from './sleeper.js';
 import { connect, type Authenticator, type NatsConnection } from '@nats-io/transport-node';
 
 export interface FleetConnectionOptions {
@@ -37,7 +38,7 @@ export class FleetConnection {
   private started = false;
   private readonly listeners = new Set<ConnectionListener>();
   private readonly waiters = new Set<() => void>();
-  private wake: (() => void) | null = null;
+  private readonly sleeper = new Sleeper();
   private loop: Promise<void> | null = null;
   private attempting = false;
   private readonly reconnectWaitMs: number;
@@ -92,7 +93,7 @@ export class FleetConnection {
   async stop(drain = true): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.wake?.();
+    this.sleeper.wake();
     const nc = this.current;
     if (nc && !nc.isClosed()) {
       try {
@@ -130,7 +131,7 @@ export class FleetConnection {
         this.attempting = false;
         if (this.stopped) return;
         this.o.onError?.(new Error(`fleet: cannot connect to ${String(this.o.servers)}: ${(e as Error).message}`));
-        await this.pause(this.reconnectWaitMs);
+        await this.sleeper.sleep(this.reconnectWaitMs);
         continue;
       }
       this.attempting = false;
@@ -142,7 +143,7 @@ export class FleetConnection {
       this.setUp(true, nc, true);
       await this.watch(nc);
       this.setUp(false);
-      if (!this.stopped) await this.pause(this.reconnectWaitMs);
+      if (!this.stopped) await this.sleeper.sleep(this.reconnectWaitMs);
     }
   }
 
@@ -173,19 +174,5 @@ export class FleetConnection {
       }
     }
     if (up) for (const w of [...this.waiters]) w();
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.wake = null;
-        resolve();
-      }, ms);
-      this.wake = () => {
-        clearTimeout(t);
-        this.wake = null;
-        resolve();
-      };
-    });
   }
 }

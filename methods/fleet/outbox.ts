@@ -21,6 +21,7 @@
 // larger than maxEntryBytes is trimmed (history-record.ts). Order is key order, i.e. the order in
 // which outboxOp() was called; entries of batches that commit out of that order go out as they
 // appear, so each job's own entries (added, then ended) always keep their order.
+import { Sleeper } from './sleeper.js';
 import { randomBytes } from 'node:crypto';
 import type { AbstractLevel, AbstractSublevel } from 'abstract-level';
 import { JetStreamApiError } from '@nats-io/jetstream';
@@ -106,7 +107,7 @@ export class HistoryOutbox<R extends OutboxRoot = OutboxRoot> {
   private draining: Promise<void> | null = null;
   private again = false;
   private closed = false;
-  private wake: (() => void) | null = null;
+  private readonly sleeper = new Sleeper();
   private readonly onWrite: (ops: Array<{ type: string; key?: unknown }>) => void;
 
   constructor(private readonly o: HistoryOutboxOptions<R>) {
@@ -183,7 +184,7 @@ export class HistoryOutbox<R extends OutboxRoot = OutboxRoot> {
   /** Disconnected: stop publishing until the next attach. */
   detach(): void {
     this.publisher = null;
-    this.wake?.();
+    this.sleeper.wake();
   }
 
   /** Something was written (or the link came back): run the loop unless it is running. */
@@ -213,7 +214,7 @@ export class HistoryOutbox<R extends OutboxRoot = OutboxRoot> {
     this.closed = true;
     this.publisher = null;
     this.root.off('write', this.onWrite);
-    this.wake?.();
+    this.sleeper.wake();
     await this.draining;
   }
 
@@ -224,7 +225,7 @@ export class HistoryOutbox<R extends OutboxRoot = OutboxRoot> {
         const head = await this.head();
         if (head.length === 0) break;
         const ok = await this.publishRound(this.publisher, head);
-        if (!ok && this.publisher !== null && !this.closed) await this.pause(this.retryMs);
+        if (!ok && this.publisher !== null && !this.closed) await this.sleeper.sleep(this.retryMs);
       }
     } while (this.again && this.publisher !== null && !this.closed);
   }
@@ -267,19 +268,5 @@ export class HistoryOutbox<R extends OutboxRoot = OutboxRoot> {
       this.o.onError?.(new Error(`fleet: history publish failed, will retry: ${(failure as Error).message ?? String(failure)}`));
     }
     return failure === null;
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.wake = null;
-        resolve();
-      }, ms);
-      this.wake = () => {
-        clearTimeout(t);
-        this.wake = null;
-        resolve();
-      };
-    });
   }
 }

@@ -21,11 +21,14 @@ export interface ReadOptions {
 /** A consumer the server deletes on its own when a reader vanishes without cleaning up. */
 const INACTIVE_MS = 30_000;
 const STREAM_NOT_FOUND = 10059;
-const CREATE_ATTEMPTS = 4;
+const CREATE_ATTEMPTS = 10;
+const CREATE_TIMEOUT_MS = 2000;
+
+const consumerName = (): string => `midship_${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`;
 
 function consumerConfig(o: Pick<ReadOptions, 'filter' | 'start'>): Partial<ConsumerConfig> & { name: string } {
   const c: Partial<ConsumerConfig> & { name: string } = {
-    name: `midship_${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`,
+    name: consumerName(),
     ack_policy: AckPolicy.None,
     filter_subject: o.filter,
     inactive_threshold: nanos(INACTIVE_MS),
@@ -42,15 +45,19 @@ function consumerConfig(o: Pick<ReadOptions, 'filter' | 'start'>): Partial<Consu
 }
 
 /**
- * Creates the consumer, trying again after a timeout: in a cluster, creation goes through the
- * metadata leader, and right after a node died there may be none for a few seconds.
+ * Creates the consumer, trying again (under a new name) after a timeout. In a cluster, creation
+ * goes through the metadata leader, which may be being elected right after a node died; and
+ * nats-server 2.9 goes on placing new consumers on a dead peer for a while (such a creation is
+ * never answered), so short timeouts and several tries beat one long wait.
  */
-async function addConsumer(jsm: JetStreamManager, stream: string, cfg: Partial<ConsumerConfig> & { name: string }): Promise<ConsumerInfo> {
+async function addConsumer(nc: NatsConnection, stream: string, cfg: Partial<ConsumerConfig> & { name: string }): Promise<ConsumerInfo> {
+  const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: CREATE_TIMEOUT_MS });
   for (let attempt = 1; ; attempt++) {
     try {
       return await jsm.consumers.add(stream, cfg);
     } catch (e) {
       if (!(e instanceof errors.TimeoutError) || attempt >= CREATE_ATTEMPTS) throw e;
+      cfg.name = consumerName();
     }
   }
 }
@@ -61,7 +68,7 @@ export async function readStream(nc: NatsConnection, o: ReadOptions, each: (m: J
   const cfg = consumerConfig(o);
   let info;
   try {
-    info = await addConsumer(jsm, o.stream, cfg);
+    info = await addConsumer(nc, o.stream, cfg);
   } catch (e) {
     // No host has joined yet (hosts create the streams): nothing to read.
     if (e instanceof JetStreamApiError && e.code === STREAM_NOT_FOUND) return { read: 0, truncated: false };
@@ -100,7 +107,7 @@ export async function followStream(
 ): Promise<void> {
   const jsm = await jetstreamManager(nc, { checkAPI: false });
   const cfg = consumerConfig(o);
-  const info = await addConsumer(jsm, o.stream, cfg);
+  const info = await addConsumer(nc, o.stream, cfg);
   try {
     const consumer = jetstream(nc).consumers.getConsumerFromInfo(info);
     while (!signal?.aborted) {

@@ -8,9 +8,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { ClassicLevel } from 'classic-level';
 import { test as uvuTest } from 'uvu';
 import { fleetInit, parseTrustedKeys, type FleetInitResult } from '../../methods/fleet/index.js';
+import { TempDb } from './delivery.js';
 
 export const NATS_HINT =
   'install it with `apt-get install -y nats-server` (Debian), or point MIDSHIP_NATS_SERVER at a binary; MIDSHIP_REQUIRE_NATS=1 makes this a failure';
@@ -186,34 +186,10 @@ export async function startFleet(hosts: string[]): Promise<TestFleet> {
   };
 }
 
-/** A real classic-level database in a temp dir that can be closed and opened again (a restart). */
-export class TempLevel {
-  db!: ClassicLevel<string, unknown>;
-  private constructor(readonly dir: string) {}
-
-  static async create(): Promise<TempLevel> {
-    const t = new TempLevel(await mkdtemp(join(tmpdir(), 'midship-fleet-db-')));
-    await t.open();
-    return t;
-  }
-
-  private async open(): Promise<void> {
-    this.db = new ClassicLevel<string, unknown>(join(this.dir, 'db'), { valueEncoding: 'json' });
-    await this.db.open();
-  }
-
-  /** What the daemon would hand the outbox: app.sublevel(name). */
-  sublevel(name = 'fleet_outbox') {
-    return this.db.sublevel<string, unknown>(name, { valueEncoding: 'json' });
-  }
-
-  async reopen(): Promise<void> {
-    await this.db.close();
-    await this.open();
-  }
-
-  async destroy(): Promise<void> {
-    if (this.db.status === 'open') await this.db.close();
-    await rm(this.dir, { recursive: true, force: true });
-  }
+/** The sublevel a host link is given, as the daemon's app.sublevel('fleet_outbox') would be. */
+export function outboxDb(t: TempDb) {
+  return t.db.sublevel<string, unknown>('fleet_outbox', { valueEncoding: 'json' });
 }
+
+// A real classic-level database in a temp dir that can be closed and reopened (a restart).
+export { TempDb };
