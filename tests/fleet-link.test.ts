@@ -3,10 +3,11 @@
 // unreachable server delays nothing, the link connecting on its own once the server is there.
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { headers } from '@nats-io/transport-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  callErrorObject, FleetCallError, FleetClient, generateSigningKey, HostLink, HostUnreachableError, loadCredentials, loadSignerFile,
+  AUTH_HEADER, callErrorObject, FleetCallError, signRequest, FleetClient, generateSigningKey, HostLink, HostUnreachableError, loadCredentials, loadSignerFile,
   type FleetCall, type RequestRefusedError,
 } from '../methods/fleet/index.js';
 import { until } from './helpers/cronjob.js';
@@ -19,6 +20,8 @@ const dbs: TempDb[] = [];
 const links: HostLink[] = [];
 const calls: Record<string, FleetCall[]> = { h1: [], h2: [], h3: [] };
 const refused: Array<{ reason: string; subject: string }> = [];
+/** test.slow calls wait until the test opens this gate. */
+let gate: Promise<void> = Promise.resolve();
 
 async function link(host: string, servers: string | string[] = fleet.server.url, extra: Partial<Parameters<typeof HostLink.open>[0]> = {}): Promise<HostLink> {
   const tl = await TempDb.create();
@@ -35,7 +38,7 @@ async function link(host: string, servers: string | string[] = fleet.server.url,
     dispatch: async (call) => {
       calls[host]!.push(call);
       if (call.method === 'test.fail') throw Object.assign(new Error('it failed on purpose'), { errno: 2 });
-      if (call.method === 'test.slow') await new Promise((r) => setTimeout(r, 200));
+      if (call.method === 'test.slow') await gate;
       return { host, method: call.method, params: call.params, user: call.user, roles: call.roles };
     },
     toError: (e) => callErrorObject('EINVAL', (e as Error).message, { mapped: true }),
@@ -113,6 +116,42 @@ t('a call signed by an untrusted key is refused by the host, audited, and never 
   }
   assert.is(calls.h1!.length, before);
   assert.equal(refused.at(-1), { reason: 'unknown_signer', subject: 'midship.h1.rpc.core.ping' });
+});
+
+t('over the wire: a replayed request and a tampered body are refused, a busy host says EBUSY', async () => {
+  const signer = await loadSignerFile(fleet.init.signerKeyPath);
+  const client = await FleetClient.fromFile(fleet.server.url, fleet.init.signerKeyPath);
+  const subject = 'midship.h1.rpc.core.ping';
+  const body = new TextEncoder().encode('[1]');
+  const h = headers();
+  h.set(AUTH_HEADER, signRequest({ key: signer.signingKey, subject, body, user: 'alice', roles: [], now: Date.now() }));
+  const send = async (b: Uint8Array) => (await client.nc.request(subject, b, { headers: h, timeout: 10_000 })).json<{ result?: unknown; error?: { data: { extra: { fleet_refusal: string } } } }>();
+  try {
+    const before = calls.h1!.length;
+    assert.equal((await send(body)).result, { host: 'h1', method: 'core.ping', params: [1], user: 'alice', roles: [] });
+    assert.is((await send(body)).error?.data.extra.fleet_refusal, 'replayed');
+    assert.is((await send(new TextEncoder().encode('[2]'))).error?.data.extra.fleet_refusal, 'tampered');
+    assert.is(calls.h1!.length, before + 1, 'only the first one was dispatched');
+    assert.equal(refused.slice(-2).map((r) => r.reason), ['replayed', 'tampered']);
+
+    // A host running its maximum of calls answers the next one EBUSY at once, rather than queueing.
+    const busy = await link('h3', fleet.server.url, { maxInFlight: 2 });
+    assert.ok(await busy.whenConnected(20_000));
+    let open!: () => void;
+    gate = new Promise((r) => (open = r));
+    let settled = 0;
+    const pending = [0, 1, 2].map(() => client.call('h3', 'test.slow', [], 'alice', []).then(
+      () => 'ok',
+      (e: FleetCallError) => (e.error.data as { errname: string }).errname,
+    ).finally(() => settled++));
+    await until(() => settled === 1, 'the third call to be turned away while two wait at the gate');
+    open();
+    const errnames = await Promise.all(pending);
+    assert.equal(errnames.sort(), ['EBUSY', 'ok', 'ok']);
+    await busy.stop();
+  } finally {
+    await client.close();
+  }
 });
 
 t('a link to a refusing port returns at once and connects when the server appears there', async () => {

@@ -118,9 +118,10 @@ export class RpcResponder {
     try {
       call = this.verified(msg);
     } catch (e) {
-      if (!(e instanceof RequestRefusedError)) throw e;
-      this.o.onRefused?.(e, msg.subject);
-      return { error: refusalErrorObject(e) };
+      // Anything but a refusal here is a bug; it still gets an answer, never a crash or silence.
+      const refusal = e instanceof RequestRefusedError ? e : new MalformedRequestError((e as Error).message);
+      this.o.onRefused?.(refusal, msg.subject);
+      return { error: refusalErrorObject(refusal) };
     }
     try {
       return { result: await this.o.dispatch(call) };
