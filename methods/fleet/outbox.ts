@@ -197,7 +197,11 @@ export class HistoryOutbox<R extends OutboxRoot = OutboxRoot> {
     }
     this.draining = this.drain()
       .catch((e: unknown) => this.o.onError?.(new Error(`fleet: history outbox stopped: ${(e as Error).message}`)))
-      .finally(() => (this.draining = null));
+      .finally(() => {
+        this.draining = null;
+        // A write that came between the loop's last look and here would otherwise wait.
+        if (this.again && this.publisher !== null) this.kick();
+      });
   }
 
   /** Resolves true once nothing waits, false when `ms` passed first. For stop paths and tests. */
