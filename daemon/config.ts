@@ -70,7 +70,7 @@ export interface Config {
   jobs: JobsConfig;
   storage: StorageConfig;
   auth: AuthConfig;
-  /** Path of a module exporting `modules` (the method modules to load); default: ../methods/index.js. */
+  /** Path of a file exporting `modules`, the method modules midshipd loads instead of its built-in list (main.ts). */
   modulesPath: string | null;
   /** Validate every result against its schema (on in tests; costs time in production). */
   validateResults: boolean;

@@ -64,8 +64,11 @@ export class Daemon implements App {
     registerUi(this.http);
   }
 
-  /** Open the database, load the modules, listen. `modules` defaults to methods/index.js. */
-  static async start(config: Config, modules?: ModuleFactory[]): Promise<Daemon> {
+  /**
+   * Open the database, register `modules`, listen. The engine knows no module by itself: midshipd
+   * (main.ts) hands it methods/index.ts's list, tests hand it theirs.
+   */
+  static async start(config: Config, modules: readonly ModuleFactory[]): Promise<Daemon> {
     // Before the database object exists (it opens itself on the next tick): nothing in the data
     // dir is touched before the lock is ours (a refused second daemon must leave the first one
     // alone), and nothing is opened that LevelDB would silently shrink.
@@ -87,7 +90,7 @@ export class Daemon implements App {
     return d;
   }
 
-  private async boot(factories?: ModuleFactory[]): Promise<void> {
+  private async boot(factories: readonly ModuleFactory[]): Promise<void> {
     const dataDir = this.config.dataDir;
     try {
       await this.db.open();
@@ -97,7 +100,7 @@ export class Daemon implements App {
     await this.auth.open(this.config.dataDir, this.config.adminPassword);
     await this.jobs.open();
     await this.downloads.open();
-    for (const factory of factories ?? (await loadModules(this.config.modulesPath))) {
+    for (const factory of factories) {
       const mod = await factory(this);
       for (const s of mod.services) this.registry.addService(s);
       for (const m of mod.methods) this.registry.addMethod(m);
@@ -151,12 +154,4 @@ export class Daemon implements App {
     })();
     return this.stopping;
   }
-}
-
-async function loadModules(modulesPath: string | null): Promise<ModuleFactory[]> {
-  // Imported by path at run time: the engine never depends on the method modules statically.
-  const url = modulesPath ? new URL(modulesPath, `file://${process.cwd()}/`).href : new URL('../methods/index.js', import.meta.url).href;
-  const mod = (await import(url)) as { modules?: ModuleFactory[] };
-  if (!Array.isArray(mod.modules)) throw new Error(`${url} does not export 'modules'`);
-  return mod.modules;
 }

@@ -7,6 +7,7 @@ import { WebSocket } from 'ws';
 import { defaultConfig, type Config } from '../../daemon/config.js';
 import { Daemon } from '../../daemon/daemon.js';
 import type { ModuleFactory } from '../../daemon/registry.js';
+import { modules as builtIn } from '../../methods/index.js';
 import { wireViolation } from './wire-check.js';
 
 export interface TestDaemon {
@@ -25,7 +26,8 @@ export interface TestDaemon {
 export interface StartOptions extends Partial<Omit<Config, 'limits' | 'jobs'>> {
   limits?: Partial<Config['limits']>;
   jobs?: Partial<Config['jobs']>;
-  modules?: ModuleFactory[];
+  /** The modules to load; default: the built-in ones (methods/index.ts), as midshipd loads. */
+  modules?: readonly ModuleFactory[];
 }
 
 export async function startDaemon(o: StartOptions = {}): Promise<TestDaemon> {
@@ -50,7 +52,7 @@ export async function startDaemon(o: StartOptions = {}): Promise<TestDaemon> {
     ...(limits ? { limits: limits as Config['limits'] } : {}),
     ...(jobs ? { jobs: jobs as Config['jobs'] } : {}),
   });
-  const daemon = await Daemon.start(config, modules);
+  const daemon = await Daemon.start(config, modules ?? builtIn);
   const stop = () => daemon.stop();
   return {
     daemon,
