@@ -46,7 +46,10 @@ export class Daemon implements App {
     this.events = new EventBus(this.registry, compiler, this.log);
     this.db = new GuardedLevel(join(config.dataDir, 'db'), { fsync: config.storage.fsync, retryMs: config.storage.retryMs, log: this.log });
     this.auth = new AuthService(this.sublevel('users'), this.sublevel('api_keys'), this.sublevel('tokens'), config.auth, this.events, this.log);
-    this.jobs = new JobManager(this.db, config.dataDir, config.jobs, this.events, this.log);
+    this.jobs = new JobManager(this.db, config.dataDir, config.jobs, this.events, this.log, {
+      method: (name) => this.registry.get(name),
+      user: (id) => this.auth.users.get(id),
+    });
     this.downloads = new Downloads(this.jobs, config.dataDir, config.jobs.downloadTokenTtlMs);
     this.dispatcher = new Dispatcher(this);
     const transport = new Transport(config.limits, this.registry, this.dispatcher, this.log);
@@ -55,8 +58,6 @@ export class Daemon implements App {
       connected: (c, remote) => this.auth.connected(c, remote),
       disconnected: (id) => this.auth.disconnected(id),
     }, this.log);
-    this.events.bind(this);
-    this.jobs.bind(this);
     this.http.add('GET', '/api/versions', (_req, res) => sendJson(res, 200, API_VERSIONS));
     this.http.add('GET', '/api/boot_id', (_req, res) => sendJson(res, 200, this.bootId));
     this.http.add('GET', '/_download/', this.downloads.handle);

@@ -5,7 +5,7 @@ import type { App } from './app.js';
 import { hasAnyRole, type Credentials } from './auth/credentials.js';
 import { CallError, ERRNO, isExpected } from './errors.js';
 import type { JobHandle } from './jobs/handle.js';
-import type { CallContext, ConnectionInfo, RegisteredMethod } from './registry.js';
+import { mayCall, type CallContext, type ConnectionInfo, type RegisteredMethod } from './registry.js';
 
 export interface CallOptions {
   connection: ConnectionInfo | null;
@@ -63,8 +63,7 @@ export class Dispatcher {
       return;
     }
     if (credentials === null) throw new CallError('Not authenticated', ERRNO.ENOTAUTHENTICATED);
-    if (def.authOnly) return;
-    if (!hasAnyRole(credentials, m.roles)) throw new CallError('Not authorized', ERRNO.EACCES);
+    if (!mayCall(credentials, m)) throw new CallError('Not authorized', ERRNO.EACCES);
   }
 
   async call(m: RegisteredMethod, params: unknown[], o: CallOptions): Promise<unknown> {
@@ -94,7 +93,7 @@ export class Dispatcher {
   }
 
   private context(o: CallOptions): CallContext {
-    return { app: this.app, credentials: o.credentials, connection: o.connection, messageId: o.messageId, parentJob: o.parentJob };
+    return { credentials: o.credentials, connection: o.connection, messageId: o.messageId, parentJob: o.parentJob };
   }
 
   private runPlain(m: RegisteredMethod, args: unknown[], o: CallOptions): unknown {

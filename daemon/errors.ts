@@ -105,6 +105,32 @@ export function notFound(message: string): ValidationErrors {
   return new ValidationErrors([[null, message, ERRNO.ENOENT]]);
 }
 
+/** Thrown by a job handler (or core.job_wait) to end its job ABORTED rather than FAILED. */
+export class JobAborted extends Error {
+  constructor(message = 'Job aborted') {
+    super(message);
+    this.name = 'JobAborted';
+  }
+}
+
+/** The abort reason of the jobs a stopping daemon ends: they are recorded as interrupted. */
+export class DaemonStopping extends JobAborted {
+  constructor() {
+    super('The daemon is stopping');
+    this.name = 'DaemonStopping';
+  }
+}
+
+/**
+ * Thrown by a job handler that gave up because the daemon stops (e.g. a cron run whose process it
+ * terminated): the job is recorded FAILED as interrupted, like the jobs the stop itself ends.
+ */
+export class JobInterrupted extends CallError {
+  constructor() {
+    super('Interrupted: the daemon stopped while this job was running', ERRNO.EINTR);
+  }
+}
+
 /** Protocol-level failures that carry their own JSON-RPC code and no `data`. */
 export class ProtocolError extends Error {
   constructor(readonly code: number, message: string) {

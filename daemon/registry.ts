@@ -3,7 +3,7 @@
 // module, it is handed them.
 import type { TSchema } from '@sinclair/typebox';
 import type { App } from './app.js';
-import type { Credentials } from './auth/credentials.js';
+import { hasAnyRole, type Credentials } from './auth/credentials.js';
 import type { JobHandle } from './jobs/handle.js';
 import { argsJsonSchema, plainSchema, type ArgSpec, type ArgsOf, type ArgsValidator, type JsonSchema, type SchemaCompiler } from './schema.js';
 import type { ValidateFunction } from 'ajv';
@@ -11,7 +11,6 @@ import { redactBySchema, type Redactor } from './redact.js';
 
 /** What a handler knows about the call it serves. */
 export interface CallContext {
-  app: App;
   credentials: Credentials | null;
   /** The connection the call came over (null for internal calls). */
   connection: ConnectionInfo | null;
@@ -141,7 +140,6 @@ export function method(name: string, spec: PlainMethodSpec<readonly ArgSpec[], T
 
 /** Context of one run of a parameterised event source (`name:{json-args}`). */
 export interface SourceContext {
-  app: App;
   credentials: Credentials | null;
   /** The name as subscribed, including the `:{args}` suffix. */
   collection: string;
@@ -196,6 +194,17 @@ export interface RegisteredMethod {
   writes: boolean;
   /** `<PREFIX>_WRITE` of the method's service: callers without it see results redacted. */
   writeRole: string | null;
+}
+
+/**
+ * Whether `credentials` may call `m`: the one authorization rule, for the dispatcher, core.bulk,
+ * core.download and core.get_methods alike. No-auth methods are open to all, auth-only ones to
+ * any session, the rest to holders of one of their roles.
+ */
+export function mayCall(credentials: Credentials | null, m: RegisteredMethod): boolean {
+  if (m.def.noAuth) return true;
+  if (credentials === null) return false;
+  return m.def.authOnly || hasAnyRole(credentials, m.roles);
 }
 
 const READ_VERBS = new Set(['query', 'get_instance', 'config']);

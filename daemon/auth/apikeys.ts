@@ -53,45 +53,45 @@ const pad = (id: number) => String(id).padStart(10, '0');
 const NEXT_ID = 'next_id';
 
 export class ApiKeyStore {
-  private readonly byId = new Map<number, ApiKeyRecord>();
-  private nextId = 1;
+  readonly #byId = new Map<number, ApiKeyRecord>();
+  #nextId = 1;
   /** Holds the next id once a key was deleted: a restart must not give a deleted key's id to a new one. */
-  private readonly meta: Sublevel<number>;
+  readonly #meta: Sublevel<number>;
 
   constructor(private readonly db: Sublevel<ApiKeyRecord>, private readonly iterations: number) {
-    this.meta = db.sublevel<string, number>('meta', { valueEncoding: 'json' }) as unknown as Sublevel<number>;
+    this.#meta = db.sublevel<string, number>('meta', { valueEncoding: 'json' }) as unknown as Sublevel<number>;
   }
 
   async open(): Promise<void> {
     // Records only: the meta sublevel's keys start with '!', before the digits.
     for await (const [, k] of this.db.iterator({ gte: '0', lt: ':' })) {
-      this.byId.set(k.id, k);
-      this.nextId = Math.max(this.nextId, k.id + 1);
+      this.#byId.set(k.id, k);
+      this.#nextId = Math.max(this.#nextId, k.id + 1);
     }
-    const next = await this.meta.get(NEXT_ID);
-    if (typeof next === 'number') this.nextId = Math.max(this.nextId, next);
+    const next = await this.#meta.get(NEXT_ID);
+    if (typeof next === 'number') this.#nextId = Math.max(this.#nextId, next);
   }
 
   all(): ApiKeyRecord[] {
-    return [...this.byId.values()];
+    return [...this.#byId.values()];
   }
 
   get(id: number): ApiKeyRecord | undefined {
-    return this.byId.get(id);
+    return this.#byId.get(id);
   }
 
   /** Returns the record and the key string, which is never stored. */
   async create(name: string, username: string, expiresAt: number | null): Promise<{ record: ApiKeyRecord; key: string }> {
-    const id = this.nextId++;
+    const id = this.#nextId++;
     const secret = secret64();
     const record: ApiKeyRecord = { id, name, username, created_at: Date.now(), expires_at: expiresAt, revoked: false, material: await deriveScramMaterial(secret, this.iterations) };
     await this.db.put(pad(id), record);
-    this.byId.set(id, record);
+    this.#byId.set(id, record);
     return { record, key: `${id}-${secret}` };
   }
 
   async update(id: number, data: { name?: string; expires_at?: number | null; reset?: boolean }): Promise<{ record: ApiKeyRecord; key: string | null }> {
-    const old = this.byId.get(id);
+    const old = this.#byId.get(id);
     if (!old) throw new CallError(`API key ${id} does not exist`, ERRNO.ENOENT);
     const record = { ...old };
     if (data.name !== undefined) record.name = data.name;
@@ -104,16 +104,16 @@ export class ApiKeyStore {
       key = `${id}-${secret}`;
     }
     await this.db.put(pad(id), record);
-    this.byId.set(id, record);
+    this.#byId.set(id, record);
     return { record, key };
   }
 
   async delete(id: number): Promise<ApiKeyRecord> {
-    const k = this.byId.get(id);
+    const k = this.#byId.get(id);
     if (!k) throw new CallError(`API key ${id} does not exist`, ERRNO.ENOENT);
-    await this.meta.put(NEXT_ID, this.nextId);
+    await this.#meta.put(NEXT_ID, this.#nextId);
     await this.db.del(pad(id));
-    this.byId.delete(id);
+    this.#byId.delete(id);
     return k;
   }
 

@@ -40,8 +40,8 @@ export function sleep(ms: number): Promise<void> {
 }
 
 export class LoginThrottle {
-  private readonly pairs = new Map<string, Window>();
-  private readonly busy = new Map<string, { running: number; waiting: Array<() => void> }>();
+  readonly #pairs = new Map<string, Window>();
+  readonly #busy = new Map<string, { running: number; waiting: Array<() => void> }>();
 
   constructor(
     private readonly config: ThrottleConfig,
@@ -50,29 +50,29 @@ export class LoginThrottle {
   ) {}
 
   private window(key: string, now: number): Window {
-    let w = this.pairs.get(key);
+    let w = this.#pairs.get(key);
     if (!w || now - w.start > WINDOW_MS) {
-      if (w) this.pairs.delete(key);
-      else if (this.pairs.size >= MAX_TRACKED) this.prune(now);
+      if (w) this.#pairs.delete(key);
+      else if (this.#pairs.size >= MAX_TRACKED) this.prune(now);
       w = { start: now, failures: 0, nextSlot: 0 };
-      this.pairs.set(key, w);
+      this.#pairs.set(key, w);
     }
     return w;
   }
 
   private prune(now: number): void {
-    for (const [k, w] of this.pairs) if (now - w.start > WINDOW_MS && w.nextSlot <= now) this.pairs.delete(k);
+    for (const [k, w] of this.#pairs) if (now - w.start > WINDOW_MS && w.nextSlot <= now) this.#pairs.delete(k);
     // Still full (a flood of fresh pairs): forget the oldest; they only ever make logins slower.
-    for (const k of this.pairs.keys()) {
-      if (this.pairs.size < MAX_TRACKED) break;
-      this.pairs.delete(k);
+    for (const k of this.#pairs.keys()) {
+      if (this.#pairs.size < MAX_TRACKED) break;
+      this.#pairs.delete(k);
     }
   }
 
   /** Wait until an attempt at `account` from `address` may be checked; EBUSY when the queue is too long. */
   async admit(account: string, address: string): Promise<void> {
     const now = Date.now();
-    const w = this.pairs.get(`${account}\0${address}`);
+    const w = this.#pairs.get(`${account}\0${address}`);
     if (!w || now - w.start > WINDOW_MS) return;
     // The attempt after the last free failure already waits one step.
     const excess = w.failures - this.config.failuresBeforeSlowdown + 1;
@@ -94,8 +94,8 @@ export class LoginThrottle {
 
   /** Run a password or key verification, at most VERIFICATIONS_PER_ADDRESS at once per address. */
   async verify<T>(address: string, fn: () => Promise<T>): Promise<T> {
-    let b = this.busy.get(address);
-    if (!b) this.busy.set(address, (b = { running: 0, waiting: [] }));
+    let b = this.#busy.get(address);
+    if (!b) this.#busy.set(address, (b = { running: 0, waiting: [] }));
     if (b.running >= VERIFICATIONS_PER_ADDRESS) await new Promise<void>((resolve) => b.waiting.push(resolve));
     else b.running++;
     try {
@@ -104,7 +104,7 @@ export class LoginThrottle {
       const next = b.waiting.shift();
       // The slot passes straight to the next in line.
       if (next) next();
-      else if (--b.running === 0) this.busy.delete(address);
+      else if (--b.running === 0) this.#busy.delete(address);
     }
   }
 }

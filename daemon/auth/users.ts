@@ -36,41 +36,41 @@ const pad = (id: number) => String(id).padStart(10, '0');
 const NEXT_ID = 'next_id';
 
 export class UserStore {
-  private readonly byId = new Map<number, UserRecord>();
+  readonly #byId = new Map<number, UserRecord>();
   /** Names being written by create(): taken, though not in byId until stored. */
-  private readonly creating = new Set<string>();
-  private nextId = 1;
+  readonly #creating = new Set<string>();
+  #nextId = 1;
   /** Holds the next id once a user was deleted, so a restart never hands a deleted user's id out again. */
-  private readonly meta: Sublevel<number>;
+  readonly #meta: Sublevel<number>;
 
   constructor(private readonly db: Sublevel<UserRecord>) {
-    this.meta = db.sublevel<string, number>('meta', { valueEncoding: 'json' }) as unknown as Sublevel<number>;
+    this.#meta = db.sublevel<string, number>('meta', { valueEncoding: 'json' }) as unknown as Sublevel<number>;
   }
 
   async open(): Promise<void> {
     // Records only: the meta sublevel's keys start with '!', before the digits.
     for await (const [, u] of this.db.iterator({ gte: '0', lt: ':' })) {
-      this.byId.set(u.id, u);
-      this.nextId = Math.max(this.nextId, u.id + 1);
+      this.#byId.set(u.id, u);
+      this.#nextId = Math.max(this.#nextId, u.id + 1);
     }
-    const next = await this.meta.get(NEXT_ID);
-    if (typeof next === 'number') this.nextId = Math.max(this.nextId, next);
+    const next = await this.#meta.get(NEXT_ID);
+    if (typeof next === 'number') this.#nextId = Math.max(this.#nextId, next);
   }
 
   get size(): number {
-    return this.byId.size;
+    return this.#byId.size;
   }
 
   all(): UserRecord[] {
-    return [...this.byId.values()];
+    return [...this.#byId.values()];
   }
 
   get(id: number): UserRecord | undefined {
-    return this.byId.get(id);
+    return this.#byId.get(id);
   }
 
   byName(username: string): UserRecord | undefined {
-    for (const u of this.byId.values()) if (u.username === username) return u;
+    for (const u of this.#byId.values()) if (u.username === username) return u;
     return undefined;
   }
 
@@ -83,7 +83,7 @@ export class UserStore {
     errors.throwIfAny();
     const now = Date.now();
     const u: UserRecord = {
-      id: this.nextId++,
+      id: this.#nextId++,
       username: data.username,
       full_name: data.full_name ?? '',
       email: data.email ?? null,
@@ -94,19 +94,19 @@ export class UserStore {
       updated_at: now,
     };
     // A concurrent create may have taken the name while the password was being hashed.
-    if (this.byName(u.username) || this.creating.has(u.username)) throw new ValidationErrors([[`${attr}.username`, `A user named '${u.username}' already exists`, ERRNO.EEXIST]]);
-    this.creating.add(u.username);
+    if (this.byName(u.username) || this.#creating.has(u.username)) throw new ValidationErrors([[`${attr}.username`, `A user named '${u.username}' already exists`, ERRNO.EEXIST]]);
+    this.#creating.add(u.username);
     try {
       await this.db.put(pad(u.id), u); // stored first: a failed write leaves no user behind
     } finally {
-      this.creating.delete(u.username);
+      this.#creating.delete(u.username);
     }
-    this.byId.set(u.id, u);
+    this.#byId.set(u.id, u);
     return u;
   }
 
   async update(id: number, data: { full_name?: string; email?: string | null; password?: string | null; roles?: string[]; locked?: boolean }, attr = 'user_update'): Promise<UserRecord> {
-    const old = this.byId.get(id);
+    const old = this.#byId.get(id);
     if (!old) throw new CallError(`User ${id} does not exist`, ERRNO.ENOENT);
     const errors = new ValidationErrors();
     if (data.full_name !== undefined) checkNoControlChars(data.full_name, `${attr}.full_name`, errors);
@@ -118,16 +118,16 @@ export class UserStore {
     if (data.locked !== undefined) u.locked = data.locked;
     if (data.password !== undefined) u.password_hash = data.password === null ? null : await hashPassword(data.password);
     await this.db.put(pad(id), u);
-    this.byId.set(id, u);
+    this.#byId.set(id, u);
     return u;
   }
 
   async delete(id: number): Promise<UserRecord> {
-    const u = this.byId.get(id);
+    const u = this.#byId.get(id);
     if (!u) throw new CallError(`User ${id} does not exist`, ERRNO.ENOENT);
-    await this.meta.put(NEXT_ID, this.nextId);
+    await this.#meta.put(NEXT_ID, this.#nextId);
     await this.db.del(pad(id));
-    this.byId.delete(id);
+    this.#byId.delete(id);
     return u;
   }
 }

@@ -88,7 +88,7 @@ export async function queryJobs(jobs: JobManager, filters: unknown[], options: Q
   const range = timeRangeHint(filters);
   const scanFilter = { ...(methods ? { methods } : {}), ...(states ? { states } : {}), ...(range ? { range } : {}) };
   const live = jobs.unflushed();
-  const liveIds = new Set(live.map((j) => j.id));
+  const liveIds = new Set(live.map((j) => j.record.id));
   const toWire = (r: JobRecord): WireJob => jobToWire(r, q.resultRedactor(r.method));
   const matches = (r: JobRecord) => visible(r) && predicate(r);
   /** The whole pipeline over collected candidates (already visible to the caller). */
@@ -102,7 +102,7 @@ export async function queryJobs(jobs: JobManager, filters: unknown[], options: Q
   if (options.count && admin && coveredByIndexes(filters, range)) {
     // Index count, corrected for jobs whose stored copy is behind their live state.
     const storedMatches = (j: (typeof live)[number]): boolean => {
-      const state = j.persistedState;
+      const state = j.stored;
       if (state === null || (states && !states.includes(state)) || (methods && !methods.includes(j.record.method))) return false;
       if (range === undefined) return true;
       const finished = state === 'SUCCESS' || state === 'FAILED' || state === 'ABORTED';

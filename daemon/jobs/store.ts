@@ -24,7 +24,7 @@ import type { AbstractBatchOperation, AbstractSublevel } from 'abstract-level';
 import type { ClassicLevel } from 'classic-level';
 import { CallError, ERRNO } from '../errors.js';
 import { addTransition, countRanges, ownerCounterKey, OWNER_COUNTER_PREFIX, type Counted, type CounterDeltas, type TimeRange } from './counters.js';
-import { TERMINAL_STATES, jobTime, type JobRecord, type JobState } from './types.js';
+import { TERMINAL_STATES, interruptedRecord, jobTime, type JobRecord, type JobState } from './types.js';
 
 type RootDb = ClassicLevel<string, unknown>;
 type Sub<V> = AbstractSublevel<RootDb, string | Buffer | Uint8Array, string, V>;
@@ -478,16 +478,8 @@ export class JobStore {
     const stoppedAt = await this.meta.get(STOPPED_AT_KEY);
     const stale: JobRecord[] = [];
     for await (const r of this.scan({ states: ACTIVE_STATES })) stale.push(r);
-    const updated = stale.map((r): JobRecord => ({
-      ...r,
-      state: 'FAILED',
-      result: null,
-      error,
-      exception: null,
-      exc_info: { repr: error, type: 'Interrupted', errno: ERRNO.EINTR, extra: null },
-      // A job started after the last clean stop was running at a crash: all we know is now.
-      time_finished: typeof stoppedAt === 'number' && stoppedAt >= r.time_started ? stoppedAt : jobTime(now),
-    }));
+    // A job started after the last clean stop was running at a crash: all we know is now.
+    const updated = stale.map((r) => interruptedRecord(r, error, typeof stoppedAt === 'number' && stoppedAt >= r.time_started ? stoppedAt : jobTime(now)));
     for (let i = 0; i < updated.length; i += STORE_BATCH) {
       const ops: BatchOp[] = [];
       const deltas: CounterDeltas = new Map();

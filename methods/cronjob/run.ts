@@ -7,10 +7,8 @@
 //   2025-06-10T12:00:00.457Z [stderr] warning: disk almost full
 // Progress lines on stdout (see progress.ts) set the job's progress and are not logged.
 import { isAbsolute } from 'node:path';
-import { CallError, ERRNO } from '../../daemon/errors.js';
+import { CallError, ERRNO, JobAborted, JobInterrupted } from '../../daemon/errors.js';
 import type { JobHandle } from '../../daemon/jobs/handle.js';
-import { JobAborted } from '../../daemon/jobs/job.js';
-import { INTERRUPTED_ERROR } from '../../daemon/jobs/manager.js';
 import type { Logger } from '../../daemon/log.js';
 import { parseProgressLine } from './progress.js';
 import { startAttempt, type AttemptOutcome, type StreamName } from './runner.js';
@@ -40,13 +38,9 @@ function note(job: JobHandle, tag: 'cronjob' | StreamName, text: string): void {
   job.log(`${new Date().toISOString()} [${tag}] ${text}\n`);
 }
 
-function interrupted(): CallError {
-  return new CallError(INTERRUPTED_ERROR, ERRNO.EINTR);
-}
-
 function checkStop(job: JobHandle, stopSignal: AbortSignal): void {
   if (job.signal.aborted) throw new JobAborted();
-  if (stopSignal.aborted) throw interrupted();
+  if (stopSignal.aborted) throw new JobInterrupted();
 }
 
 // Checked as the cron job's user (canEnter), so the answer tells nobody more than that user knows.
@@ -181,7 +175,7 @@ export async function runCronJob(o: RunOptions): Promise<RunResultT> {
     }
     if (outcome.kind === 'stopped' && outcome.reason === 'interrupted') {
       note(job, 'cronjob', 'the daemon is stopping: the process group was terminated');
-      throw interrupted();
+      throw new JobInterrupted();
     }
     const f = failureOf(outcome, r);
     note(job, 'cronjob', `attempt ${attempt} failed: ${f.summary}`);

@@ -195,7 +195,9 @@ export class TempDb {
 
   /** The sublevel a queue is given, as the daemon's app.sublevel(name) would. */
   sublevel(name: string): DeliveryDb {
-    return this.db.sublevel<string, unknown>(name, { valueEncoding: 'json' });
+    // One cast, as the daemon's sublevel() makes: the queue is written against abstract-level's
+    // types, which TypeScript does not always relate to ClassicLevel's (their hooks are invariant).
+    return this.db.sublevel<string, unknown>(name, { valueEncoding: 'json' }) as unknown as DeliveryDb;
   }
 
   async reopen(): Promise<void> {
