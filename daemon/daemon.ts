@@ -2,7 +2,6 @@
 // listeners. Nothing is global, so tests run several daemons in one process.
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { App, InternalCallOptions, Sublevel } from './app.js';
 import { INTERNAL_CREDENTIALS } from './auth/credentials.js';
 import { AuthService } from './auth/service.js';
 import type { Config } from './config.js';
@@ -15,14 +14,15 @@ import { HttpRouter, sendJson } from './http.js';
 import { JobManager } from './jobs/manager.js';
 import { Downloads } from './jobs/download.js';
 import { createLogger, type Logger } from './log.js';
+import type { App, InternalCallOptions } from './module-api.js';
 import { Registry, type ModuleDef, type ModuleFactory } from './registry.js';
 import { Transport } from './rpc/transport.js';
 import { SchemaCompiler } from './schema.js';
-import { GuardedLevel } from './storage.js';
+import { GuardedLevel, type Sublevel } from './storage.js';
 import { registerUi } from './ui.js';
 import { API_VERSIONS, Server } from './server.js';
 
-export class Daemon implements App {
+export class Daemon {
   readonly log: Logger;
   readonly registry: Registry;
   readonly events: EventBus;
@@ -51,7 +51,7 @@ export class Daemon implements App {
       user: (id) => this.auth.users.get(id),
     });
     this.downloads = new Downloads(this.jobs, config.dataDir, config.jobs.downloadTokenTtlMs);
-    this.dispatcher = new Dispatcher(this);
+    this.dispatcher = new Dispatcher({ anonCallsPerMinute: config.limits.anonCallsPerMinute, log: this.log, auth: this.auth, jobs: this.jobs });
     const transport = new Transport(config.limits, this.registry, this.dispatcher, this.log);
     this.server = new Server(config, transport, this.events, this.http, {
       initialCredentials: (c) => this.auth.initialCredentials(c),
@@ -101,8 +101,9 @@ export class Daemon implements App {
     await this.auth.open(this.config.dataDir, this.config.adminPassword);
     await this.jobs.open();
     await this.downloads.open();
+    const app = this.moduleApp();
     for (const factory of factories) {
-      const mod = await factory(this);
+      const mod = await factory(app);
       for (const s of mod.services) this.registry.addService(s);
       for (const m of mod.methods) this.registry.addMethod(m);
       for (const e of mod.events ?? []) this.events.register(e);
@@ -114,6 +115,21 @@ export class Daemon implements App {
     const { port, socketPath } = await this.server.listen();
     this.port = port;
     this.log.info({ host: this.config.host, port, socket: socketPath, dataDir: this.config.dataDir, methods: this.registry.methods.size }, 'midshipd listening');
+  }
+
+  /** What modules are made with (module-api.ts): the services, not the daemon itself. */
+  private moduleApp(): App {
+    return {
+      config: this.config,
+      log: this.log,
+      registry: this.registry,
+      events: this.events,
+      jobs: this.jobs,
+      auth: this.auth,
+      downloads: this.downloads,
+      sublevel: (name) => this.sublevel(name),
+      call: (name, args, options) => this.call(name, args, options),
+    };
   }
 
   sublevel<V = unknown>(name: string): Sublevel<V> {

@@ -1,10 +1,12 @@
 // One call, whatever the transport: authorize -> validate -> run (plain or as a job) -> audit.
 // Method lookup happened before (unknown methods are answered by the transport, before any
 // authentication, as the protocol requires).
-import type { App } from './app.js';
+import type { AuthService } from './auth/service.js';
 import { hasAnyRole, type Credentials } from './auth/credentials.js';
 import { CallError, ERRNO, isExpected } from './errors.js';
 import type { JobHandle } from './jobs/handle.js';
+import type { JobManager } from './jobs/manager.js';
+import type { Logger } from './log.js';
 import { mayCall, type CallContext, type ConnectionInfo, type RegisteredMethod } from './registry.js';
 
 export interface CallOptions {
@@ -41,11 +43,21 @@ class AnonRateLimiter {
   }
 }
 
+/** What the dispatcher works with. */
+export interface DispatchDeps {
+  /** No-auth calls an unauthenticated TCP peer may make per method and minute. */
+  anonCallsPerMinute: number;
+  log: Logger;
+  /** Token sessions are kept alive by use; state-changing calls are audited. */
+  auth: Pick<AuthService, 'touch' | 'audit'>;
+  jobs: Pick<JobManager, 'submit'>;
+}
+
 export class Dispatcher {
   private readonly anonLimiter: AnonRateLimiter;
 
-  constructor(private readonly app: App) {
-    this.anonLimiter = new AnonRateLimiter(app.config.limits.anonCallsPerMinute);
+  constructor(private readonly deps: DispatchDeps) {
+    this.anonLimiter = new AnonRateLimiter(deps.anonCallsPerMinute);
   }
 
   /** Throws CallError when the caller may not call `m`. */
@@ -68,7 +80,7 @@ export class Dispatcher {
 
   async call(m: RegisteredMethod, params: unknown[], o: CallOptions): Promise<unknown> {
     if (o.authorize) await this.authorize(m, o.credentials, o.connection);
-    if (o.credentials?.type === 'TOKEN' && o.connection !== null) this.app.auth.touch(o.connection);
+    if (o.credentials?.type === 'TOKEN' && o.connection !== null) this.deps.auth.touch(o.connection);
     let ok = false;
     let args: unknown[] = params;
     try {
@@ -77,17 +89,17 @@ export class Dispatcher {
       // Secrets are shown only to holders of the namespace's write role (PROTOCOL.md 8.5).
       if (m.writeRole !== null && !(m.def.job && o.legacyJobs) && o.credentials !== null && !hasAnyRole(o.credentials, [m.writeRole])) result = m.redactResult(result);
       if (m.validateResult && !(m.def.job && o.legacyJobs) && !m.validateResult(result)) {
-        this.app.log.error({ method: m.def.name, errors: m.validateResult.errors }, 'result does not match its schema');
+        this.deps.log.error({ method: m.def.name, errors: m.validateResult.errors }, 'result does not match its schema');
         throw new Error(`Result of ${m.def.name} does not match its schema: ${JSON.stringify(m.validateResult.errors)}`);
       }
       ok = true;
       return result;
     } catch (err) {
-      if (!isExpected(err)) this.app.log.error({ err, method: m.def.name }, 'method raised an unexpected error');
+      if (!isExpected(err)) this.deps.log.error({ err, method: m.def.name }, 'method raised an unexpected error');
       throw err;
     } finally {
       if (m.writes && o.credentials !== null && o.credentials.type !== 'INTERNAL' && o.connection !== null) {
-        this.app.auth.audit(o.credentials, o.connection, m.def.name, m.redactArgs(args) as unknown[], ok);
+        this.deps.auth.audit(o.credentials, o.connection, m.def.name, m.redactArgs(args) as unknown[], ok);
       }
     }
   }
@@ -101,7 +113,7 @@ export class Dispatcher {
   }
 
   private async runJob(m: RegisteredMethod, args: unknown[], o: CallOptions): Promise<unknown> {
-    const job = await this.app.jobs.submit(m, args, this.context(o));
+    const job = await this.deps.jobs.submit(m, args, this.context(o));
     o.onJob?.(job.id);
     if (o.legacyJobs) return job.id;
     return job.outcome();

@@ -7,6 +7,7 @@ import type { ValidateFunction } from 'ajv';
 import { hasAnyRole, isFullAdmin, type Credentials } from './auth/credentials.js';
 import { CallError, ERRNO, ValidationErrors, errorData, type ErrorData } from './errors.js';
 import type { Logger } from './log.js';
+import type { Events } from './module-api.js';
 import type { EventDef, Registry, SourceContext } from './registry.js';
 import { toValidationErrors, type SchemaCompiler } from './schema.js';
 
@@ -75,7 +76,7 @@ interface SubscriberState {
 
 export type Visibility = (credentials: Credentials | null) => boolean;
 
-export class EventBus {
+export class EventBus implements Events {
   private readonly subscribers = new Map<string, SubscriberState>();
   /** Plain event name -> subscribers that asked for it. */
   private readonly byName = new Map<string, Set<SubscriberState>>();

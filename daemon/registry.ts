@@ -2,7 +2,7 @@
 // receives the App (the engine's face) and returns its definitions; the engine never imports a
 // module, it is handed them.
 import type { TSchema } from '@sinclair/typebox';
-import type { App } from './app.js';
+import type { App, MethodCatalog } from './module-api.js';
 import { hasAnyRole, type Credentials } from './auth/credentials.js';
 import type { JobHandle } from './jobs/handle.js';
 import { argsJsonSchema, plainSchema, type ArgSpec, type ArgsOf, type ArgsValidator, type JsonSchema, type SchemaCompiler } from './schema.js';
@@ -218,7 +218,7 @@ function serviceOf(name: string): string {
   return name.slice(0, name.lastIndexOf('.'));
 }
 
-export class Registry {
+export class Registry implements MethodCatalog {
   readonly methods = new Map<string, RegisteredMethod>();
   readonly services = new Map<string, ServiceDef>();
   readonly events = new Map<string, EventDef>();

@@ -19,9 +19,18 @@
 // With `fsync` every write is synced (LevelDB `sync: true`): an acknowledged write then survives
 // power loss, not only a crash of the process.
 import { statfs } from 'node:fs/promises';
+import type { AbstractLevel, AbstractSublevel } from 'abstract-level';
 import { ClassicLevel } from 'classic-level';
 import { CallError, ERRNO } from './errors.js';
 import type { Logger } from './log.js';
+
+type Format = string | Buffer | Uint8Array;
+
+/**
+ * A JSON-valued sublevel of the daemon's database, typed against abstract-level (not ClassicLevel)
+ * so that code written for any level, such as the delivery queue, takes it as it is.
+ */
+export type Sublevel<V = unknown> = AbstractSublevel<AbstractLevel<Format, string, unknown>, Format, string, V>;
 
 export interface StorageOptions {
   fsync: boolean;

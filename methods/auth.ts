@@ -1,13 +1,6 @@
 // auth.*: logins (PROTOCOL.md 8.2-8.4), tokens, who am I, logout, sessions (TrueNAS's auth.sessions,
 // auth.terminate_session, auth.terminate_other_sessions).
-import type { App } from '../daemon/app.js';
-import { isFullAdmin, type Credentials } from '../daemon/auth/credentials.js';
-import type { LoginResult } from '../daemon/auth/service.js';
-import { CallError, ERRNO, ValidationErrors } from '../daemon/errors.js';
-import { method, type CallContext, type ConnectionInfo, type ModuleDef } from '../daemon/registry.js';
-import { arg } from '../daemon/schema.js';
-import { SESSIONS_EVENT } from '../daemon/auth/sessions.js';
-import { queryMethod } from './query-method.js';
+import { arg, CallError, ERRNO, isFullAdmin, method, queryMethod, SESSIONS_EVENT, ValidationErrors, type App, type CallContext, type ConnectionInfo, type Credentials, type LoginResult, type ModuleDef } from '#midship/module-api';
 import {
   ApiKeySecret,
   LoginData,

@@ -11,13 +11,7 @@
 // - The child runs in its own process group; its pid, start time and boot id are stored with the
 //   job so that after a crash the restart kills what is left of it (recovery.ts).
 // Job log format: run.ts. Progress lines: progress.ts.
-import { Type } from '@sinclair/typebox';
-import type { App } from '../daemon/app.js';
-import { ERRNO, CallError, ValidationErrors, notFound } from '../daemon/errors.js';
-import { applyQuery } from '../daemon/filters.js';
-import { method, type ModuleDef } from '../daemon/registry.js';
-import { arg } from '../daemon/schema.js';
-import { queryMethod } from './query-method.js';
+import { applyQuery, arg, CallError, checkNoControlChars, ERRNO, isFullAdmin, method, notFound, queryMethod, Type, ValidationErrors, type App, type Credentials, type ModuleDef } from '#midship/module-api';
 import { QueryOptions } from '../schemas/query.js';
 import { bootId } from './cronjob/procfs.js';
 import { killLeftover, parseRunInternal } from './cronjob/recovery.js';
@@ -39,8 +33,6 @@ import {
 } from '../schemas/cronjob.js';
 import { CronStore } from './cronjob/store.js';
 import { authorRefusal, cronAuthor, currentUser, lookupUser, needsFullAdmin, runAsPlan, runAsRefusalText } from './cronjob/users.js';
-import { checkNoControlChars } from '../daemon/auth/names.js';
-import { isFullAdmin, type Credentials } from '../daemon/auth/credentials.js';
 
 export { ENV_REDACTED } from '../schemas/cronjob.js';
 

@@ -1,14 +1,7 @@
 // core.* job methods and events (PROTOCOL.md 6.1-6.6, issue 4): get_jobs over the durable
 // history, job_abort, job_wait, bulk, download, job_download_logs, and the live log source
 // core.job_logs:{"id": N}.
-import type { App } from '../daemon/app.js';
-import { isExpired } from '../daemon/auth/apikeys.js';
-import { isFullAdmin, type Credentials } from '../daemon/auth/credentials.js';
-import { REDACTED } from '../daemon/redact.js';
-import { CallError, ERRNO, ValidationErrors } from '../daemon/errors.js';
-import { JobAborted } from '../daemon/errors.js';
-import { mayCall, method, type CallContext, type ModuleDef } from '../daemon/registry.js';
-import { arg } from '../daemon/schema.js';
+import { arg, CallError, ERRNO, isExpired, isFullAdmin, JobAborted, mayCall, method, REDACTED, ValidationErrors, type App, type CallContext, type Credentials, type ModuleDef } from '#midship/module-api';
 import {
   BulkDescription,
   BulkParams,

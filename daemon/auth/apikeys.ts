@@ -1,9 +1,10 @@
 // API keys: "<id>-<64 alphanumerics>", shown once. Only SCRAM-SHA-512 material derived from the
 // secret is stored (salt, iterations, stored_key, server_key), never the key itself.
 import { randomInt } from 'node:crypto';
-import type { Sublevel } from '../app.js';
+import type { Sublevel } from '../storage.js';
 import { CallError, ERRNO } from '../errors.js';
 import { deriveScramMaterial, type ScramMaterial } from './scram.js';
+import type { ApiKeys } from '../module-api.js';
 
 export interface ApiKeyRecord {
   id: number;
@@ -22,6 +23,13 @@ export type PublicApiKey = Omit<ApiKeyRecord, 'material' | 'created_at' | 'expir
   expires_at: { $date: number } | null;
   expired: boolean;
 };
+
+/** A change to an API key: a new name, a new expiry (null: never), or `reset` (a new secret). */
+export interface KeyChange {
+  name?: string;
+  expires_at?: number | null;
+  reset?: boolean;
+}
 
 const ALPHANUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -52,7 +60,7 @@ const pad = (id: number) => String(id).padStart(10, '0');
 
 const NEXT_ID = 'next_id';
 
-export class ApiKeyStore {
+export class ApiKeyStore implements ApiKeys {
   readonly #byId = new Map<number, ApiKeyRecord>();
   #nextId = 1;
   /** Holds the next id once a key was deleted: a restart must not give a deleted key's id to a new one. */
@@ -90,7 +98,7 @@ export class ApiKeyStore {
     return { record, key: `${id}-${secret}` };
   }
 
-  async update(id: number, data: { name?: string; expires_at?: number | null; reset?: boolean }): Promise<{ record: ApiKeyRecord; key: string | null }> {
+  async update(id: number, data: KeyChange): Promise<{ record: ApiKeyRecord; key: string | null }> {
     const old = this.#byId.get(id);
     if (!old) throw new CallError(`API key ${id} does not exist`, ERRNO.ENOENT);
     const record = { ...old };

@@ -6,11 +6,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Sublevel } from '../app.js';
+import type { Sublevel } from '../storage.js';
 import type { AuthConfig } from '../config.js';
 import { CallError, ERRNO, ValidationErrors } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
+import type { Accounts } from '../module-api.js';
 import type { ConnectionInfo } from '../registry.js';
 import { ApiKeyStore, isExpired, type ApiKeyRecord } from './apikeys.js';
 import type { Credentials } from './credentials.js';
@@ -39,7 +40,7 @@ interface PendingScram {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const TOKEN_SWEEP_MS = 60_000;
 
-export class AuthService {
+export class AuthService implements Accounts {
   readonly users: UserStore;
   readonly keys: ApiKeyStore;
   readonly tokens: TokenStore;

@@ -6,7 +6,7 @@
 // terminated). Each user may hold `perUser` live tokens with at most `attrsBytes` of attributes:
 // a user cannot fill the daemon's memory, or its database and restart time, with tokens.
 import { createHash } from 'node:crypto';
-import type { Sublevel } from '../app.js';
+import type { Sublevel } from '../storage.js';
 import { CallError, ERRNO } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Credentials } from './credentials.js';

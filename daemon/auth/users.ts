@@ -1,9 +1,10 @@
 // Local accounts, in level. Few enough to keep a copy in memory for lookups by name; every change
 // is written through. Password hashes never leave this file except to verify a login.
 import { CallError, ERRNO, ValidationErrors } from '../errors.js';
-import type { Sublevel } from '../app.js';
+import type { Sublevel } from '../storage.js';
 import { checkNoControlChars, checkNotReserved } from './names.js';
 import { hashPassword } from './password.js';
+import type { Users } from '../module-api.js';
 
 export interface UserRecord {
   id: number;
@@ -24,6 +25,19 @@ export type PublicUser = Omit<UserRecord, 'password_hash' | 'created_at' | 'upda
   password_set: boolean;
 };
 
+/** What user.create stores (the password is hashed; roles are deduplicated). */
+export interface NewUser {
+  username: string;
+  full_name?: string;
+  email?: string | null;
+  password?: string | null;
+  roles?: string[];
+  locked?: boolean;
+}
+
+/** A change to a user: given fields replace the stored ones (password null: none). */
+export type UserChange = Omit<NewUser, 'username'>;
+
 export const USERNAME_PATTERN = /^[a-z_][a-z0-9_.-]{0,31}$/;
 
 export function publicUser(u: UserRecord): PublicUser {
@@ -35,7 +49,7 @@ const pad = (id: number) => String(id).padStart(10, '0');
 
 const NEXT_ID = 'next_id';
 
-export class UserStore {
+export class UserStore implements Users {
   readonly #byId = new Map<number, UserRecord>();
   /** Names being written by create(): taken, though not in byId until stored. */
   readonly #creating = new Set<string>();
@@ -74,7 +88,7 @@ export class UserStore {
     return undefined;
   }
 
-  async create(data: { username: string; full_name?: string; email?: string | null; password?: string | null; roles?: string[]; locked?: boolean }, attr: string): Promise<UserRecord> {
+  async create(data: NewUser, attr: string): Promise<UserRecord> {
     const errors = new ValidationErrors();
     if (!USERNAME_PATTERN.test(data.username)) errors.add(`${attr}.username`, 'Username must start with a letter or _ and contain only a-z, 0-9, _, . and - (at most 32 characters)');
     else if (this.byName(data.username)) errors.add(`${attr}.username`, `A user named '${data.username}' already exists`, ERRNO.EEXIST);
@@ -105,7 +119,7 @@ export class UserStore {
     return u;
   }
 
-  async update(id: number, data: { full_name?: string; email?: string | null; password?: string | null; roles?: string[]; locked?: boolean }, attr = 'user_update'): Promise<UserRecord> {
+  async update(id: number, data: UserChange, attr = 'user_update'): Promise<UserRecord> {
     const old = this.#byId.get(id);
     if (!old) throw new CallError(`User ${id} does not exist`, ERRNO.ENOENT);
     const errors = new ValidationErrors();

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sendText } from '../http.js';
+import type { Downloads as DownloadLinks } from '../module-api.js';
 import type { JobManager } from './manager.js';
 
 export const TOKEN_TTL_MS = 300_000;
@@ -56,7 +57,7 @@ export function sanitizeFilename(name: string): string {
   return clean === '' ? 'download' : clean;
 }
 
-export class Downloads {
+export class Downloads implements DownloadLinks {
   private readonly tokens = new Map<string, Token>();
   private readonly outputs = new Map<number, Output>();
   private readonly spoolDir: string;

@@ -17,6 +17,7 @@ import type { JobsConfig } from '../config.js';
 import { CallError, DaemonStopping, ERRNO, JobAborted, JobInterrupted, isExpected, notFound } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
+import type { Jobs } from '../module-api.js';
 import type { CallContext, RegisteredMethod } from '../registry.js';
 import type { GuardedLevel } from '../storage.js';
 import type { QueryOptionsT } from '../../schemas/query.js';
@@ -99,7 +100,7 @@ function isInterruption(err: unknown): boolean {
   return err instanceof DaemonStopping || err instanceof JobInterrupted;
 }
 
-export class JobManager {
+export class JobManager implements Jobs {
   readonly store: JobStore;
   readonly #logsDir: string;
   /** WAITING and RUNNING jobs. */

@@ -7,9 +7,7 @@
 //   2025-06-10T12:00:00.457Z [stderr] warning: disk almost full
 // Progress lines on stdout (see progress.ts) set the job's progress and are not logged.
 import { isAbsolute } from 'node:path';
-import { CallError, ERRNO, JobAborted, JobInterrupted } from '../../daemon/errors.js';
-import type { JobHandle } from '../../daemon/jobs/handle.js';
-import type { Logger } from '../../daemon/log.js';
+import { CallError, ERRNO, JobAborted, JobInterrupted, type JobHandle, type Logger } from '#midship/module-api';
 import { parseProgressLine } from './progress.js';
 import { startAttempt, type AttemptOutcome, type StreamName } from './runner.js';
 import type { CronRecord, RunResultT } from '../../schemas/cronjob.js';

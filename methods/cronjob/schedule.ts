@@ -3,7 +3,7 @@
 // timer after every run and computes the next time from the wall clock then, so a clock change
 // moves the following run the way croner defines (see its DST rules for repeated/missing times).
 import { Cron } from 'croner';
-import { ERRNO, type ValidationErrors } from '../../daemon/errors.js';
+import { ERRNO, type ValidationErrors } from '#midship/module-api';
 
 export interface Schedule {
   minute: string;

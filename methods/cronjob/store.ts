@@ -3,7 +3,7 @@
 // A record and next_id are written in one batch, and every write goes through one promise chain
 // (level does not promise that two batches land in the order they were issued), so ids are never
 // handed out twice, even after the newest cron job was deleted and the daemon restarted.
-import type { Sublevel } from '../../daemon/app.js';
+import type { Sublevel } from '#midship/module-api';
 import type { CronRecord } from '../../schemas/cronjob.js';
 
 const REC = 'rec:';

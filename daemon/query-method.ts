@@ -1,9 +1,9 @@
 // The `<service>.query(filters, options)` method every CRUD service has (PROTOCOL.md 7), over
 // entries a module already holds in memory.
 import { Type } from '@sinclair/typebox';
-import { applyQuery, validateFilters } from '../daemon/filters.js';
-import { method, type CallContext, type MethodDef } from '../daemon/registry.js';
-import { arg } from '../daemon/schema.js';
+import { applyQuery, validateFilters } from './filters.js';
+import { method, type CallContext, type MethodDef } from './registry.js';
+import { arg } from './schema.js';
 import { QueryFilters, QueryOptions } from '../schemas/query.js';
 
 /** `authOnly`: any logged-in session may call it (the entries are then the caller's to narrow). */
