@@ -24,14 +24,12 @@ import {
   DEFAULTS,
   ENV_REDACTED,
   RunResult,
-  type CronData,
   type CronJobCreateT,
   type CronJobEntryT,
   type CronJobUpdateT,
-  type CronRecord,
   type LastRunT,
 } from '../schemas/cronjob.js';
-import { CronStore } from './cronjob/store.js';
+import { CronStore, type CronData, type CronRecord } from './cronjob/store.js';
 import { authorRefusal, cronAuthor, currentUser, lookupUser, needsFullAdmin, runAsPlan, runAsRefusalText } from './cronjob/users.js';
 
 export { ENV_REDACTED } from '../schemas/cronjob.js';

@@ -96,6 +96,17 @@ test('method modules import the engine only through the door', () => {
   assert.ok(doorUsers >= 8, `${doorUsers} imports of the door`);
 });
 
+test('schemas/ describe the wire and import neither the modules nor the engine', () => {
+  const bad: string[] = [];
+  for (const file of tsFiles(join(root, 'schemas'))) {
+    for (const spec of specifiers(readFileSync(file, 'utf8'))) {
+      const target = spec.startsWith('.') ? resolve(dirname(file), spec) : '';
+      if (spec.startsWith('#') || target.startsWith(methodsDir + sep) || target.startsWith(daemonDir + sep)) bad.push(`${relative(root, file)}: ${spec}`);
+    }
+  }
+  assert.equal(bad, []);
+});
+
 test('package.json maps the door to the engine source for tsc and to its build for node', async () => {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { imports?: Record<string, Record<string, string>> };
   const entry = pkg.imports?.[DOOR];

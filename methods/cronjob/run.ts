@@ -10,7 +10,8 @@ import { isAbsolute } from 'node:path';
 import { CallError, ERRNO, JobAborted, JobInterrupted, type JobHandle, type Logger } from '#midship/module-api';
 import { parseProgressLine } from './progress.js';
 import { startAttempt, type AttemptOutcome, type StreamName } from './runner.js';
-import type { CronRecord, RunResultT } from '../../schemas/cronjob.js';
+import type { RunResultT } from '../../schemas/cronjob.js';
+import type { CronRecord } from './store.js';
 import { canEnter, currentUser, lookupUser, runAsPlan, type PasswdEntry } from './users.js';
 
 /** Between SIGTERM and SIGKILL on timeout and abort. */

@@ -4,7 +4,16 @@
 // (level does not promise that two batches land in the order they were issued), so ids are never
 // handed out twice, even after the newest cron job was deleted and the daemon restarted.
 import type { Sublevel } from '#midship/module-api';
-import type { CronRecord } from '../../schemas/cronjob.js';
+import type { CronJobEntryT } from '../../schemas/cronjob.js';
+import type { CronAuthor } from './users.js';
+
+/**
+ * A cron job as stored: its entry without the computed next_run and last_run, environment values
+ * in clear, and who last saved it (running as root or an unlisted user takes a full admin; never
+ * returned).
+ */
+export type CronRecord = Omit<CronJobEntryT, 'next_run' | 'last_run'> & { author?: CronAuthor };
+export type CronData = Omit<CronRecord, 'id'>;
 
 const REC = 'rec:';
 const NEXT_ID = 'meta:next_id';
