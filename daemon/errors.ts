@@ -131,6 +131,17 @@ export class JobInterrupted extends CallError {
   }
 }
 
+/** Raised by `get: true` when nothing matched; surfaces as -32001 / EINVAL with trace class `MatchNotFound`. */
+export class MatchNotFound extends Error {
+  constructor() {
+    super('MatchNotFound()');
+    this.name = 'MatchNotFound';
+  }
+}
+
+/** A `~` filter pattern that cannot be run (query/regex.ts); reported as a filters validation error. */
+export class RegexError extends Error {}
+
 /** Protocol-level failures that carry their own JSON-RPC code and no `data`. */
 export class ProtocolError extends Error {
   constructor(readonly code: number, message: string) {

@@ -38,8 +38,7 @@ export { CallError, ERRNO, JobAborted, JobInterrupted, ValidationErrors, notFoun
 
 // ---- `*.query` methods and the query language (PROTOCOL.md 7) ----
 
-export { queryMethod } from './query-method.js';
-export { applyQuery, validateFilters } from './filters.js';
+export { applyQuery, compileFilters, queryMethod, type Filter } from './query/index.js';
 export type { QueryFiltersT, QueryOptionsT } from '../schemas/query.js';
 
 // ---- jobs, events, storage ----
