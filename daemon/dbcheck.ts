@@ -8,7 +8,7 @@
 // in a block are zero padding.
 import { lstat, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DataDirError } from './datadir.js';
+import { DataDirError } from './errors.js';
 
 const BLOCK = 32 * 1024;
 const HEADER = 7;

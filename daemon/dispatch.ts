@@ -7,6 +7,7 @@ import { CallError, ERRNO, isExpected } from './errors.js';
 import type { JobHandle } from './jobs/handle.js';
 import type { JobManager } from './jobs/manager.js';
 import type { Logger } from './log.js';
+import { FixedWindows } from './windows.js';
 import { mayCall, type CallContext, type ConnectionInfo, type RegisteredMethod } from './registry.js';
 
 export interface CallOptions {
@@ -21,27 +22,6 @@ export interface CallOptions {
   onJob?: ((jobId: number) => void) | undefined;
 }
 
-/** Per-address limiter for no-auth calls from unauthenticated TCP peers (PROTOCOL.md 6.8). */
-class AnonRateLimiter {
-  private readonly windows = new Map<string, { start: number; count: number }>();
-
-  constructor(private readonly perMinute: number) {}
-
-  /** True when the call is over the limit. */
-  hit(key: string, now: number): boolean {
-    let w = this.windows.get(key);
-    if (!w || now - w.start >= 60_000) {
-      if (this.windows.size > 10_000) this.prune(now);
-      w = { start: now, count: 0 };
-      this.windows.set(key, w);
-    }
-    return ++w.count > this.perMinute;
-  }
-
-  private prune(now: number): void {
-    for (const [k, w] of this.windows) if (now - w.start >= 60_000) this.windows.delete(k);
-  }
-}
 
 /** What the dispatcher works with. */
 export interface DispatchDeps {
@@ -54,11 +34,10 @@ export interface DispatchDeps {
 }
 
 export class Dispatcher {
-  private readonly anonLimiter: AnonRateLimiter;
+  /** No-auth calls of unauthenticated TCP peers per method and address (PROTOCOL.md 6.8). */
+  readonly #anonCalls = new FixedWindows<{ start: number; count: number }>({ windowMs: 60_000, maxKeys: 10_000, create: (start) => ({ start, count: 0 }) });
 
-  constructor(private readonly deps: DispatchDeps) {
-    this.anonLimiter = new AnonRateLimiter(deps.anonCallsPerMinute);
-  }
+  constructor(private readonly deps: DispatchDeps) {}
 
   /** Throws CallError when the caller may not call `m`. */
   async authorize(m: RegisteredMethod, credentials: Credentials | null, connection: ConnectionInfo | null): Promise<void> {
@@ -67,7 +46,7 @@ export class Dispatcher {
       // Logins are left to the auth service's throttle: counting them here let anyone sharing an
       // address lock out the right password (21 calls a minute, right or wrong, meant EBUSY).
       if (credentials === null && connection?.transport === 'tcp' && def.name !== 'core.set_options' && !def.login) {
-        if (this.anonLimiter.hit(`${def.name}\0${connection.remoteAddress}`, Date.now())) {
+        if (++this.#anonCalls.open(`${def.name}\0${connection.remoteAddress}`, Date.now()).count > this.deps.anonCallsPerMinute) {
           await new Promise((r) => setTimeout(r, 1000 + Math.floor(Math.random() * 9000)));
           throw new CallError('Rate Limit Exceeded', ERRNO.EBUSY);
         }

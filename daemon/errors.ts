@@ -20,12 +20,14 @@ export const ERRNO = {
   ENOSPC: 28,
   ERANGE: 34,
   ENOSYS: 38,
+  ENOTEMPTY: 39,
   EBADMSG: 74,
   EOPNOTSUPP: 95,
   ECONNABORTED: 103,
   ESHUTDOWN: 108,
   ETOOMANYREFS: 109,
   ETIMEDOUT: 110,
+  ECANCELED: 125,
   ENOMETHOD: 201,
   ESERVICESTARTFAILURE: 202,
   EALERTCHECKERUNAVAILABLE: 203,
@@ -141,6 +143,25 @@ export class MatchNotFound extends Error {
 
 /** A `~` filter pattern that cannot be run (query/regex.ts); reported as a filters validation error. */
 export class RegexError extends Error {}
+
+/** A refusal to start: what is wrong with the data dir or its database, and what the operator can do about it. */
+export class DataDirError extends Error {
+  constructor(readonly problem: string, readonly hint: string) {
+    super(`${problem}\n  ${hint}`);
+    this.name = 'DataDirError';
+  }
+}
+
+/** A bad flag or environment variable of midshipd (its message is the whole answer, usage included). */
+export class ConfigError extends Error {}
+
+/** What a SCRAM client sees when the server misbehaves (never sent on the wire). */
+export class ScramClientError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScramClientError';
+  }
+}
 
 /** Protocol-level failures that carry their own JSON-RPC code and no `data`. */
 export class ProtocolError extends Error {

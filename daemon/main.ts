@@ -6,9 +6,9 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { modules as builtIn } from '../methods/index.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { loadConfig, type Config } from './config.js';
 import { Daemon } from './daemon.js';
-import { DataDirError } from './datadir.js';
+import { ConfigError, DataDirError } from './errors.js';
 import type { ModuleFactory } from './registry.js';
 import { repairDatabase } from './repair.js';
 

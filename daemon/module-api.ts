@@ -41,12 +41,13 @@ export { CallError, ERRNO, JobAborted, JobInterrupted, ValidationErrors, notFoun
 export { applyQuery, compileFilters, queryMethod, type Filter } from './query/index.js';
 export type { QueryFiltersT, QueryOptionsT } from '../schemas/query.js';
 
-// ---- jobs, events, storage ----
+// ---- jobs, events, storage, concurrency ----
 
 export type { JobEnd, JobHandle } from './jobs/handle.js';
 export type { JobRecord, JobState } from './jobs/types.js';
 export type { EventMsg, Visibility } from './events.js';
 export type { Sublevel } from './storage.js';
+export { Slots } from './slots.js';
 export type { Logger } from './log.js';
 
 // ---- credentials and accounts ----

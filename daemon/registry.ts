@@ -42,10 +42,13 @@ export interface ConnectionInfo {
   origin: string;
 }
 
+/** lock_queue_size of a job method that does not set one (PROTOCOL.md 5.6). */
+export const DEFAULT_LOCK_QUEUE_SIZE = 5;
+
 export interface JobOptions<A extends unknown[] = unknown[]> {
   /** Jobs with the same lock run one at a time, in submission order. */
   lock?: string | ((args: A) => string | null);
-  /** 0: refuse while one runs; N: coalesce beyond N waiting; null: unlimited. Default 5. */
+  /** 0: refuse while one runs; N: coalesce beyond N waiting; null: unlimited. Default DEFAULT_LOCK_QUEUE_SIZE. */
   lockQueueSize?: number | null;
   abortable?: boolean;
   logs?: boolean;

@@ -23,6 +23,7 @@ import type { AbstractLevel, AbstractSublevel } from 'abstract-level';
 import { ClassicLevel } from 'classic-level';
 import { CallError, ERRNO } from './errors.js';
 import type { Logger } from './log.js';
+import { Slots } from './slots.js';
 
 type Format = string | Buffer | Uint8Array;
 
@@ -79,7 +80,8 @@ export class GuardedLevel extends ClassicLevel<string, unknown> {
   private readonly log: Logger;
   private readonly firstRetryMs: number;
   private retryMs: number;
-  private chain: Promise<unknown> = Promise.resolve();
+  /** Native writes, one at a time (see above). */
+  readonly #writes = new Slots(1);
   private failure: CallError | null = null;
   /** Every sublevel made from this db: closed with it on a reopen, reopened after it. */
   private readonly sublevels = new Set<Reopenable>();
@@ -116,7 +118,7 @@ export class GuardedLevel extends ClassicLevel<string, unknown> {
     this.shuttingDown = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    await this.chain;
+    await this.#writes.drained();
     if (this.status === 'open' || this.status === 'opening') await this.close();
   }
 
@@ -148,7 +150,7 @@ export class GuardedLevel extends ClassicLevel<string, unknown> {
 
   /** One native write at a time; refused while failed; the first error fails the store. */
   private guarded(write: () => Promise<void>): Promise<void> {
-    const run = this.chain.then(async () => {
+    return this.#writes.run(async () => {
       if (this.failure !== null) throw this.failure;
       try {
         await write();
@@ -156,8 +158,6 @@ export class GuardedLevel extends ClassicLevel<string, unknown> {
         throw this.fail(err);
       }
     });
-    this.chain = run.catch(() => undefined);
-    return run;
   }
 
   private fail(err: unknown): CallError {
@@ -173,9 +173,8 @@ export class GuardedLevel extends ClassicLevel<string, unknown> {
     if (this.shuttingDown || this.retryTimer !== null) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      // In the write chain: no write runs meanwhile, and writes issued during it wait for it.
-      const attempt = this.chain.then(() => this.recover());
-      this.chain = attempt.catch(() => undefined);
+      // As a write: no write runs meanwhile, and writes issued during it wait for it.
+      this.#writes.run(() => this.recover()).catch((err: unknown) => this.log.error({ err }, 'database recovery failed'));
     }, this.retryMs);
     this.retryTimer.unref();
   }

@@ -11,7 +11,7 @@
 // - The child runs in its own process group; its pid, start time and boot id are stored with the
 //   job so that after a crash the restart kills what is left of it (recovery.ts).
 // Job log format: run.ts. Progress lines: progress.ts.
-import { applyQuery, arg, CallError, checkNoControlChars, ERRNO, isFullAdmin, method, notFound, queryMethod, Type, ValidationErrors, type App, type Credentials, type ModuleDef } from '#midship/module-api';
+import { applyQuery, arg, CallError, checkNoControlChars, ERRNO, isFullAdmin, method, notFound, queryMethod, Slots, Type, ValidationErrors, type App, type Credentials, type ModuleDef } from '#midship/module-api';
 import { QueryOptions } from '../schemas/query.js';
 import { bootId } from './cronjob/procfs.js';
 import { killLeftover, parseRunInternal } from './cronjob/recovery.js';
@@ -130,12 +130,8 @@ export function cronjobModule(app: App): ModuleDef {
   let boot: string | null = null;
   let stopping = false;
   // create/update/delete one at a time: validation awaits, and ids and records must not race.
-  let writes: Promise<unknown> = Promise.resolve();
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const p = writes.then(fn, fn);
-    writes = p.catch(() => undefined);
-    return p;
-  };
+  const writes = new Slots(1);
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => writes.run(fn);
 
   const entry = ({ author: _author, ...r }: CronRecord): CronJobEntryT => {
     const next = scheduler.next(r.id);

@@ -22,7 +22,7 @@
 // channel to bind to.
 
 import { createHash, createHmac, pbkdf2 as pbkdf2Cb, randomBytes, timingSafeEqual } from 'node:crypto';
-import { CallError, ERRNO, ValidationErrors } from '../errors.js';
+import { CallError, ERRNO, ScramClientError, ValidationErrors } from '../errors.js';
 
 /** TrueNAS' own default for API keys. PBKDF2-HMAC-SHA512 at 500k rounds costs a few hundred
  * milliseconds per login on one core, which is tolerable for a key login and keeps offline
@@ -383,13 +383,6 @@ export interface ScramClient {
   verifyServerFinal(serverFinal: string): boolean;
 }
 
-/** Errors a client sees when the server misbehaves (never sent on the wire). */
-export class ScramClientError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ScramClientError';
-  }
-}
 
 /**
  * Client side of the exchange for `<username>:<keyId>` with `secret` (the API key without its

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { Sublevel } from '../storage.js';
 import { CallError, ERRNO } from '../errors.js';
 import type { Logger } from '../log.js';
+import { Slots } from '../slots.js';
 import type { Credentials } from './credentials.js';
 
 export interface TokenRecord {
@@ -60,7 +61,7 @@ export class TokenStore {
   readonly #bySession = new Map<string, Set<string>>();
   // Writes land in the order they were issued (level does not promise that for separate calls),
   // so a refresh racing a revocation cannot bring a revoked token back after a restart.
-  #chain: Promise<unknown> = Promise.resolve();
+  readonly #writes = new Slots(1);
 
   constructor(
     private readonly db: Sublevel<TokenRecord>,
@@ -170,9 +171,7 @@ export class TokenStore {
   }
 
   private write(fn: () => Promise<void>): Promise<void> {
-    const p = this.#chain.then(fn, fn);
-    this.#chain = p.catch(() => undefined);
-    return p;
+    return this.#writes.run(fn);
   }
 
   private expiredOf(owner: string): string[] {

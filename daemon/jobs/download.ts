@@ -23,7 +23,6 @@ import { sendText } from '../http.js';
 import type { Downloads as DownloadLinks } from '../module-api.js';
 import type { JobManager } from './manager.js';
 
-export const TOKEN_TTL_MS = 300_000;
 export const UNBUFFERED_WINDOW_MS = 60_000;
 export const BUFFERED_WINDOW_MS = 3_600_000;
 /** Bytes an unbuffered output holds before the job's write() says wait. */
@@ -63,7 +62,7 @@ export class Downloads implements DownloadLinks {
   private readonly spoolDir: string;
   private spoolSeq = 0;
 
-  constructor(private readonly jobs: JobManager, dataDir: string, private readonly tokenTtlMs: number = TOKEN_TTL_MS) {
+  constructor(private readonly jobs: JobManager, dataDir: string, private readonly tokenTtlMs: number) {
     this.spoolDir = join(dataDir, 'downloads');
   }
 

@@ -18,7 +18,7 @@ import { CallError, DaemonStopping, ERRNO, JobAborted, JobInterrupted, isExpecte
 import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Jobs } from '../module-api.js';
-import type { CallContext, RegisteredMethod } from '../registry.js';
+import { DEFAULT_LOCK_QUEUE_SIZE, type CallContext, type RegisteredMethod } from '../registry.js';
 import type { GuardedLevel } from '../storage.js';
 import type { QueryOptionsT } from '../../schemas/query.js';
 import { followJobLog, waitForJob } from './follow.js';
@@ -34,8 +34,6 @@ import { jobToWire } from './wire.js';
 /** Progress events per job are sent at most this often (the last value always goes out). */
 export const PROGRESS_INTERVAL_MS = 100;
 export const JOB_EVENT = 'core.get_jobs';
-/** lock_queue_size of a method that does not set one (PROTOCOL.md 5.6). */
-export const DEFAULT_LOCK_QUEUE_SIZE = 5;
 const FIRST_PURGE_DELAY_MS = 10_000;
 /** How long a stopping daemon lets its aborted jobs end by themselves (cleaning up) before it closes. */
 const STOP_GRACE_MS = 2000;

@@ -23,6 +23,7 @@
 import type { AbstractBatchOperation, AbstractSublevel } from 'abstract-level';
 import type { ClassicLevel } from 'classic-level';
 import { CallError, ERRNO } from '../errors.js';
+import { Slots } from '../slots.js';
 import { addTransition, countRanges, ownerCounterKey, OWNER_COUNTER_PREFIX, type Counted, type CounterDeltas, type TimeRange } from './counters.js';
 import { TERMINAL_STATES, interruptedRecord, jobTime, type JobRecord, type JobState } from './types.js';
 
@@ -228,7 +229,8 @@ export class JobStore {
   private idMark = 0;
   private reserving: Promise<void> | null = null;
   private purgedMax = 0;
-  private writes: Promise<unknown> = Promise.resolve();
+  /** Batches land in the order they were issued (level does not promise that for separate calls). */
+  readonly #writes = new Slots(1);
   /** Counter values as stored (a cache: entries may be dropped, never ahead of the store). */
   private readonly countCache = new Map<string, number>();
   /** Puts waiting for the next group commit, in call order. */
@@ -670,8 +672,6 @@ export class JobStore {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.writes.then(fn);
-    this.writes = run.catch(() => undefined);
-    return run;
+    return this.#writes.run(fn);
   }
 }
