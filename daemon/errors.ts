@@ -40,8 +40,6 @@ export const ERRNO = {
   EHAUNAVAILABLE: 210,
 } as const;
 
-export type ErrName = keyof typeof ERRNO;
-
 const NAME_BY_ERRNO = new Map<number, string>(Object.entries(ERRNO).map(([k, v]) => [v, k]));
 
 export function errname(errno: number): string {

@@ -1,6 +1,6 @@
 // Method and event definitions, and the registry that holds them. A module is a factory that
-// receives the App (the engine's face) and returns its definitions; the engine never imports a
-// module, it is handed them.
+// receives the App of module-api.ts and returns its definitions; the engine never imports a
+// module, it is handed them (main.ts, tests).
 import type { TSchema } from '@sinclair/typebox';
 import type { App, MethodCatalog } from './module-api.js';
 import { hasAnyRole, type Credentials } from './auth/credentials.js';

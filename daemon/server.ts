@@ -62,7 +62,7 @@ export class Server {
 
   constructor(
     private readonly config: Config,
-    private readonly t: Transport,
+    t: Transport,
     private readonly events: EventBus,
     private readonly router: HttpRouter,
     private readonly hooks: ServerHooks,

@@ -65,7 +65,7 @@ const native = ClassicLevel.prototype as unknown as NativeWrites;
 const defaultChainedBatch = (Object.getPrototypeOf(ClassicLevel.prototype) as NativeWrites)._chainedBatch;
 
 /** The error every write gets while the store is failed: the original cause, and what happens next. */
-export function storageFailure(err: unknown, location: string): CallError {
+function storageFailure(err: unknown, location: string): CallError {
   const e = err as { message?: string; cause?: { message?: string } };
   const text = (e.cause?.message ?? e.message ?? String(err)).trim();
   const noSpace = /no space left on device|ENOSPC|disk full/i.test(text);

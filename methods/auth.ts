@@ -24,7 +24,7 @@ import {
   type LoginDataT,
 } from '../schemas/auth.js';
 
-export const MECHANISMS = ['API_KEY_PLAIN', 'TOKEN_PLAIN', 'PASSWORD_PLAIN', 'SCRAM'];
+const MECHANISMS = ['API_KEY_PLAIN', 'TOKEN_PLAIN', 'PASSWORD_PLAIN', 'SCRAM'];
 
 function connectionOf(ctx: CallContext): ConnectionInfo {
   if (ctx.connection === null) throw new CallError('Logins need a client connection', ERRNO.EINVAL);
@@ -32,7 +32,7 @@ function connectionOf(ctx: CallContext): ConnectionInfo {
 }
 
 /** The auth.me object (PROTOCOL.md 8.3). */
-export function whoAmI(app: App, c: Credentials): Record<string, unknown> {
+function whoAmI(app: App, c: Credentials): Record<string, unknown> {
   const user = c.userId === null ? undefined : app.auth.users.get(c.userId);
   return {
     pw_name: c.username,

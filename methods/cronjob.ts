@@ -32,8 +32,6 @@ import {
 import { CronStore, type CronData, type CronRecord } from './cronjob/store.js';
 import { authorRefusal, cronAuthor, currentUser, lookupUser, needsFullAdmin, runAsPlan, runAsRefusalText } from './cronjob/users.js';
 
-export { ENV_REDACTED } from '../schemas/cronjob.js';
-
 const EVENT = 'cronjob.query';
 const RUN = 'cronjob.run';
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -16,7 +16,7 @@ import { mapDatasets } from '../methods/zfs/map-dataset.js';
 import { mapPoolEntry } from '../methods/zfs/map-pool.js';
 import { mapSnapshot } from '../methods/zfs/map-snapshot.js';
 import { DatasetEntry, PoolEntry, SnapshotEntry, type DatasetEntryT } from '../methods/zfs/shapes.js';
-import type { PoolStatus, VdevStatus } from '../methods/zfs/types.js';
+import type { PoolStatus } from '../methods/zfs/types.js';
 import { ZfsLab, zfsTest } from './helpers/zfs.js';
 
 const ztest = zfsTest(test);
@@ -54,10 +54,6 @@ async function expectError<T extends Error>(p: Promise<unknown>, type: new (...a
     return e as T;
   }
   throw new Error(`expected a ${type.name}`);
-}
-
-function leaves(v: VdevStatus): VdevStatus[] {
-  return v.children.length === 0 ? [v] : v.children.flatMap(leaves);
 }
 
 async function statusOf(pool: string): Promise<PoolStatus> {

@@ -23,7 +23,7 @@ export interface ScryptParams {
 /** N=2^15, r=8, p=3 is one of OWASP's equivalent minimum scrypt settings (32 MiB, a few hundred
  * milliseconds on one core; node runs the p lanes one after another on a thread-pool thread).
  * Stored hashes carry their own parameters, so raising these later only affects new hashes. */
-export const DEFAULT_SCRYPT_PARAMS: Readonly<ScryptParams> = Object.freeze({ N: 1 << 15, r: 8, p: 3, keylen: 64 });
+const DEFAULT_SCRYPT_PARAMS: Readonly<ScryptParams> = Object.freeze({ N: 1 << 15, r: 8, p: 3, keylen: 64 });
 
 const SALT_BYTES = 16;
 const PREFIX = 'scrypt';

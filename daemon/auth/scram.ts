@@ -30,10 +30,10 @@ import { CallError, ERRNO, ScramClientError, ValidationErrors } from '../errors.
  * real secrets are 64 random alphanumerics, so this is defence in depth, not the main barrier. */
 export const SCRAM_DEFAULT_ITERATIONS = 500_000;
 /** RFC 5802 / RFC 7677 floor; tests use it to stay fast. Clients refuse anything lower. */
-export const SCRAM_MIN_ITERATIONS = 4096;
+const SCRAM_MIN_ITERATIONS = 4096;
 /** Upper bound for stored material and for what a client agrees to compute (same as TrueNAS),
  * so a corrupt record or a hostile server cannot make one login burn minutes of CPU. */
-export const SCRAM_MAX_ITERATIONS = 5_000_000;
+const SCRAM_MAX_ITERATIONS = 5_000_000;
 
 /** Attribute named in validation errors about SCRAM messages. */
 export const RFC_STR_ATTRIBUTE = 'login_data.rfc_str';

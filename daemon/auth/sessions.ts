@@ -30,7 +30,7 @@ export interface SessionEntry {
 }
 
 export const SESSIONS_EVENT = 'auth.sessions';
-export const SESSIONS_READ = 'AUTH_SESSIONS_READ';
+const SESSIONS_READ = 'AUTH_SESSIONS_READ';
 export const SESSIONS_WRITE = 'AUTH_SESSIONS_WRITE';
 
 function isLoopback(address: string): boolean {

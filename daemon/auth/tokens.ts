@@ -35,7 +35,7 @@ export function tokenKey(token: string): string {
 }
 
 /** Whose token it is: a local user by id, else the credential type and name (root on the unix socket). */
-export function tokenOwner(c: Credentials): string {
+function tokenOwner(c: Credentials): string {
   return c.userId !== null ? `user:${c.userId}` : `${c.type}:${c.username}`;
 }
 

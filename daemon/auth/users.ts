@@ -39,7 +39,7 @@ export interface NewUser {
 /** A change to a user: given fields replace the stored ones (password null: none). */
 export type UserChange = Omit<NewUser, 'username'>;
 
-export const USERNAME_PATTERN = /^[a-z_][a-z0-9_.-]{0,31}$/;
+const USERNAME_PATTERN = /^[a-z_][a-z0-9_.-]{0,31}$/;
 
 export function publicUser(u: UserRecord): PublicUser {
   const { password_hash, created_at, updated_at, ...rest } = u;

@@ -23,8 +23,8 @@ import { sendText } from '../http.js';
 import type { Downloads as DownloadLinks } from '../module-api.js';
 import type { JobManager } from './manager.js';
 
-export const UNBUFFERED_WINDOW_MS = 60_000;
-export const BUFFERED_WINDOW_MS = 3_600_000;
+const UNBUFFERED_WINDOW_MS = 60_000;
+const BUFFERED_WINDOW_MS = 3_600_000;
 /** Bytes an unbuffered output holds before the job's write() says wait. */
 const PIPE_HIGH_WATER = 64 * 1024;
 
@@ -50,7 +50,7 @@ interface Output {
 }
 
 /** A file name safe inside a quoted Content-Disposition: no paths, quotes or control characters. */
-export function sanitizeFilename(name: string): string {
+function sanitizeFilename(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
   const clean = base.replace(/[^A-Za-z0-9._ -]/g, '_').replace(/^[. ]+/, '').slice(0, 200);
   return clean === '' ? 'download' : clean;

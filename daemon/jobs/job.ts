@@ -242,7 +242,7 @@ export class Job implements JobHandle {
 }
 
 /** error, exception and exc_info of a job failed with a thrown value (PROTOCOL.md 5.1). */
-export function failureFields(err: unknown): Pick<JobRecord, 'error' | 'exception' | 'exc_info'> {
+function failureFields(err: unknown): Pick<JobRecord, 'error' | 'exception' | 'exc_info'> {
   const data = errorData(err);
   if (err instanceof ValidationErrors) {
     return {

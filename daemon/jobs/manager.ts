@@ -32,7 +32,7 @@ import { jobTime, type JobRecord, type JobState } from './types.js';
 import { jobToWire } from './wire.js';
 
 /** Progress events per job are sent at most this often (the last value always goes out). */
-export const PROGRESS_INTERVAL_MS = 100;
+const PROGRESS_INTERVAL_MS = 100;
 export const JOB_EVENT = 'core.get_jobs';
 const FIRST_PURGE_DELAY_MS = 10_000;
 /** How long a stopping daemon lets its aborted jobs end by themselves (cleaning up) before it closes. */

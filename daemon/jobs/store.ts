@@ -24,7 +24,7 @@ import type { AbstractBatchOperation, AbstractSublevel } from 'abstract-level';
 import type { ClassicLevel } from 'classic-level';
 import { CallError, ERRNO } from '../errors.js';
 import { Slots } from '../slots.js';
-import { addTransition, countRanges, ownerCounterKey, OWNER_COUNTER_PREFIX, type Counted, type CounterDeltas, type TimeRange } from './counters.js';
+import { addTransition, countRanges, OWNER_COUNTER_PREFIX, type Counted, type CounterDeltas, type TimeRange } from './counters.js';
 import { TERMINAL_STATES, interruptedRecord, jobTime, type JobRecord, type JobState } from './types.js';
 
 type RootDb = ClassicLevel<string, unknown>;
@@ -33,12 +33,12 @@ type BatchOp = AbstractBatchOperation<RootDb, string, unknown>;
 
 const ID_WIDTH = 12;
 /** The largest id a 12-digit key can hold. */
-export const MAX_JOB_ID = 10 ** ID_WIDTH - 1;
+const MAX_JOB_ID = 10 ** ID_WIDTH - 1;
 /** Ids reserved per durable id_mark write. */
 export const ID_BLOCK = 1000;
 const SEP = '\x00';
 /** Records read or deleted per step of purge()/recoverInterrupted(); the event loop runs between steps. */
-export const STORE_BATCH = 1000;
+const STORE_BATCH = 1000;
 /** Ids fetched per getMany() while scanning. */
 const SCAN_CHUNK = 100;
 /** Puts per group-commit batch at most (a stop recording 50,000 jobs writes them in steps). */

@@ -8,7 +8,7 @@ import { RE2JS } from 're2js';
 import { RegexError } from '../errors.js';
 
 /** Longer patterns are refused: matching costs pattern size times text size. */
-export const MAX_PATTERN_CHARS = 1000;
+const MAX_PATTERN_CHARS = 1000;
 
 export interface LinearRegex {
   /** Whether the pattern matches at the start of `text` (Python's re.match). */

@@ -30,7 +30,6 @@ export abstract class Connection implements Subscriber, ConnectionInfo {
   private pendingBytes = 0;
   private seq = 0;
   private flushTimer: NodeJS.Timeout | null = null;
-  private readonly closeHandlers: Array<() => void> = [];
 
   abstract readonly protocol: Protocol;
 
@@ -53,17 +52,12 @@ export abstract class Connection implements Subscriber, ConnectionInfo {
     return this.credentials === null ? this.limits.anonFrameChars : this.limits.authFrameChars;
   }
 
-  onClose(fn: () => void): void {
-    this.closeHandlers.push(fn);
-  }
-
   handleClosed(): void {
     if (this.closed) return;
     this.closed = true;
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.pending.clear();
     this.pendingBytes = 0;
-    for (const fn of this.closeHandlers) fn();
   }
 
   /** Waits for a run slot (null: one was free and is taken); pair with release(). */

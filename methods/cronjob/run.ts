@@ -19,7 +19,7 @@ export const KILL_GRACE_MS = 5000;
 /** Between SIGTERM and SIGKILL when the daemon stops (it must be gone within a few seconds). */
 export const STOP_GRACE_MS = 1500;
 /** Lines of output quoted in the error of a failed run. */
-export const TAIL_LINES = 10;
+const TAIL_LINES = 10;
 const TAIL_LINE_CHARS = 500;
 
 const BASE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -58,7 +58,7 @@ async function workingDirectory(r: CronRecord, user: PasswdEntry, plan: { uid?: 
  * command's business), the cron job's variables, then Midship's: MIDSHIP_JOB_ID,
  * MIDSHIP_CRONJOB_ID and MIDSHIP_ATTEMPT (1 for the first attempt).
  */
-export function commandEnvironment(r: CronRecord, user: PasswdEntry, jobId: number, attempt: number): Record<string, string> {
+function commandEnvironment(r: CronRecord, user: PasswdEntry, jobId: number, attempt: number): Record<string, string> {
   const env: Record<string, string> = { PATH: BASE_PATH, HOME: user.home, USER: user.name, LOGNAME: user.name, SHELL: '/bin/sh' };
   for (const k of ['LANG', 'LC_ALL', 'TZ']) {
     const v = process.env[k];

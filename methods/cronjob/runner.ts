@@ -13,7 +13,7 @@ export type StreamName = 'stdout' | 'stderr';
 export type StopReason = 'timeout' | 'aborted' | 'interrupted';
 
 /** Longer lines are cut into pieces of this many characters (a line never buffers without bound). */
-export const MAX_LINE_CHARS = 64 * 1024;
+const MAX_LINE_CHARS = 64 * 1024;
 const POLL_MS = 100;
 /** After the group is gone, how long trailing output may take to drain. */
 const DRAIN_MS = 1000;
