@@ -12,7 +12,7 @@ import { loadConfig } from '../daemon/config.js';
 import { ConfigError } from '../daemon/errors.js';
 import { Client, startDaemon, type Message, type TestDaemon } from './helpers/daemon.js';
 import { modules } from './helpers/modules.js';
-import { until } from './helpers/cronjob.js';
+import { until } from './helpers/until.js';
 
 let d: TestDaemon;
 let root: Client;
