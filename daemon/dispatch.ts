@@ -64,10 +64,22 @@ export class Dispatcher {
     let args: unknown[] = params;
     try {
       args = m.validateArgs(params);
-      let result = m.def.job ? await this.runJob(m, args, o) : await this.runPlain(m, args, o);
+      let result: unknown;
+      if (m.def.job) {
+        const job = await this.deps.jobs.submit(m, args, this.context(o));
+        o.onJob?.(job.id);
+        // Legacy callers get the id at once; an aborted job answers null (PROTOCOL.md 5.3): neither
+        // is a result of the method's, so neither is redacted or checked against its schema.
+        const answer = o.legacyJobs ? job.id : await job.outcome();
+        if (o.legacyJobs || job.state === 'ABORTED') {
+          ok = true;
+          return answer;
+        }
+        result = answer;
+      } else result = await this.runPlain(m, args, o);
       // Secrets are shown only to holders of the namespace's write role (PROTOCOL.md 8.5).
-      if (m.writeRole !== null && !(m.def.job && o.legacyJobs) && o.credentials !== null && !hasAnyRole(o.credentials, [m.writeRole])) result = m.redactResult(result);
-      if (m.validateResult && !(m.def.job && o.legacyJobs) && !m.validateResult(result)) {
+      if (m.writeRole !== null && o.credentials !== null && !hasAnyRole(o.credentials, [m.writeRole])) result = m.redactResult(result);
+      if (m.validateResult && !m.validateResult(result)) {
         this.deps.log.error({ method: m.def.name, errors: m.validateResult.errors }, 'result does not match its schema');
         throw new Error(`Result of ${m.def.name} does not match its schema: ${JSON.stringify(m.validateResult.errors)}`);
       }
@@ -91,10 +103,4 @@ export class Dispatcher {
     return (m.def.handler as (ctx: CallContext, ...a: unknown[]) => unknown)(this.context(o), ...args);
   }
 
-  private async runJob(m: RegisteredMethod, args: unknown[], o: CallOptions): Promise<unknown> {
-    const job = await this.deps.jobs.submit(m, args, this.context(o));
-    o.onJob?.(job.id);
-    if (o.legacyJobs) return job.id;
-    return job.outcome();
-  }
 }

@@ -15,6 +15,7 @@ import { arg, SchemaCompiler } from '../daemon/schema.js';
 import { coreModule } from '../methods/core.js';
 import { jobsModule } from '../methods/jobs.js';
 import { startDaemon, type TestDaemon } from './helpers/daemon.js';
+import { until } from './helpers/until.js';
 
 let d: TestDaemon;
 let registry: Registry;
@@ -73,6 +74,13 @@ test.before(async () => {
     },
   }));
   registry.addMethod(method('vault.lie', { description: 'a result its schema refuses', args: [], result: Type.Integer(), handler: () => 'not a number' }));
+  registry.addMethod(method('vault.wait', {
+    description: 'a job that runs until aborted',
+    args: [],
+    result: Type.Integer(),
+    job: { abortable: true },
+    handler: (_ctx, job) => new Promise<number>((resolve) => job.signal.addEventListener('abort', () => resolve(0))),
+  }));
   registry.addMethod(method('vault.seal', { description: 'a job', args: [arg('n', Type.Integer())], result: Type.Integer(), job: {}, handler: (_ctx, _job, n) => n * 2 }));
   dispatcher = new Dispatcher({ anonCallsPerMinute: 2, log: d.daemon.log, auth: d.daemon.auth, jobs: d.daemon.jobs });
 });
@@ -148,6 +156,11 @@ test('job methods: legacy callers get the id at once, new-style ones the result;
   assert.is(await call('vault.seal', [21], { credentials: INTERNAL_CREDENTIALS }), 42);
   const stored = await d.daemon.jobs.getRecord(id);
   assert.is(stored?.method, 'vault.seal');
+  let waiting = 0;
+  const answer = call('vault.wait', [], { credentials: INTERNAL_CREDENTIALS, onJob: (jid) => (waiting = jid) });
+  await until(() => waiting > 0, 'the job id');
+  await d.daemon.jobs.abort(waiting, INTERNAL_CREDENTIALS);
+  assert.is(await answer, null, 'an aborted job answers null, whatever its result schema says');
 });
 
 test('anonymous TCP peers get a few no-auth calls a minute per method and address; others are not counted', async () => {

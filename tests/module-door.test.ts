@@ -83,8 +83,8 @@ test('the rules refuse engine paths, other #imports and engine imports from driv
   assert.is(problem(join(methodsDir, 'disk', 'sysfs.ts'), '../zfs/types.js'), null);
 });
 
-test('method modules import the engine only through the door', () => {
-  const files = tsFiles(methodsDir);
+test('method modules, and the example module of docs/modules.md, import the engine only through the door', () => {
+  const files = [...tsFiles(methodsDir), ...tsFiles(join(root, 'docs', 'examples'))];
   assert.ok(files.length > 50, `found ${files.length} files under methods/`);
   const bad: string[] = [];
   let doorUsers = 0;
@@ -108,6 +108,13 @@ test('schemas/ describe the wire and import neither the modules nor the engine',
     }
   }
   assert.equal(bad, []);
+});
+
+test('docs/modules.md shows its example module and the module\'s test word for word (both compiled and run)', () => {
+  const doc = readFileSync(join(root, 'docs', 'modules.md'), 'utf8');
+  for (const file of ['docs/examples/notes.ts', 'tests/example-module.test.ts']) {
+    assert.ok(doc.includes(`\`\`\`ts\n${readFileSync(join(root, file), 'utf8')}\`\`\``), `${file} is in docs/modules.md as it is`);
+  }
 });
 
 test('package.json maps the door to the engine source for tsc and to its build for node', async () => {
