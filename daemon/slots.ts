@@ -31,10 +31,14 @@ export class Slots {
     else this.#running--;
   }
 
-  /** Run `fn` in a slot; its failure is its caller's alone and frees the slot like success. */
+  /**
+   * Run `fn` in a slot; its failure is its caller's alone and frees the slot like success. `fn`
+   * never starts inside this call, even with a slot free: like a promise chain, it starts after the
+   * code that called run(), so work issued in the same tick can still join what it flushes (the
+   * job store's group commit relies on that).
+   */
   async run<T>(fn: () => Promise<T> | T): Promise<T> {
-    const wait = this.acquire();
-    if (wait !== null) await wait;
+    await this.acquire();
     try {
       return await fn();
     } finally {
