@@ -23,6 +23,7 @@
 
 import { createHash, createHmac, pbkdf2 as pbkdf2Cb, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CallError, ERRNO, ScramClientError, ValidationErrors } from '../errors.js';
+import { SALT_BYTES, saltLengthOk } from './salt.js';
 
 /** TrueNAS' own default for API keys. PBKDF2-HMAC-SHA512 at 500k rounds costs a few hundred
  * milliseconds per login on one core, which is tolerable for a key login and keeps offline
@@ -38,9 +39,6 @@ const SCRAM_MAX_ITERATIONS = 5_000_000;
 /** Attribute named in validation errors about SCRAM messages. */
 export const RFC_STR_ATTRIBUTE = 'login_data.rfc_str';
 
-const SALT_BYTES = 16;
-const MIN_SALT_BYTES = 8;
-const MAX_SALT_BYTES = 64;
 const KEY_BYTES = 64; // SHA-512 output
 const NONCE_BYTES = 32;
 const MAX_MESSAGE_CHARS = 4096;
@@ -108,7 +106,7 @@ function decodeMaterial(m: unknown): DecodedMaterial | null {
   const storedKey = decodeB64(r.stored_key);
   const serverKey = decodeB64(r.server_key);
   if (!salt || !storedKey || !serverKey) return null;
-  if (salt.length < MIN_SALT_BYTES || salt.length > MAX_SALT_BYTES) return null;
+  if (!saltLengthOk(salt)) return null;
   if (storedKey.length !== KEY_BYTES || serverKey.length !== KEY_BYTES) return null;
   return { iterations: r.iterations, salt, storedKey, serverKey };
 }
@@ -134,7 +132,7 @@ export async function deriveScramMaterial(
   if (!validIterations(iterations)) {
     throw new RangeError(`SCRAM iterations must be an integer in [${SCRAM_MIN_ITERATIONS}, ${SCRAM_MAX_ITERATIONS}]`);
   }
-  if (salt.length < MIN_SALT_BYTES || salt.length > MAX_SALT_BYTES) throw new RangeError('SCRAM salt length out of range');
+  if (!saltLengthOk(salt)) throw new RangeError('SCRAM salt length out of range');
   const salted = await pbkdf2Async(secret, salt, iterations);
   return {
     iterations,
