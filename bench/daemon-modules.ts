@@ -1,8 +1,7 @@
 // The module list of the daemon the job-engine bench starts: the real modules, the test module
 // (test.noop, test.until_aborted...) and bench.heap, which reports the daemon's heap after a full
 // collection (the daemon runs with --expose-gc for it).
-import { Type } from '@sinclair/typebox';
-import { method, type ModuleFactory } from '../daemon/registry.js';
+import { method, Type, type ModuleFactory } from '#midship/module-api';
 import { modules as withTestModule } from '../tests/helpers/modules.js';
 
 const benchModule: ModuleFactory = () => ({

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClassicLevel } from 'classic-level';
-import { DeliveryQueue, HttpSender, webhookTransport } from '../methods/delivery/index.js';
+import { DeliveryQueue, HttpSender, webhookTransport, type DeliveryDb } from '../methods/delivery/index.js';
 import { pinningAvailable, startNode, stop, waitForLine } from './spawn.js';
 
 const receiverJs = fileURLToPath(new URL('./delivery-receiver.js', import.meta.url));
@@ -50,7 +50,10 @@ async function scenario(port: number, webhooks: number, dir: string): Promise<De
   const db = new ClassicLevel<string, unknown>(join(dir, `db-${webhooks}`), { valueEncoding: 'json' });
   await db.open();
   const http = new HttpSender();
-  const q = new DeliveryQueue({ db: db.sublevel<string, unknown>('delivery', { valueEncoding: 'json' }), onError: (e) => { throw e; } });
+  // Cast as the daemon's sublevel() casts: TypeScript does not always relate ClassicLevel's
+  // sublevels to the abstract-level type the queue is written against (their hooks are invariant).
+  const sub = db.sublevel<string, unknown>('delivery', { valueEncoding: 'json' }) as unknown as DeliveryDb;
+  const q = new DeliveryQueue({ db: sub, onError: (e) => { throw e; } });
   await q.open();
   const before = await stats(port);
   const ids = Array.from({ length: webhooks }, (_, k) => `webhook:${webhooks}-${k}`);

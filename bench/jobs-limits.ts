@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Rpc } from './jobs.js';
 import { startNode, stop, waitForLine, type Child } from './spawn.js';
 import { latencySummary } from './stats.js';
+import { until } from '../tests/helpers/until.js';
 
 const mainJs = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
 const benchModules = fileURLToPath(new URL('./daemon-modules.js', import.meta.url));
@@ -61,11 +62,7 @@ async function countRunning(rpc: Rpc): Promise<number> {
 }
 
 async function untilCount(rpc: Rpc, want: number, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while ((await countRunning(rpc)) !== want) {
-    if (Date.now() > end) throw new Error(`still not ${want} active jobs after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await until(async () => (await countRunning(rpc)) === want, `${want} active jobs`, ms, 100);
 }
 
 /** 50,000 core.job_wait jobs on one running job, all aborted: how much heap stays. Then SIGTERM with 50,000 running. */

@@ -16,20 +16,20 @@ export interface BenchOptions {
 
 export const DEFAULTS: BenchOptions = { rounds: 3, warmupMs: 1000, measureMs: 3000, seqWarmupCalls: 1000, seqCalls: 5000, waitQuietMs: 30_000, profile: false, skip: new Set() };
 
-/** The sections after the core.ping comparison, in the order they run. */
-export const SECTIONS = ['jobs', 'limits', 'tokens', 'wire', 'ui', 'host', 'zfs', 'scheduling', 'delivery'] as const;
-
-const USAGE = `usage: npm run bench -- [--rounds N (1-10)] [--warmup-ms MS] [--measure-ms MS (100-30000)]
+function usage(sections: readonly string[]): string {
+  return `usage: npm run bench -- [--rounds N (1-10)] [--warmup-ms MS] [--measure-ms MS (100-30000)]
                         [--seq-calls N (100-100000)] [--wait-quiet-s S (0-600)] [--profile] [--skip SECTION]...
-  SECTION: ${SECTIONS.join(', ')} (also written --skip-SECTION)`;
-
-function bounded(flag: string, v: string | undefined, min: number, max: number): number {
-  const n = Number(v);
-  if (v === undefined || !Number.isInteger(n) || n < min || n > max) throw new Error(`${flag} needs an integer ${min}-${max}\n${USAGE}`);
-  return n;
+  SECTION: ${sections.join(', ')} (also written --skip-SECTION)`;
 }
 
-export function parseOptions(argv: string[]): BenchOptions {
+/** `sections`: the names `--skip` accepts (sections.ts). */
+export function parseOptions(argv: string[], sections: readonly string[]): BenchOptions {
+  const USAGE = usage(sections);
+  const bounded = (flag: string, v: string | undefined, min: number, max: number): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isInteger(n) || n < min || n > max) throw new Error(`${flag} needs an integer ${min}-${max}\n${USAGE}`);
+    return n;
+  };
   const o = { ...DEFAULTS, skip: new Set<string>() };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -41,7 +41,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     else if (a === '--profile') o.profile = true;
     else if (a === '--skip' || a.startsWith('--skip-')) {
       const name = a === '--skip' ? argv[++i] : a.slice('--skip-'.length);
-      if (name === undefined || !(SECTIONS as readonly string[]).includes(name)) throw new Error(`${a} needs one of ${SECTIONS.join(', ')}\n${USAGE}`);
+      if (name === undefined || !sections.includes(name)) throw new Error(`${a} needs one of ${sections.join(', ')}\n${USAGE}`);
       o.skip.add(name);
     }
     else if (a === '--help' || a === '-h') throw new Error(USAGE);

@@ -14,16 +14,7 @@ import { ratios, ratioTable, table, targetLines, targets, type Measured, type Ro
 import { SERVER_NAMES, startServers, stopServers, type RunningServer, type ServerName } from './servers.js';
 import { pinningAvailable, runToEnd, startNode } from './spawn.js';
 import { median } from './stats.js';
-import { benchJobs, jobTargetLines, type JobBenchResult } from './jobs.js';
-import { benchLimits, limitsTargetLines, type LimitsResult } from './jobs-limits.js';
-import { benchUi } from './ui.js';
-import { benchTokens, tokenLines, type TokenBenchResult } from './tokens.js';
-import { benchHostSample, hostSampleLines, type HostSampleResult } from './host-sample.js';
-import { benchHostHistory, hostHistoryLines, type HostHistoryResult } from './host-history.js';
-import { benchWire, wireTargetLines, type WireBenchResult } from './wire.js';
-import { benchZfsSnapshots, zfsBenchUnavailable, zfsTargetLines, type ZfsSnapshotBench } from './zfs-snapshots.js';
-import { benchScheduling, schedulingLines, type SchedulingBenchResult } from './scheduling.js';
-import { benchDelivery, deliveryLines, type DeliveryScenarioResult } from './delivery.js';
+import { SECTIONS, runSections } from './sections.js';
 import type { LoadJob, LoadResult } from './types.js';
 
 const SCENARIOS: Array<Scenario & { connections: number; inFlight: number }> = [
@@ -79,7 +70,7 @@ function foreign(r: Measured): string {
 }
 
 async function main(): Promise<void> {
-  const o = parseOptions(process.argv.slice(2));
+  const o = parseOptions(process.argv.slice(2), SECTIONS.map((s) => s.name));
   const pin = pinningAvailable();
   const serverCore = pin.ok ? 0 : null;
   const clientCore = pin.ok ? 1 : null;
@@ -162,84 +153,7 @@ async function main(): Promise<void> {
   const bad = rows.filter((r) => r.errors > 0);
   if (bad.length > 0) console.log(`\nWARNING: wrong answers from ${bad.map((r) => `${r.server} (${r.scenario.label})`).join(', ')}; those figures are not valid`);
 
-  // Job engine figures (issue 4): throughput with persistence, and a 200,000-job history.
-  let jobs: JobBenchResult | null = null;
-  if (!o.skip.has('jobs')) {
-    console.log('\nJob engine: 20,000 trivial jobs over 8 connections x 16 in flight (new-style calls, each returns when its job ended and is stored), with and without fsync; then a 200,000-job history finished within one day\n');
-    jobs = await benchJobs(serverCore, clientCore);
-    console.log(jobTargetLines(jobs));
-  }
-
-  // Job engine limits (issue 13): aborted waiters, SIGTERM under load, a chatty cron job.
-  let limits: LimitsResult | null = null;
-  if (!o.skip.has('limits')) {
-    console.log('\nJob engine limits: 50,000 core.job_wait jobs aborted (heap after a full GC); SIGTERM with 50,000 running jobs; core.ping while a cron job prints 2,000,000 lines\n');
-    limits = await benchLimits(serverCore);
-    console.log(limitsTargetLines(limits));
-  }
-
-  // Token sessions (issue 14): a call's cost must not grow with the tokens the daemon holds.
-  let tokens: TokenBenchResult | null = null;
-  if (!o.skip.has('tokens')) {
-    console.log('\nToken sessions: sequential core.ping of a session logged in with a token, 3,000 calls\n');
-    tokens = await benchTokens();
-    console.log(tokenLines(tokens));
-  }
-
-  // Wire figures (issues 12 and 14): a 1 GiB log download's memory, a ReDoS-style filter.
-  let wire: WireBenchResult | null = null;
-  if (!o.skip.has('wire')) {
-    console.log('\nWire: a 1 GiB job log downloaded over the unix socket (daemon RSS sampled every 20 ms); a ReDoS-style regex filter over a job history while another client pings\n');
-    wire = await benchWire(serverCore);
-    console.log(wireTargetLines(wire));
-  }
-
-  // Dashboard figures (issue 8), in headless Chromium against a real daemon.
-  let ui: Record<string, number> | null = null;
-  if (!o.skip.has('ui')) {
-    console.log('\nDashboard (headless Chromium): progress change in the daemon -> DOM over 500 changes; first screen with 200,000 jobs in history\n');
-    ui = await benchUi();
-    for (const [k, v] of Object.entries(ui)) console.log(`  ${k.padEnd(40)} ${v}`);
-  }
-
-  // Host figures (issue 17): realtime sample cost and 30 days of reporting history.
-  let host: { sample: HostSampleResult; history: HostHistoryResult } | null = null;
-  if (!o.skip.has('host')) {
-    console.log('\nHost: CPU cost of one reporting.realtime sample on this host; 31 days of 10 s history through the real store (takes about two minutes)\n');
-    const sample = await benchHostSample();
-    console.log(hostSampleLines(sample));
-    const history = await benchHostHistory();
-    console.log(hostHistoryLines(history));
-    host = { sample, history };
-  }
-
-  // ZFS driver figures (issue 16): 10,000 snapshots listed through the driver vs zfs list.
-  let zfs: ZfsSnapshotBench | null = null;
-  if (!o.skip.has('zfs')) {
-    const why = zfsBenchUnavailable();
-    if (why !== null) console.log(`\nZFS snapshot listing: skipped (${why})`);
-    else {
-      console.log('\nZFS driver: listing 10,000 snapshots (a throw-away pool on a sparse file)\n');
-      zfs = await benchZfsSnapshots(() => {});
-      console.log(zfsTargetLines(zfs));
-    }
-  }
-
-  // Scheduler figures (issue 19), in a process of their own on the server core.
-  let scheduling: SchedulingBenchResult | null = null;
-  if (!o.skip.has('scheduling')) {
-    console.log('\nScheduler: 10,000 enabled cron jobs armed (start-up, idle CPU, memory); catch-up of 1,000 missed runs\n');
-    scheduling = await benchScheduling(serverCore);
-    console.log(schedulingLines(scheduling));
-  }
-
-  // Webhook delivery figures (issue 18): the durable queue to a local receiver.
-  let delivery: DeliveryScenarioResult[] | null = null;
-  if (!o.skip.has('delivery')) {
-    console.log('\nWebhook delivery: 20,000 signed deliveries to a local receiver, persistence on\n');
-    delivery = await benchDelivery();
-    console.log(deliveryLines(delivery));
-  }
+  const sections = await runSections(o.skip, { server: serverCore, client: clientCore });
 
   const file = join(outDir, 'results.json');
   await writeFile(file, `${JSON.stringify({
@@ -254,16 +168,7 @@ async function main(): Promise<void> {
     rows: rows.map((r) => ({ ...r, scenario: r.scenario.id })),
     ratios: rs,
     targets: ts,
-    jobs,
-    limits,
-
-    tokens,
-    wire,
-    ui,
-    host,
-    zfs,
-    scheduling,
-    delivery,
+    ...sections,
   }, null, 2)}\n`);
   console.log(`\nresults: ${file}${o.profile ? ` (daemon CPU profile in ${outDir})` : ''}`);
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { DEFAULT_AUTH, DEFAULT_LIMITS, defaultConfig } from '../daemon/config.js';
 import { Daemon } from '../daemon/daemon.js';
+import { modules as builtIn } from '../methods/index.js';
 import { latencySummary } from './stats.js';
 
 const PASSWORD = 'bench-token-password';
@@ -52,7 +53,7 @@ async function tokenSessionP50(others: number): Promise<number> {
     adminPassword: PASSWORD,
     limits: { ...DEFAULT_LIMITS, anonCallsPerMinute: 1_000_000 },
     auth: { ...DEFAULT_AUTH, tokensPerUser: others + 10, scramIterations: 4096 },
-  }));
+  }), builtIn);
   try {
     const url = `ws://127.0.0.1:${d.port}/api/current`;
     const admin = await open(url);

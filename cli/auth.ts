@@ -6,6 +6,7 @@ import { isAbsolute } from 'node:path';
 import { scramClient, splitApiKey } from '../daemon/auth/scram.js';
 import type { Client } from './client.js';
 import { ClientError, LoginError } from './errors.js';
+import { ERRNO, RPC } from '../daemon/errors.js';
 
 export interface LoginOptions {
   username?: string;
@@ -19,7 +20,7 @@ export interface LoginOptions {
 }
 
 function isMissingMethod(err: unknown): boolean {
-  return err instanceof ClientError && (err.code === -32601 || /Method does not exist|ENOMETHOD/.test(err.reason) || err.errno === 201);
+  return err instanceof ClientError && (err.code === RPC.METHOD_NOT_FOUND || /Method does not exist|ENOMETHOD/.test(err.reason) || err.errno === ERRNO.ENOMETHOD);
 }
 
 function refused(type: string): LoginError {

@@ -64,7 +64,8 @@ interface SubEntry {
   id: string | null;
 }
 
-const DEFAULT_TIMEOUT_MS = 60_000;
+/** A call's timeout, and how long a dropped session keeps trying to come back, unless told otherwise. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,7 +1,9 @@
 // What every subcommand shares: the global options, opening a (logged-in) session, printing,
 // and the exit code.
 import { hasCredentials, type LoginOptions } from './auth.js';
+import { DEFAULT_TIMEOUT_MS } from './client.js';
 import { ClientError, ConnectionError, LoginError } from './errors.js';
+import { ERRNO } from '../daemon/errors.js';
 import { errorJson, errorLines } from './format.js';
 import { Session } from './session.js';
 import { defaultUri, UriError } from './uri.js';
@@ -44,7 +46,7 @@ function seconds(v: string | undefined, name: string, fallback: number): number 
 
 /** The per-call timeout: -t, else env CALL_TIMEOUT, else 60 s. */
 export function callTimeoutMs(g: GlobalOptions): number {
-  return seconds(g.timeout ?? process.env.CALL_TIMEOUT, '-t/--timeout', 60_000);
+  return seconds(g.timeout ?? process.env.CALL_TIMEOUT, '-t/--timeout', DEFAULT_TIMEOUT_MS);
 }
 
 /** Read a password from the terminal without echo. */
@@ -100,7 +102,7 @@ export async function openSession(g: GlobalOptions, hooks: { onReconnecting?: (a
       uri,
       connect: { timeoutMs: callTimeoutMs(g), insecure: g.insecure === true },
       login,
-      giveUpMs: seconds(g.reconnectTimeout ?? process.env.MIDCLT_RECONNECT_TIMEOUT, '--reconnect-timeout', 60_000),
+      giveUpMs: seconds(g.reconnectTimeout ?? process.env.MIDCLT_RECONNECT_TIMEOUT, '--reconnect-timeout', DEFAULT_TIMEOUT_MS),
       onReconnecting: hooks.onReconnecting,
     });
   } catch (e) {
@@ -116,6 +118,6 @@ export function failure(e: unknown, o: { quiet?: boolean; json?: boolean } = {})
   if (o.quiet) return new Exit(1);
   if (o.json) return new Exit(1, [JSON.stringify(errorJson(e))]);
   const lines = errorLines(e);
-  if (e instanceof ClientError && e.errno === 207) lines.push('(log in with -U USER and -P PASSWORD, or -U USER -K API_KEY)');
+  if (e instanceof ClientError && e.errno === ERRNO.ENOTAUTHENTICATED) lines.push('(log in with -U USER and -P PASSWORD, or -U USER -K API_KEY)');
   return new Exit(1, lines);
 }

@@ -1,6 +1,6 @@
 // Typed errors of the client library. A server error keeps every field the wire carried
 // (PROTOCOL.md 3.2) so callers and the CLI can print it the way midclt does.
-import { errname } from '../daemon/errors.js';
+import { ERRNO, RPC, errname } from '../daemon/errors.js';
 
 export interface ErrorTrace {
   class?: string;
@@ -31,7 +31,7 @@ export class ClientError extends Error {
     super(message);
     this.name = 'ClientError';
     this.code = f.code ?? null;
-    this.errno = f.errno ?? 14;
+    this.errno = f.errno ?? ERRNO.EFAULT;
     this.errname = f.errname ?? errname(this.errno);
     this.reason = f.reason ?? message;
     this.extra = f.extra ?? null;
@@ -51,7 +51,7 @@ export class ValidationError extends ClientError {
 
   constructor(errors: ValidationItem[], f: ErrorFields = {}) {
     const lines = errors.map(validationLine);
-    super(lines.join('\n'), { errno: 22, ...f, reason: f.reason ?? lines.map((l) => `${l}\n`).join('') });
+    super(lines.join('\n'), { errno: ERRNO.EINVAL, ...f, reason: f.reason ?? lines.map((l) => `${l}\n`).join('') });
     this.name = 'ValidationError';
     this.errors = errors;
   }
@@ -65,7 +65,7 @@ export function validationLine(e: ValidationItem): string {
 /** The connection could not be made, or dropped; `retryable` when trying again may help. */
 export class ConnectionError extends ClientError {
   constructor(message: string, readonly retryable: boolean, readonly underlying?: unknown) {
-    super(message, { errno: 103, errname: 'ECONNABORTED' });
+    super(message, { errno: ERRNO.ECONNABORTED });
     this.name = 'ConnectionError';
   }
 }
@@ -73,7 +73,7 @@ export class ConnectionError extends ClientError {
 /** No answer within the call timeout. */
 export class CallTimeoutError extends ClientError {
   constructor(method: string, ms: number) {
-    super(`Call timeout: ${method} did not answer within ${ms / 1000} s`, { errno: 110, errname: 'ETIMEDOUT' });
+    super(`Call timeout: ${method} did not answer within ${ms / 1000} s`, { errno: ERRNO.ETIMEDOUT });
     this.name = 'CallTimeoutError';
   }
 }
@@ -81,7 +81,7 @@ export class CallTimeoutError extends ClientError {
 /** A login was refused (AUTH_ERR, EXPIRED, DENIED, ...). */
 export class LoginError extends ClientError {
   constructor(message: string) {
-    super(message, { errno: 13, errname: 'EACCES' });
+    super(message, { errno: ERRNO.EACCES });
     this.name = 'LoginError';
   }
 }
@@ -100,7 +100,7 @@ export function validationItems(extra: unknown): ValidationItem[] | null {
     out.push({
       attribute: typeof attribute === 'string' ? attribute : null,
       message: String(message),
-      errno: typeof errno === 'number' ? errno : 22,
+      errno: typeof errno === 'number' ? errno : ERRNO.EINVAL,
     });
   }
   return out;
@@ -112,13 +112,13 @@ export function fromJsonRpcError(err: unknown): ClientError {
   const code = typeof err.code === 'number' ? err.code : null;
   const message = typeof err.message === 'string' ? err.message : 'Unknown error';
   const data = isRecord(err.data) ? err.data : null;
-  if (data === null) return new ClientError(message, { code, reason: message, errno: code === -32601 ? 201 : 14, extra: null });
+  if (data === null) return new ClientError(message, { code, reason: message, errno: code === RPC.METHOD_NOT_FOUND ? ERRNO.ENOMETHOD : ERRNO.EFAULT, extra: null });
   return fromErrorData(data, code, message);
 }
 
 /** The error-data object (PROTOCOL.md 3.2) or a legacy error object (9.2). */
 export function fromErrorData(data: Record<string, unknown>, code: number | null = null, message?: string, validationByExtra = false): ClientError {
-  const errno = typeof data.error === 'number' ? data.error : 14;
+  const errno = typeof data.error === 'number' ? data.error : ERRNO.EFAULT;
   const f: ErrorFields = {
     code,
     errno,
@@ -128,7 +128,7 @@ export function fromErrorData(data: Record<string, unknown>, code: number | null
     trace: isRecord(data.trace) ? (data.trace as ErrorTrace) : null,
   };
   // notify_unsubscribed errors carry no code: there a list of triples in `extra` is the sign.
-  const isValidation = code === -32602 || data.type === 'VALIDATION' || validationByExtra;
+  const isValidation = code === RPC.INVALID_PARAMS || data.type === 'VALIDATION' || validationByExtra;
   const items = isValidation ? validationItems(data.extra) : null;
   if (items) return new ValidationError(items, f);
   return new ClientError(f.reason!.trimEnd(), f);

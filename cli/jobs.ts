@@ -1,8 +1,9 @@
 // Job helpers: start a call that may turn out to be a job (midclt's new-style binding through
 // message_ids, PROTOCOL.md 4.3), follow a job by id through core.get_jobs events plus a lookup,
 // and survive dropped connections by reconnecting and following the same id again.
-import type { Client, CollectionUpdate } from './client.js';
+import { DEFAULT_TIMEOUT_MS, type Client, type CollectionUpdate } from './client.js';
 import { ClientError, ConnectionError, CallTimeoutError, ValidationError, validationItems } from './errors.js';
+import { ERRNO } from '../daemon/errors.js';
 import type { Session } from './session.js';
 
 export type JobState = 'WAITING' | 'RUNNING' | 'SUCCESS' | 'FAILED' | 'ABORTED';
@@ -41,7 +42,7 @@ export function jobError(job: Job): ClientError | null {
       const items = validationItems(info.extra);
       if (items) return new ValidationError(items, { reason: job.error ?? undefined });
     }
-    const errno = typeof info.errno === 'number' ? info.errno : 14;
+    const errno = typeof info.errno === 'number' ? info.errno : ERRNO.EFAULT;
     return new ClientError(job.error ?? `Job ${job.id} failed`, {
       errno,
       reason: job.error ?? undefined,
@@ -49,7 +50,7 @@ export function jobError(job: Job): ClientError | null {
       extra: info.extra ?? null,
     });
   }
-  if (job.state === 'ABORTED') return new ClientError(job.error ?? `Job ${job.id} was aborted`, { errno: 125, errname: 'ECANCELED' });
+  if (job.state === 'ABORTED') return new ClientError(job.error ?? `Job ${job.id} was aborted`, { errno: ERRNO.ECANCELED });
   return new ClientError(job.error ?? `Job ${job.id} did not succeed`);
 }
 
@@ -67,7 +68,7 @@ export function ensureJobEvents(c: Client): Promise<boolean> {
       () => true,
       (err: unknown) => {
         subscribed.delete(c);
-        if (err instanceof ClientError && err.errno === 207) return false;
+        if (err instanceof ClientError && err.errno === ERRNO.ENOTAUTHENTICATED) return false;
         throw err;
       },
     );
@@ -120,7 +121,7 @@ export async function startCall(c: Client, method: string, params: unknown[], o:
     // covers the wait for the job to exist, not its run.
     const sent = c.send(method, params, { timeoutMs: null });
     requestId = sent.id;
-    const ms = o.timeoutMs === undefined ? 60_000 : o.timeoutMs;
+    const ms = o.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : o.timeoutMs;
     if (ms !== null) timer = setTimeout(() => done(() => reject(new CallTimeoutError(method, ms))), ms);
     sent.result.then(
       (value) => done(() => resolve({ kind: 'result', value })),
@@ -169,7 +170,7 @@ function followOnce(c: Client, id: number, o: FollowOptions, state: { job: Job |
     const lookup = async () => {
       const job = await getJob(c, id);
       if (settled) return;
-      if (!job) throw new ClientError(`[ENOENT] Job ${id} does not exist`, { errno: 2, errname: 'ENOENT' });
+      if (!job) throw new ClientError(`[ENOENT] Job ${id} does not exist`, { errno: ERRNO.ENOENT });
       apply(job, true);
     };
     const abort = () => {

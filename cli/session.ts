@@ -1,7 +1,7 @@
 // A connection that can be made again: connect + log in, and after a drop, reconnect with
 // exponential backoff and log in again, giving up after a bounded time (issue 6 point 5).
 import { login, type LoginOptions } from './auth.js';
-import { Client, type ConnectOptions } from './client.js';
+import { Client, DEFAULT_TIMEOUT_MS, type ConnectOptions } from './client.js';
 import { CallTimeoutError, ConnectionError } from './errors.js';
 
 export interface SessionOptions {
@@ -37,7 +37,7 @@ export class Session {
 
   /** A fresh, logged-in client after the current one dropped; throws ConnectionError on giving up. */
   async reconnect(): Promise<Client> {
-    const giveUpMs = this.o.giveUpMs ?? 60_000;
+    const giveUpMs = this.o.giveUpMs ?? DEFAULT_TIMEOUT_MS;
     const deadline = Date.now() + giveUpMs;
     let delay = this.o.firstDelayMs ?? 200;
     const maxDelay = this.o.maxDelayMs ?? 5_000;

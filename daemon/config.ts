@@ -2,6 +2,8 @@
 // variables, overridden by command-line flags. Nothing reads process.env elsewhere.
 import { resolve, join } from 'node:path';
 import type { Writable } from 'node:stream';
+import { SCRAM_DEFAULT_ITERATIONS } from './auth/scram.js';
+import { ConfigError } from './errors.js';
 
 export interface Limits {
   /** Longest text frame (characters) before login; longer closes with 1007. */
@@ -58,7 +60,7 @@ export interface AuthConfig {
   tokenAttrsBytes: number;
 }
 
-export const DEFAULT_AUTH: AuthConfig = { failDelayMs: 1000, failuresBeforeSlowdown: 5, scramIterations: 500_000, tokensPerUser: 100, tokenAttrsBytes: 4096 };
+export const DEFAULT_AUTH: AuthConfig = { failDelayMs: 1000, failuresBeforeSlowdown: 5, scramIterations: SCRAM_DEFAULT_ITERATIONS, tokensPerUser: 100, tokenAttrsBytes: 4096 };
 
 export interface Config {
   host: string;
@@ -70,7 +72,7 @@ export interface Config {
   jobs: JobsConfig;
   storage: StorageConfig;
   auth: AuthConfig;
-  /** Path of a module exporting `modules` (the method modules to load); default: ../methods/index.js. */
+  /** Path of a file exporting `modules`, the method modules midshipd loads instead of its built-in list (main.ts). */
   modulesPath: string | null;
   /** Validate every result against its schema (on in tests; costs time in production). */
   validateResults: boolean;
@@ -135,7 +137,6 @@ export function defaultConfig(overrides: Partial<Config> = {}): Config {
   };
 }
 
-export class ConfigError extends Error {}
 
 const FLAGS: Record<string, keyof Config> = {
   '--host': 'host',

@@ -2,7 +2,6 @@
 // listeners. Nothing is global, so tests run several daemons in one process.
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { App, InternalCallOptions, Sublevel } from './app.js';
 import { INTERNAL_CREDENTIALS } from './auth/credentials.js';
 import { AuthService } from './auth/service.js';
 import type { Config } from './config.js';
@@ -15,14 +14,15 @@ import { HttpRouter, sendJson } from './http.js';
 import { JobManager } from './jobs/manager.js';
 import { Downloads } from './jobs/download.js';
 import { createLogger, type Logger } from './log.js';
+import type { App, InternalCallOptions } from './module-api.js';
 import { Registry, type ModuleDef, type ModuleFactory } from './registry.js';
 import { Transport } from './rpc/transport.js';
 import { SchemaCompiler } from './schema.js';
-import { GuardedLevel } from './storage.js';
+import { GuardedLevel, type Sublevel } from './storage.js';
 import { registerUi } from './ui.js';
 import { API_VERSIONS, Server } from './server.js';
 
-export class Daemon implements App {
+export class Daemon {
   readonly log: Logger;
   readonly registry: Registry;
   readonly events: EventBus;
@@ -46,17 +46,18 @@ export class Daemon implements App {
     this.events = new EventBus(this.registry, compiler, this.log);
     this.db = new GuardedLevel(join(config.dataDir, 'db'), { fsync: config.storage.fsync, retryMs: config.storage.retryMs, log: this.log });
     this.auth = new AuthService(this.sublevel('users'), this.sublevel('api_keys'), this.sublevel('tokens'), config.auth, this.events, this.log);
-    this.jobs = new JobManager(this.db, config.dataDir, config.jobs, this.events, this.log);
+    this.jobs = new JobManager(this.db, config.dataDir, config.jobs, this.events, this.log, {
+      method: (name) => this.registry.get(name),
+      user: (id) => this.auth.users.get(id),
+    });
     this.downloads = new Downloads(this.jobs, config.dataDir, config.jobs.downloadTokenTtlMs);
-    this.dispatcher = new Dispatcher(this);
+    this.dispatcher = new Dispatcher({ anonCallsPerMinute: config.limits.anonCallsPerMinute, log: this.log, auth: this.auth, jobs: this.jobs });
     const transport = new Transport(config.limits, this.registry, this.dispatcher, this.log);
     this.server = new Server(config, transport, this.events, this.http, {
       initialCredentials: (c) => this.auth.initialCredentials(c),
       connected: (c, remote) => this.auth.connected(c, remote),
       disconnected: (id) => this.auth.disconnected(id),
     }, this.log);
-    this.events.bind(this);
-    this.jobs.bind(this);
     this.http.add('GET', '/api/versions', (_req, res) => sendJson(res, 200, API_VERSIONS));
     this.http.add('GET', '/api/boot_id', (_req, res) => sendJson(res, 200, this.bootId));
     this.http.add('GET', '/_download/', this.downloads.handle);
@@ -64,8 +65,11 @@ export class Daemon implements App {
     registerUi(this.http);
   }
 
-  /** Open the database, load the modules, listen. `modules` defaults to methods/index.js. */
-  static async start(config: Config, modules?: ModuleFactory[]): Promise<Daemon> {
+  /**
+   * Open the database, register `modules`, listen. The engine knows no module by itself: midshipd
+   * (main.ts) hands it methods/index.ts's list, tests hand it theirs.
+   */
+  static async start(config: Config, modules: readonly ModuleFactory[]): Promise<Daemon> {
     // Before the database object exists (it opens itself on the next tick): nothing in the data
     // dir is touched before the lock is ours (a refused second daemon must leave the first one
     // alone), and nothing is opened that LevelDB would silently shrink.
@@ -87,7 +91,7 @@ export class Daemon implements App {
     return d;
   }
 
-  private async boot(factories?: ModuleFactory[]): Promise<void> {
+  private async boot(factories: readonly ModuleFactory[]): Promise<void> {
     const dataDir = this.config.dataDir;
     try {
       await this.db.open();
@@ -97,8 +101,9 @@ export class Daemon implements App {
     await this.auth.open(this.config.dataDir, this.config.adminPassword);
     await this.jobs.open();
     await this.downloads.open();
-    for (const factory of factories ?? (await loadModules(this.config.modulesPath))) {
-      const mod = await factory(this);
+    const app = this.moduleApp();
+    for (const factory of factories) {
+      const mod = await factory(app);
       for (const s of mod.services) this.registry.addService(s);
       for (const m of mod.methods) this.registry.addMethod(m);
       for (const e of mod.events ?? []) this.events.register(e);
@@ -110,6 +115,21 @@ export class Daemon implements App {
     const { port, socketPath } = await this.server.listen();
     this.port = port;
     this.log.info({ host: this.config.host, port, socket: socketPath, dataDir: this.config.dataDir, methods: this.registry.methods.size }, 'midshipd listening');
+  }
+
+  /** What modules are made with (module-api.ts): the services, not the daemon itself. */
+  private moduleApp(): App {
+    return {
+      config: this.config,
+      log: this.log,
+      registry: this.registry,
+      events: this.events,
+      jobs: this.jobs,
+      auth: this.auth,
+      downloads: this.downloads,
+      sublevel: (name) => this.sublevel(name),
+      call: (name, args, options) => this.call(name, args, options),
+    };
   }
 
   sublevel<V = unknown>(name: string): Sublevel<V> {
@@ -151,12 +171,4 @@ export class Daemon implements App {
     })();
     return this.stopping;
   }
-}
-
-async function loadModules(modulesPath: string | null): Promise<ModuleFactory[]> {
-  // Imported by path at run time: the engine never depends on the method modules statically.
-  const url = modulesPath ? new URL(modulesPath, `file://${process.cwd()}/`).href : new URL('../methods/index.js', import.meta.url).href;
-  const mod = (await import(url)) as { modules?: ModuleFactory[] };
-  if (!Array.isArray(mod.modules)) throw new Error(`${url} does not export 'modules'`);
-  return mod.modules;
 }

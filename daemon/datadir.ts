@@ -8,13 +8,7 @@ import { constants } from 'node:fs';
 import { access, chmod, lstat, mkdir, open, readFile, readdir, stat as statFollow, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** A refusal to start: what is wrong, and what the operator can do about it. */
-export class DataDirError extends Error {
-  constructor(readonly problem: string, readonly hint: string) {
-    super(`${problem}\n  ${hint}`);
-    this.name = 'DataDirError';
-  }
-}
+import { DataDirError } from './errors.js';
 
 const PID_FILE = 'midshipd.pid';
 

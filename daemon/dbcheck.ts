@@ -8,21 +8,21 @@
 // in a block are zero padding.
 import { lstat, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DataDirError } from './datadir.js';
+import { DataDirError } from './errors.js';
 
 const BLOCK = 32 * 1024;
 const HEADER = 7;
 const DB_FILE = /^(\d+\.(log|ldb|sst)|MANIFEST-\d+)$/;
 const LOG_FILE = /^\d+\.log$/;
 
-export function repairHint(dataDir: string): string {
+function repairHint(dataDir: string): string {
   return `run \`midshipd --repair-db --data-dir ${dataDir}\`: it copies the damaged files aside, recovers what LevelDB can read, and reports what it kept`;
 }
 
 let crcTable: Uint32Array | null = null;
 
 /** CRC-32C (Castagnoli), as LevelDB computes it. */
-export function crc32c(data: Uint8Array, start = 0, end = data.length, crc = 0): number {
+function crc32c(data: Uint8Array, start = 0, end = data.length, crc = 0): number {
   if (crcTable === null) {
     crcTable = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -41,7 +41,7 @@ function masked(crc: number): number {
 }
 
 /** The first damage in a log-format file, or null when every record is whole and intact. */
-export function logFormatDamage(buf: Buffer): string | null {
+function logFormatDamage(buf: Buffer): string | null {
   let off = 0;
   while (off < buf.length) {
     const left = BLOCK - (off % BLOCK);

@@ -21,7 +21,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /** The wrapper an object would be decoded as, or null for a plain object. */
-export function wrapperKind(obj: Record<string, unknown>): string | null {
+function wrapperKind(obj: Record<string, unknown>): string | null {
   const keys = Object.keys(obj);
   if (keys.length === 1 && SINGLE_KEYS.has(keys[0]!)) return keys[0]!;
   if (keys.length === 2 && '$type' in obj && '$value' in obj) return '$type';

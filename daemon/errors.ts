@@ -20,12 +20,14 @@ export const ERRNO = {
   ENOSPC: 28,
   ERANGE: 34,
   ENOSYS: 38,
+  ENOTEMPTY: 39,
   EBADMSG: 74,
   EOPNOTSUPP: 95,
   ECONNABORTED: 103,
   ESHUTDOWN: 108,
   ETOOMANYREFS: 109,
   ETIMEDOUT: 110,
+  ECANCELED: 125,
   ENOMETHOD: 201,
   ESERVICESTARTFAILURE: 202,
   EALERTCHECKERUNAVAILABLE: 203,
@@ -37,8 +39,6 @@ export const ERRNO = {
   EREBOOTREQUIRED: 209,
   EHAUNAVAILABLE: 210,
 } as const;
-
-export type ErrName = keyof typeof ERRNO;
 
 const NAME_BY_ERRNO = new Map<number, string>(Object.entries(ERRNO).map(([k, v]) => [v, k]));
 
@@ -103,6 +103,62 @@ export class ValidationErrors extends Error {
 /** "instance not found" lookups are single validation errors with errno ENOENT and attribute null. */
 export function notFound(message: string): ValidationErrors {
   return new ValidationErrors([[null, message, ERRNO.ENOENT]]);
+}
+
+/** Thrown by a job handler (or core.job_wait) to end its job ABORTED rather than FAILED. */
+export class JobAborted extends Error {
+  constructor(message = 'Job aborted') {
+    super(message);
+    this.name = 'JobAborted';
+  }
+}
+
+/** The abort reason of the jobs a stopping daemon ends: they are recorded as interrupted. */
+export class DaemonStopping extends JobAborted {
+  constructor() {
+    super('The daemon is stopping');
+    this.name = 'DaemonStopping';
+  }
+}
+
+/**
+ * Thrown by a job handler that gave up because the daemon stops (e.g. a cron run whose process it
+ * terminated): the job is recorded FAILED as interrupted, like the jobs the stop itself ends.
+ */
+export class JobInterrupted extends CallError {
+  constructor() {
+    super('Interrupted: the daemon stopped while this job was running', ERRNO.EINTR);
+  }
+}
+
+/** Raised by `get: true` when nothing matched; surfaces as -32001 / EINVAL with trace class `MatchNotFound`. */
+export class MatchNotFound extends Error {
+  constructor() {
+    super('MatchNotFound()');
+    this.name = 'MatchNotFound';
+  }
+}
+
+/** A `~` filter pattern that cannot be run (query/regex.ts); reported as a filters validation error. */
+export class RegexError extends Error {}
+
+/** A refusal to start: what is wrong with the data dir or its database, and what the operator can do about it. */
+export class DataDirError extends Error {
+  constructor(readonly problem: string, readonly hint: string) {
+    super(`${problem}\n  ${hint}`);
+    this.name = 'DataDirError';
+  }
+}
+
+/** A bad flag or environment variable of midshipd (its message is the whole answer, usage included). */
+export class ConfigError extends Error {}
+
+/** What a SCRAM client sees when the server misbehaves (never sent on the wire). */
+export class ScramClientError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScramClientError';
+  }
 }
 
 /** Protocol-level failures that carry their own JSON-RPC code and no `data`. */

@@ -4,11 +4,11 @@
 // protocol and shared by every recipient; each connection applies its own backpressure.
 import { randomUUID } from 'node:crypto';
 import type { ValidateFunction } from 'ajv';
-import type { App } from './app.js';
 import { hasAnyRole, isFullAdmin, type Credentials } from './auth/credentials.js';
 import { CallError, ERRNO, ValidationErrors, errorData, type ErrorData } from './errors.js';
 import type { Logger } from './log.js';
-import type { EventDef, Registry } from './registry.js';
+import type { Events } from './module-api.js';
+import type { EventDef, Registry, SourceContext } from './registry.js';
 import { toValidationErrors, type SchemaCompiler } from './schema.js';
 
 export type EventMsg = 'added' | 'changed' | 'removed';
@@ -76,19 +76,14 @@ interface SubscriberState {
 
 export type Visibility = (credentials: Credentials | null) => boolean;
 
-export class EventBus {
+export class EventBus implements Events {
   private readonly subscribers = new Map<string, SubscriberState>();
   /** Plain event name -> subscribers that asked for it. */
   private readonly byName = new Map<string, Set<SubscriberState>>();
   private readonly wildcard = new Set<SubscriberState>();
   private readonly argValidators = new Map<string, ValidateFunction>();
-  private app: App | null = null;
 
   constructor(private readonly registry: Registry, private readonly compiler: SchemaCompiler, private readonly log: Logger) {}
-
-  bind(app: App): void {
-    this.app = app;
-  }
 
   register(def: EventDef): void {
     this.registry.addEvent(def);
@@ -179,8 +174,7 @@ export class EventBus {
       end(toValidationErrors(validate.errors ?? [], '', 'event'));
       return;
     }
-    const ctx = {
-      app: this.app!,
+    const ctx: SourceContext = {
       credentials: st.subscriber.credentials,
       collection,
       signal: controller.signal,

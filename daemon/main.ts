@@ -1,11 +1,25 @@
 #!/usr/bin/env node
-// midshipd: run the daemon in the foreground until SIGTERM or SIGINT.
+// midshipd: run the daemon in the foreground until SIGTERM or SIGINT. This file joins the engine
+// and its modules: it hands the Daemon methods/index.ts's list (or MIDSHIP_MODULES's); nothing
+// else in daemon/ knows a module.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { modules as builtIn } from '../methods/index.js';
+import { loadConfig, type Config } from './config.js';
 import { Daemon } from './daemon.js';
-import { DataDirError } from './datadir.js';
+import { ConfigError, DataDirError } from './errors.js';
+import type { ModuleFactory } from './registry.js';
 import { repairDatabase } from './repair.js';
+
+/** The built-in modules, or the list exported as `modules` by the file MIDSHIP_MODULES names. */
+async function moduleList(modulesPath: string | null): Promise<readonly ModuleFactory[]> {
+  if (modulesPath === null) return builtIn;
+  const url = pathToFileURL(resolve(modulesPath)).href;
+  const mod = (await import(url)) as { modules?: ModuleFactory[] };
+  if (!Array.isArray(mod.modules)) throw new Error(`${modulesPath} does not export 'modules'`);
+  return mod.modules;
+}
 
 /** The two lines a new user needs: where the dashboard is and how to log in to it. */
 function greeting(config: Config, port: number): string {
@@ -44,7 +58,7 @@ async function main(): Promise<void> {
   }
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start(config);
+    daemon = await Daemon.start(config, await moduleList(config.modulesPath));
   } catch (err) {
     process.stderr.write(`midshipd: ${(err as Error).message}\n`);
     process.exit(1);

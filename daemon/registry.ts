@@ -1,9 +1,9 @@
 // Method and event definitions, and the registry that holds them. A module is a factory that
-// receives the App (the engine's face) and returns its definitions; the engine never imports a
-// module, it is handed them.
+// receives the App of module-api.ts and returns its definitions; the engine never imports a
+// module, it is handed them (main.ts, tests).
 import type { TSchema } from '@sinclair/typebox';
-import type { App } from './app.js';
-import type { Credentials } from './auth/credentials.js';
+import type { App, MethodCatalog } from './module-api.js';
+import { hasAnyRole, type Credentials } from './auth/credentials.js';
 import type { JobHandle } from './jobs/handle.js';
 import { argsJsonSchema, plainSchema, type ArgSpec, type ArgsOf, type ArgsValidator, type JsonSchema, type SchemaCompiler } from './schema.js';
 import type { ValidateFunction } from 'ajv';
@@ -11,7 +11,6 @@ import { redactBySchema, type Redactor } from './redact.js';
 
 /** What a handler knows about the call it serves. */
 export interface CallContext {
-  app: App;
   credentials: Credentials | null;
   /** The connection the call came over (null for internal calls). */
   connection: ConnectionInfo | null;
@@ -43,10 +42,13 @@ export interface ConnectionInfo {
   origin: string;
 }
 
+/** lock_queue_size of a job method that does not set one (PROTOCOL.md 5.6). */
+export const DEFAULT_LOCK_QUEUE_SIZE = 5;
+
 export interface JobOptions<A extends unknown[] = unknown[]> {
   /** Jobs with the same lock run one at a time, in submission order. */
   lock?: string | ((args: A) => string | null);
-  /** 0: refuse while one runs; N: coalesce beyond N waiting; null: unlimited. Default 5. */
+  /** 0: refuse while one runs; N: coalesce beyond N waiting; null: unlimited. Default DEFAULT_LOCK_QUEUE_SIZE. */
   lockQueueSize?: number | null;
   abortable?: boolean;
   logs?: boolean;
@@ -141,7 +143,6 @@ export function method(name: string, spec: PlainMethodSpec<readonly ArgSpec[], T
 
 /** Context of one run of a parameterised event source (`name:{json-args}`). */
 export interface SourceContext {
-  app: App;
   credentials: Credentials | null;
   /** The name as subscribed, including the `:{args}` suffix. */
   collection: string;
@@ -198,6 +199,17 @@ export interface RegisteredMethod {
   writeRole: string | null;
 }
 
+/**
+ * Whether `credentials` may call `m`: the one authorization rule, for the dispatcher, core.bulk,
+ * core.download and core.get_methods alike. No-auth methods are open to all, auth-only ones to
+ * any session, the rest to holders of one of their roles.
+ */
+export function mayCall(credentials: Credentials | null, m: RegisteredMethod): boolean {
+  if (m.def.noAuth) return true;
+  if (credentials === null) return false;
+  return m.def.authOnly || hasAnyRole(credentials, m.roles);
+}
+
 const READ_VERBS = new Set(['query', 'get_instance', 'config']);
 const WRITE_VERBS = new Set(['create', 'update', 'delete']);
 
@@ -209,7 +221,7 @@ function serviceOf(name: string): string {
   return name.slice(0, name.lastIndexOf('.'));
 }
 
-export class Registry {
+export class Registry implements MethodCatalog {
   readonly methods = new Map<string, RegisteredMethod>();
   readonly services = new Map<string, ServiceDef>();
   readonly events = new Map<string, EventDef>();

@@ -5,7 +5,8 @@
 import { cp, lstat, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { DataDirError, lockDataDir, prepareDataDir, tightenModes } from './datadir.js';
+import { lockDataDir, prepareDataDir, tightenModes } from './datadir.js';
+import { DataDirError } from './errors.js';
 import { checkDatabase } from './dbcheck.js';
 
 /** Records per sublevel path ("jobs/rec", "users", ...) of the database at `location`. */

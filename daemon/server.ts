@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Credentials } from './auth/credentials.js';
 import type { Config } from './config.js';
-import { DataDirError } from './datadir.js';
+import { DataDirError } from './errors.js';
 import type { EventBus } from './events.js';
 import type { HttpRouter } from './http.js';
 import type { Logger } from './log.js';
@@ -62,7 +62,7 @@ export class Server {
 
   constructor(
     private readonly config: Config,
-    private readonly t: Transport,
+    t: Transport,
     private readonly events: EventBus,
     private readonly router: HttpRouter,
     private readonly hooks: ServerHooks,

@@ -19,9 +19,19 @@
 // With `fsync` every write is synced (LevelDB `sync: true`): an acknowledged write then survives
 // power loss, not only a crash of the process.
 import { statfs } from 'node:fs/promises';
+import type { AbstractLevel, AbstractSublevel } from 'abstract-level';
 import { ClassicLevel } from 'classic-level';
 import { CallError, ERRNO } from './errors.js';
 import type { Logger } from './log.js';
+import { Slots } from './slots.js';
+
+type Format = string | Buffer | Uint8Array;
+
+/**
+ * A JSON-valued sublevel of the daemon's database, typed against abstract-level (not ClassicLevel)
+ * so that code written for any level, such as the delivery queue, takes it as it is.
+ */
+export type Sublevel<V = unknown> = AbstractSublevel<AbstractLevel<Format, string, unknown>, Format, string, V>;
 
 export interface StorageOptions {
   fsync: boolean;
@@ -55,7 +65,7 @@ const native = ClassicLevel.prototype as unknown as NativeWrites;
 const defaultChainedBatch = (Object.getPrototypeOf(ClassicLevel.prototype) as NativeWrites)._chainedBatch;
 
 /** The error every write gets while the store is failed: the original cause, and what happens next. */
-export function storageFailure(err: unknown, location: string): CallError {
+function storageFailure(err: unknown, location: string): CallError {
   const e = err as { message?: string; cause?: { message?: string } };
   const text = (e.cause?.message ?? e.message ?? String(err)).trim();
   const noSpace = /no space left on device|ENOSPC|disk full/i.test(text);
@@ -70,7 +80,8 @@ export class GuardedLevel extends ClassicLevel<string, unknown> {
   private readonly log: Logger;
   private readonly firstRetryMs: number;
   private retryMs: number;
-  private chain: Promise<unknown> = Promise.resolve();
+  /** Native writes, one at a time (see above). */
+  readonly #writes = new Slots(1);
   private failure: CallError | null = null;
   /** Every sublevel made from this db: closed with it on a reopen, reopened after it. */
   private readonly sublevels = new Set<Reopenable>();
@@ -107,7 +118,7 @@ export class GuardedLevel extends ClassicLevel<string, unknown> {
     this.shuttingDown = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    await this.chain;
+    await this.#writes.drained();
     if (this.status === 'open' || this.status === 'opening') await this.close();
   }
 
@@ -139,7 +150,7 @@ export class GuardedLevel extends ClassicLevel<string, unknown> {
 
   /** One native write at a time; refused while failed; the first error fails the store. */
   private guarded(write: () => Promise<void>): Promise<void> {
-    const run = this.chain.then(async () => {
+    return this.#writes.run(async () => {
       if (this.failure !== null) throw this.failure;
       try {
         await write();
@@ -147,8 +158,6 @@ export class GuardedLevel extends ClassicLevel<string, unknown> {
         throw this.fail(err);
       }
     });
-    this.chain = run.catch(() => undefined);
-    return run;
   }
 
   private fail(err: unknown): CallError {
@@ -164,9 +173,8 @@ export class GuardedLevel extends ClassicLevel<string, unknown> {
     if (this.shuttingDown || this.retryTimer !== null) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      // In the write chain: no write runs meanwhile, and writes issued during it wait for it.
-      const attempt = this.chain.then(() => this.recover());
-      this.chain = attempt.catch(() => undefined);
+      // As a write: no write runs meanwhile, and writes issued during it wait for it.
+      this.#writes.run(() => this.recover()).catch((err: unknown) => this.log.error({ err }, 'database recovery failed'));
     }, this.retryMs);
     this.retryTimer.unref();
   }

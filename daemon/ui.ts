@@ -49,7 +49,7 @@ function importMap(version: string): string {
   return JSON.stringify({ imports });
 }
 
-export function contentSecurityPolicy(scriptHashes: string[]): string {
+function contentSecurityPolicy(scriptHashes: string[]): string {
   return [
     "default-src 'none'",
     `script-src 'self' ${scriptHashes.map((h) => `'sha256-${h}'`).join(' ')}`.trim(),
@@ -64,7 +64,7 @@ export function contentSecurityPolicy(scriptHashes: string[]): string {
 }
 
 /** Reads every allowed file once; throws naming the first one missing (run `npm run build`). */
-export async function loadUi(root: string): Promise<UiBundle> {
+async function loadUi(root: string): Promise<UiBundle> {
   const files = new Map<string, { path: string; type: string }>();
   files.set('app.css', { path: join(root, 'ui', 'app.css'), type: 'text/css; charset=utf-8' });
   for (const m of UI_MODULES) files.set(`${m}.js`, { path: join(root, 'dist', 'ui', `${m}.js`), type: JS });

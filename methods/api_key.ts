@@ -1,13 +1,6 @@
 // api_key.*: keys "<id>-<64 alphanumerics>" shown once; only SCRAM material is stored (issue 5).
-import type { App } from '../daemon/app.js';
-import { isExpired, publicKey } from '../daemon/auth/apikeys.js';
-import { checkNoControlChars } from '../daemon/auth/names.js';
-import { mayHandleKeysOf } from '../daemon/auth/privilege.js';
-import { CallError, ERRNO, ValidationErrors, notFound } from '../daemon/errors.js';
-import { method, type CallContext, type ModuleDef } from '../daemon/registry.js';
-import { arg } from '../daemon/schema.js';
+import { arg, CallError, checkNoControlChars, ERRNO, isExpired, mayHandleKeysOf, method, notFound, publicKey, queryMethod, ValidationErrors, type App, type CallContext, type ModuleDef } from '#midship/module-api';
 import { ApiKeyCreate, ApiKeyUpdate, DeleteResult, KeyEntry, KeyId, KeyList, type DateValueT } from '../schemas/api_key.js';
-import { queryMethod } from './query-method.js';
 
 function toMs(v: DateValueT | undefined): number | null | undefined {
   if (v === undefined || v === null) return v;

@@ -1,13 +1,6 @@
 // auth.*: logins (PROTOCOL.md 8.2-8.4), tokens, who am I, logout, sessions (TrueNAS's auth.sessions,
 // auth.terminate_session, auth.terminate_other_sessions).
-import type { App } from '../daemon/app.js';
-import { isFullAdmin, type Credentials } from '../daemon/auth/credentials.js';
-import type { LoginResult } from '../daemon/auth/service.js';
-import { CallError, ERRNO, ValidationErrors } from '../daemon/errors.js';
-import { method, type CallContext, type ConnectionInfo, type ModuleDef } from '../daemon/registry.js';
-import { arg } from '../daemon/schema.js';
-import { SESSIONS_EVENT } from '../daemon/auth/sessions.js';
-import { queryMethod } from './query-method.js';
+import { arg, CallError, ERRNO, isFullAdmin, method, queryMethod, SESSIONS_EVENT, ValidationErrors, type App, type CallContext, type ConnectionInfo, type Credentials, type LoginResult, type ModuleDef } from '#midship/module-api';
 import {
   ApiKeySecret,
   LoginData,
@@ -31,7 +24,7 @@ import {
   type LoginDataT,
 } from '../schemas/auth.js';
 
-export const MECHANISMS = ['API_KEY_PLAIN', 'TOKEN_PLAIN', 'PASSWORD_PLAIN', 'SCRAM'];
+const MECHANISMS = ['API_KEY_PLAIN', 'TOKEN_PLAIN', 'PASSWORD_PLAIN', 'SCRAM'];
 
 function connectionOf(ctx: CallContext): ConnectionInfo {
   if (ctx.connection === null) throw new CallError('Logins need a client connection', ERRNO.EINVAL);
@@ -39,7 +32,7 @@ function connectionOf(ctx: CallContext): ConnectionInfo {
 }
 
 /** The auth.me object (PROTOCOL.md 8.3). */
-export function whoAmI(app: App, c: Credentials): Record<string, unknown> {
+function whoAmI(app: App, c: Credentials): Record<string, unknown> {
   const user = c.userId === null ? undefined : app.auth.users.get(c.userId);
   return {
     pw_name: c.username,

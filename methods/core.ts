@@ -1,21 +1,10 @@
 // core.*: connection options, introspection and subscriptions (PROTOCOL.md 4.1, 6.8-6.11).
-import type { App } from '../daemon/app.js';
-import { hasAnyRole } from '../daemon/auth/credentials.js';
-import { CallError, ERRNO } from '../daemon/errors.js';
-import { method, type CallContext, type ModuleDef, type RegisteredMethod } from '../daemon/registry.js';
-import { arg } from '../daemon/schema.js';
+import { arg, CallError, ERRNO, mayCall, method, type App, type CallContext, type ModuleDef } from '#midship/module-api';
 import { EventName, MethodsResult, Options, OptionsResult, PingResult, ServiceFilter, ServicesResult, SubscriptionId, Target, UnsubscribeResult } from '../schemas/core.js';
 
 function connectionOf(ctx: CallContext) {
   if (ctx.connection === null) throw new CallError('This method needs a client connection', ERRNO.EINVAL);
   return ctx.connection;
-}
-
-/** Whether the caller may call `m` (what core.get_methods lists). */
-function callable(ctx: CallContext, m: RegisteredMethod): boolean {
-  if (m.def.noAuth) return true;
-  if (ctx.credentials === null) return false;
-  return m.def.authOnly || hasAnyRole(ctx.credentials, m.roles);
 }
 
 export function coreModule(app: App): ModuleDef {
@@ -55,7 +44,7 @@ export function coreModule(app: App): ModuleDef {
             if (m.def.private) continue;
             if (target === 'CLI' && m.def.cliPrivate) continue;
             if (service !== null && name.slice(0, name.lastIndexOf('.')) !== service) continue;
-            if (!callable(ctx, m)) continue;
+            if (!mayCall(ctx.credentials, m)) continue;
             out[name] = app.registry.describe(m);
           }
           return out;

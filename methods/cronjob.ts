@@ -11,14 +11,7 @@
 // - The child runs in its own process group; its pid, start time and boot id are stored with the
 //   job so that after a crash the restart kills what is left of it (recovery.ts).
 // Job log format: run.ts. Progress lines: progress.ts.
-import { Type } from '@sinclair/typebox';
-import type { App } from '../daemon/app.js';
-import { ERRNO, CallError, ValidationErrors, notFound } from '../daemon/errors.js';
-import { applyQuery } from '../daemon/filters.js';
-import { TERMINAL_STATES } from '../daemon/jobs/types.js';
-import { method, type ModuleDef } from '../daemon/registry.js';
-import { arg } from '../daemon/schema.js';
-import { queryMethod } from './query-method.js';
+import { applyQuery, arg, CallError, checkNoControlChars, ERRNO, isFullAdmin, method, notFound, queryMethod, Slots, Type, ValidationErrors, type App, type Credentials, type ModuleDef } from '#midship/module-api';
 import { QueryOptions } from '../schemas/query.js';
 import { bootId } from './cronjob/procfs.js';
 import { killLeftover, parseRunInternal } from './cronjob/recovery.js';
@@ -31,24 +24,23 @@ import {
   DEFAULTS,
   ENV_REDACTED,
   RunResult,
-  type CronData,
   type CronJobCreateT,
   type CronJobEntryT,
   type CronJobUpdateT,
-  type CronRecord,
   type LastRunT,
 } from '../schemas/cronjob.js';
-import { CronStore } from './cronjob/store.js';
+import { CronStore, type CronData, type CronRecord } from './cronjob/store.js';
 import { authorRefusal, cronAuthor, currentUser, lookupUser, needsFullAdmin, runAsPlan, runAsRefusalText } from './cronjob/users.js';
-import { checkNoControlChars } from '../daemon/auth/names.js';
-import { isFullAdmin, type Credentials } from '../daemon/auth/credentials.js';
-
-export { ENV_REDACTED } from '../schemas/cronjob.js';
 
 const EVENT = 'cronjob.query';
 const RUN = 'cronjob.run';
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const Id = Type.Integer();
+
+/** The lock of cron job `id`'s runs: one at a time. */
+function runLock(id: number): string {
+  return `cronjob:${id}`;
+}
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
@@ -136,12 +128,8 @@ export function cronjobModule(app: App): ModuleDef {
   let boot: string | null = null;
   let stopping = false;
   // create/update/delete one at a time: validation awaits, and ids and records must not race.
-  let writes: Promise<unknown> = Promise.resolve();
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const p = writes.then(fn, fn);
-    writes = p.catch(() => undefined);
-    return p;
-  };
+  const writes = new Slots(1);
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => writes.run(fn);
 
   const entry = ({ author: _author, ...r }: CronRecord): CronJobEntryT => {
     const next = scheduler.next(r.id);
@@ -168,12 +156,6 @@ export function cronjobModule(app: App): ModuleDef {
     return r;
   };
 
-  /** The job id of a WAITING or RUNNING run of cron job `id`, if any. */
-  const activeRun = (id: number): number | null => {
-    for (const j of app.jobs.active.values()) if (j.record.method === RUN && j.record.arguments[0] === id) return j.id;
-    return null;
-  };
-
   const noteRun = (cronId: number, run: LastRunT): void => {
     const prev = lastRuns.get(cronId);
     if (prev && prev.job_id > run.job_id) return;
@@ -184,7 +166,8 @@ export function cronjobModule(app: App): ModuleDef {
   function fire(id: number): void {
     const r = records.get(id);
     if (stopping || !r || !r.enabled) return;
-    const busy = activeRun(id);
+    // Every run of a cron job holds its lock: a holder is a run waiting or running.
+    const busy = app.jobs.lockHolder(runLock(id));
     if (busy !== null) {
       app.log.info({ cronjob: id, job: busy }, 'cron job still running: scheduled run skipped');
       return;
@@ -220,7 +203,7 @@ export function cronjobModule(app: App): ModuleDef {
   /** last_run of every cron job from the job history (newest first, stops when all are known). */
   async function loadLastRuns(): Promise<void> {
     if (records.size === 0) return;
-    for await (const rec of app.jobs.store.scan({ methods: [RUN], reverse: true })) {
+    for await (const rec of app.jobs.history({ methods: [RUN], reverse: true })) {
       const id = rec.arguments[0];
       if (typeof id !== 'number' || !records.has(id) || lastRuns.has(id)) continue;
       lastRuns.set(id, { job_id: rec.id, state: rec.state, time_finished: iso(rec.time_finished) });
@@ -305,7 +288,7 @@ export function cronjobModule(app: App): ModuleDef {
         args: [arg('id', Id), arg('skip_disabled', Type.Boolean(), { default: false })],
         result: RunResult,
         job: {
-          lock: ([id]) => `cronjob:${id}`,
+          lock: ([id]) => runLock(id),
           lockQueueSize: 1,
           abortable: true,
           logs: true,
@@ -321,11 +304,7 @@ export function cronjobModule(app: App): ModuleDef {
           if (skipDisabled && !r.enabled) throw new CallError('Cron job is disabled', ERRNO.EINVAL);
           if (stopping) throw new CallError('The daemon is shutting down', ERRNO.ESHUTDOWN);
           noteRun(id, { job_id: job.id, state: 'RUNNING', time_finished: null });
-          const unwatch = app.jobs.watch(job.id, (j) => {
-            if (!TERMINAL_STATES.has(j.record.state)) return;
-            unwatch();
-            noteRun(id, { job_id: j.id, state: j.record.state, time_finished: iso(j.record.time_finished) });
-          });
+          job.onEnd((end) => noteRun(id, { job_id: end.id, state: end.state, time_finished: iso(end.time_finished) }));
           // After noteRun: a refused run shows as this cron job's last run.
           await checkRunAs(r);
           const stop = new AbortController();

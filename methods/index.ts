@@ -1,5 +1,6 @@
-// The method modules the daemon loads by default (daemon/daemon.ts imports this file by path).
-import type { ModuleFactory } from '../daemon/registry.js';
+// The method modules midshipd loads (daemon/main.ts hands this list to the Daemon; MIDSHIP_MODULES
+// names a file exporting another list).
+import type { ModuleFactory } from '#midship/module-api';
 import { coreModule } from './core.js';
 import { jobsModule } from './jobs.js';
 import { cronjobModule } from './cronjob.js';

@@ -1,18 +1,7 @@
 // core.* job methods and events (PROTOCOL.md 6.1-6.6, issue 4): get_jobs over the durable
 // history, job_abort, job_wait, bulk, download, job_download_logs, and the live log source
 // core.job_logs:{"id": N}.
-import type { App } from '../daemon/app.js';
-import { isExpired } from '../daemon/auth/apikeys.js';
-import { hasAnyRole, isFullAdmin, type Credentials } from '../daemon/auth/credentials.js';
-import { REDACTED } from '../daemon/redact.js';
-import { CallError, ERRNO, ValidationErrors } from '../daemon/errors.js';
-import { validateFilters } from '../daemon/filters.js';
-import { JobAborted, errorFromRecord, type Job } from '../daemon/jobs/job.js';
-import { followLog } from '../daemon/jobs/logs.js';
-import { queryJobs } from '../daemon/jobs/query.js';
-import { TERMINAL_STATES, type JobRecord } from '../daemon/jobs/types.js';
-import { method, type CallContext, type ModuleDef } from '../daemon/registry.js';
-import { arg } from '../daemon/schema.js';
+import { arg, CallError, ERRNO, isExpired, isFullAdmin, JobAborted, mayCall, method, REDACTED, ValidationErrors, type App, type CallContext, type Credentials, type ModuleDef } from '#midship/module-api';
 import {
   BulkDescription,
   BulkParams,
@@ -64,13 +53,6 @@ function currentCredentials(app: App, c: Credentials | null, owner: string | nul
 export function jobsModule(app: App): ModuleDef {
   const jobs = app.jobs;
 
-  /** The outcome of a finished job record: its result, or its error thrown again. */
-  const outcomeOf = (r: JobRecord): unknown => {
-    if (r.state === 'SUCCESS') return r.result;
-    if (r.state === 'ABORTED') throw new JobAborted(`Job ${r.id} was aborted`);
-    throw jobs.getLive(r.id)?.failure ?? errorFromRecord(r);
-  };
-
   return {
     services: [],
     methods: [
@@ -80,15 +62,7 @@ export function jobsModule(app: App): ModuleDef {
         result: GetJobsResult,
         authOnly: true,
         filterable: true,
-        handler: (ctx, filters, options) => {
-          validateFilters(filters);
-          const raw = options.extra.raw_result === true && isFullAdmin(ctx.credentials);
-          return queryJobs(jobs, filters, options, {
-            credentials: ctx.credentials,
-            resultRedactor: (name) => (raw ? null : (app.registry.get(name)?.redactResult ?? null)),
-            readRoles: (name) => app.registry.get(name)?.def.job?.readRoles,
-          });
-        },
+        handler: (ctx, filters, options) => jobs.query(filters, options, ctx.credentials, options.extra.raw_result === true && isFullAdmin(ctx.credentials)),
       }),
 
       method('core.job_abort', {
@@ -108,33 +82,7 @@ export function jobsModule(app: App): ModuleDef {
         result: JobWaitResult,
         authOnly: true,
         job: { abortable: true, description: (args) => `Waiting for job ${String(args[0])}` },
-        handler: async (ctx, job, id) => {
-          // Waiting for itself, or for a job it runs in (a core.bulk of core.job_wait), never ends.
-          if (jobs.isAncestor(id, job.id)) throw new ValidationErrors([['id', `Job ${job.id} cannot wait for job ${id}: it runs inside it`, ERRNO.EINVAL]]);
-          const record = await jobs.accessible(id, ctx.credentials, false);
-          if (TERMINAL_STATES.has(record.state)) return outcomeOf(record);
-          // Not finished, so it is live: mirror its progress until it ends (or we are aborted).
-          const target = jobs.getLive(id);
-          if (!target) throw new CallError(`Job ${id} is not running`, ERRNO.ESRCH);
-          const mirror = (t: Job) => job.setProgress(t.record.progress.percent, t.record.progress.description, t.record.progress.extra);
-          mirror(target);
-          // A watcher, not target.done(): an aborted waiter lets go of everything at once, not when
-          // (if ever) its target ends, so thousands of aborted waiters leave nothing behind.
-          let stop = (): void => undefined;
-          let onAbort = (): void => undefined;
-          try {
-            await new Promise<void>((resolve, reject) => {
-              stop = jobs.watch(id, (t) => (t.finished ? resolve() : mirror(t)));
-              onAbort = () => reject(job.signal.reason instanceof JobAborted ? job.signal.reason : new JobAborted());
-              job.signal.addEventListener('abort', onAbort, { once: true });
-              if (job.signal.aborted) onAbort();
-            });
-          } finally {
-            stop();
-            job.signal.removeEventListener('abort', onAbort);
-          }
-          return outcomeOf(target.record);
-        },
+        handler: (ctx, job, id) => jobs.wait(id, job, ctx.credentials),
       }),
 
       method('core.bulk', {
@@ -161,9 +109,7 @@ export function jobsModule(app: App): ModuleDef {
         handler: async (ctx, job, name, params, description) => {
           const m = app.registry.get(name);
           if (!m || m.def.private) throw new ValidationErrors([['method', `Method ${name} does not exist`, ERRNO.ENOENT]]);
-          if (!m.def.noAuth && !(m.def.authOnly && ctx.credentials !== null) && !hasAnyRole(ctx.credentials, m.roles)) {
-            throw new CallError('Not authorized', ERRNO.EPERM);
-          }
+          if (!mayCall(ctx.credentials, m)) throw new CallError('Not authorized', ERRNO.EPERM);
           const owner = jobs.ownerOf(ctx.credentials);
           const out: BulkEntry[] = [];
           const n = params.length;
@@ -196,7 +142,7 @@ export function jobsModule(app: App): ModuleDef {
           const m = app.registry.get(name);
           if (!m || m.def.private) throw new ValidationErrors([['method', `Method ${name} does not exist`, ERRNO.ENOENT]]);
           if (!m.def.job?.downloadable) throw new ValidationErrors([['method', `Method ${name} does not produce a download`, ERRNO.EINVAL]]);
-          if (!hasAnyRole(ctx.credentials, m.roles)) throw new CallError('Not authorized', ERRNO.EACCES);
+          if (!mayCall(ctx.credentials, m)) throw new CallError('Not authorized', ERRNO.EACCES);
           const validArgs = (() => {
             try {
               return m.validateArgs(args);
@@ -217,7 +163,7 @@ export function jobsModule(app: App): ModuleDef {
         result: DownloadLogsResult,
         authOnly: true,
         handler: async (ctx, id, filename, buffered) => {
-          const r = await jobs.accessible(id, ctx.credentials, false);
+          const r = await jobs.read(id, ctx.credentials);
           if (r.logs_path === null) throw new CallError('This job has no logs', ERRNO.EFAULT);
           return app.downloads.issueLogs(id, r.logs_path, filename, originOf(ctx), buffered);
         },
@@ -235,25 +181,9 @@ export function jobsModule(app: App): ModuleDef {
         authOnly: true,
         source: {
           args: JobLogsSourceArgs,
-          run: async (ctx, raw) => {
+          run: (ctx, raw) => {
             const { id } = raw as { id: number };
-            const r = await jobs.accessible(id, ctx.credentials, false);
-            if (r.logs_path === null) throw new ValidationErrors([['id', `Job ${id} has no logs`, ERRNO.EINVAL]]);
-            const live = jobs.getLive(id);
-            if (live && live.state === 'WAITING') {
-              // Its log starts when it runs.
-              await new Promise<void>((resolve) => {
-                const stop = jobs.watch(id, (j) => {
-                  if (j.state !== 'WAITING') {
-                    stop();
-                    resolve();
-                  }
-                });
-                ctx.signal.addEventListener('abort', () => (stop(), resolve()));
-              });
-            }
-            const writer = live && !live.finished ? live.writer : null;
-            await followLog(r.logs_path, writer, (data) => ctx.emit('added', id, { data }), ctx.signal);
+            return jobs.followLog(id, ctx.credentials, (data) => ctx.emit('added', id, { data }), ctx.signal);
           },
         },
       },

@@ -1,14 +1,8 @@
 // user.*: local accounts (issue 5). Passwords are hashed with scrypt and never returned.
 // Privilege never grows by itself (privilege.ts): roles are granted only by holders, other users'
 // passwords set only by full admins, and nobody changes their own roles.
-import type { App } from '../daemon/app.js';
-import { checkMayGrant, checkMayManage, checkUserUpdate, isSelf } from '../daemon/auth/privilege.js';
-import { publicUser } from '../daemon/auth/users.js';
-import { ERRNO, ValidationErrors, notFound } from '../daemon/errors.js';
-import { method, type ModuleDef } from '../daemon/registry.js';
-import { arg } from '../daemon/schema.js';
+import { arg, checkMayGrant, checkMayManage, checkUserUpdate, ERRNO, isSelf, method, notFound, publicUser, queryMethod, ValidationErrors, type App, type ModuleDef } from '#midship/module-api';
 import { DeleteResult, UserCreate, UserEntry, UserId, UserUpdate } from '../schemas/user.js';
-import { queryMethod } from './query-method.js';
 
 export function userModule(app: App): ModuleDef {
   const auth = app.auth;

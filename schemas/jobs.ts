@@ -30,8 +30,12 @@ export const DownloadMethodArgs = Type.Array(Type.Unknown());
 /** The file name the download is served under. */
 export const Filename = Type.String({ minLength: 1 });
 
-/** core.download: true keeps the output in memory to fetch later; false streams it, the job waiting for the download. */
-export const Buffered = Type.Boolean();
+/**
+ * true: the output (or, for core.job_download_logs, a copy of the log taken now) is spooled to a
+ * file under the data dir, so the download may start after the job ended; false: it is streamed,
+ * the job waiting for the download.
+ */
+export const Buffered = Type.Boolean({ description: 'true: spool to a file under the data dir so the download may start later; false: stream it, the job waiting for the download' });
 
 /** core.download: [job id, download url]. */
 export const DownloadResult = Type.Tuple([Type.Integer(), Type.String()]);

@@ -1,6 +1,6 @@
 // The two positional arguments shared by core.get_jobs and every *.query method (PROTOCOL.md 7).
 // The filters schema is deliberately loose: its structure (operators, arity, OR nesting, `.$date`
-// values) is checked by daemon/filters.ts, which can name the precise problem; a JSON Schema
+// values) is checked by daemon/query/compile.ts, which can name the precise problem; a JSON Schema
 // mismatch deep inside a recursive union would only say "does not match anyOf".
 import { Type, type Static } from '@sinclair/typebox';
 

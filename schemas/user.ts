@@ -3,10 +3,10 @@ import { Type } from '@sinclair/typebox';
 import { mapOptional, WireDate } from './util.js';
 
 /** Roles a user may hold: the fixed ones and any `<AREA>_READ` / `<AREA>_WRITE` / `<AREA>_DELETE`. */
-export const Role = Type.String({ pattern: '^(FULL_ADMIN|READONLY_ADMIN|SHARING_ADMIN|[A-Z][A-Z0-9_]*_(READ|WRITE|DELETE))$' });
+const Role = Type.String({ pattern: '^(FULL_ADMIN|READONLY_ADMIN|SHARING_ADMIN|[A-Z][A-Z0-9_]*_(READ|WRITE|DELETE))$' });
 
 /** The fields a client may set, shared by create and update. password null: no password login. */
-export const UserFields = {
+const UserFields = {
   full_name: Type.String({ maxLength: 256 }),
   email: Type.Union([Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$', maxLength: 256 }), Type.Null()]),
   password: Type.Union([Type.String({ minLength: 8, maxLength: 1024, secret: true }), Type.Null()]),

@@ -8,7 +8,8 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_AUTH } from '../daemon/config.js';
-import { until, runToEnd } from './helpers/cronjob.js';
+import { runToEnd } from './helpers/cronjob.js';
+import { until } from './helpers/until.js';
 import { Client, startDaemon, type StartOptions, type TestDaemon } from './helpers/daemon.js';
 import { modules } from './helpers/modules.js';
 

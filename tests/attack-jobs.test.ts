@@ -7,7 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_AUTH } from '../daemon/config.js';
 import { Client, startDaemon, type TestDaemon } from './helpers/daemon.js';
-import { until } from './helpers/cronjob.js';
+import { until } from './helpers/until.js';
 import { modules } from './helpers/modules.js';
 
 const ADMIN_PASSWORD = 'correct horse battery staple';
@@ -16,7 +16,7 @@ const KEEP = 300;
 let d: TestDaemon;
 let root: Client; // unix socket: the local administrator
 
-type Job = { id: number; state: string; method: string; arguments: unknown[]; result: unknown; error: string | null; parent_id: number | null };
+type Job = { id: number; state: string; method: string; arguments: unknown[]; result: unknown; error: string | null; parent_id: number | null; time_started: { $date: number }; time_finished: { $date: number } | null };
 
 async function start(dataDir?: string): Promise<void> {
   d = await startDaemon({
@@ -191,9 +191,13 @@ test('core.bulk re-checks its caller before each call: roles taken away stop the
   await root.call('user.delete', g.id);
   const gEnd = await ended(root, gBulk);
   assert.is(gEnd.state, 'ABORTED', 'the bulk of a deleted user is aborted');
-  const innerBefore = ((await root.call('core.get_jobs', [['parent_id', '=', gBulk]])) as Job[]).length;
-  await new Promise((r) => setTimeout(r, 200));
-  assert.is(((await root.call('core.get_jobs', [['parent_id', '=', gBulk]])) as Job[]).length, innerBefore, 'no inner call after it ended');
+  // The bulk's handler awaits each inner call, so by its end every inner job it started has ended,
+  // and none started after it.
+  const inner = (await root.call('core.get_jobs', [['parent_id', '=', gBulk]])) as Job[];
+  for (const j of inner) {
+    assert.ok(['SUCCESS', 'FAILED', 'ABORTED'].includes(j.state), `inner job ${j.id} is ${j.state}`);
+    assert.ok(j.time_started.$date <= gEnd.time_finished!.$date, `inner job ${j.id} started after the bulk ended`);
+  }
   await grace.close();
 });
 

@@ -8,10 +8,11 @@ import { chmod, lstat, readdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { ConfigError, loadConfig } from '../daemon/config.js';
+import { loadConfig } from '../daemon/config.js';
+import { ConfigError } from '../daemon/errors.js';
 import { Client, startDaemon, type Message, type TestDaemon } from './helpers/daemon.js';
 import { modules } from './helpers/modules.js';
-import { until } from './helpers/cronjob.js';
+import { until } from './helpers/until.js';
 
 let d: TestDaemon;
 let root: Client;

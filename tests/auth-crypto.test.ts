@@ -12,14 +12,13 @@ import {
   isScramMaterial,
   parseClientFirst,
   RFC_STR_ATTRIBUTE,
-  ScramClientError,
   ScramExchange,
   scramClient,
   splitApiKey,
   verifyPlainSecret,
   type ScramMaterial,
 } from '../daemon/auth/scram.js';
-import { CallError, ERRNO, ValidationErrors } from '../daemon/errors.js';
+import { CallError, ERRNO, ScramClientError, ValidationErrors } from '../daemon/errors.js';
 
 // Cheap parameters keep the suite fast; one test below uses the defaults.
 const FAST = { N: 1024, r: 8, p: 1 };

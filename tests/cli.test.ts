@@ -8,6 +8,7 @@ import { jobsModule } from '../methods/jobs.js';
 import { Client, startDaemon, type Message, type TestDaemon } from './helpers/daemon.js';
 import { lines, midclt, spawnMidclt, type RunOptions } from './helpers/midclt.js';
 import { testModule } from './helpers/test-module.js';
+import { until } from './helpers/until.js';
 
 let d: TestDaemon;
 let raw: Client;
@@ -344,11 +345,7 @@ test('subscribe prints events as JSON lines: -n stops after N, an event source e
   let exited = false;
   void p.done.then(() => (exited = true));
   // Bounded by time, not by count: on a slow machine midclt may take a while to subscribe.
-  const deadline = Date.now() + 20_000;
-  while (!exited && Date.now() < deadline) {
-    await startJob('test.noop').then(finished);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  await until(async () => exited || (await startJob('test.noop').then(finished), false), 'midclt to print an event', 20_000);
   r = await p.done;
   assert.is(r.code, 0, r.stderr);
   assert.is(lines(r.stdout).length, 1);

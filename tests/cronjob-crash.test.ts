@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from './helpers/daemon.js';
-import { alive, getJob, pidsIn, run, until, type CronEntry } from './helpers/cronjob.js';
+import { alive, getJob, pidsIn, run, type CronEntry } from './helpers/cronjob.js';
+import { until } from './helpers/until.js';
 
 const mainJs = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
 

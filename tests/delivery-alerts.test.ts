@@ -9,7 +9,8 @@ import {
   testAlertService, validateAlertServiceAttributes, verifySignedRequest,
   type AlertMessage, type AlertServiceAttributes, type AlertSummary, type DeliveryAttempt, type MailAttributes,
 } from '../methods/delivery/index.js';
-import { HttpReceiver, SmtpReceiver, TempDb, until } from './helpers/delivery.js';
+import { HttpReceiver, SmtpReceiver, TempDb } from './helpers/delivery.js';
+import { until } from './helpers/until.js';
 
 const HOST = 'nas1.example';
 let rx: HttpReceiver;

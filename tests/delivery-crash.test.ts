@@ -8,7 +8,8 @@ import { ClassicLevel } from 'classic-level';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DeliveryQueue, HttpSender, webhookTransport } from '../methods/delivery/index.js';
-import { HttpReceiver, TempDb, until } from './helpers/delivery.js';
+import { HttpReceiver, TempDb } from './helpers/delivery.js';
+import { until } from './helpers/until.js';
 
 const childJs = fileURLToPath(new URL('./helpers/delivery-crash-child.js', import.meta.url));
 const SECRET = 'crash-test-secret-0123456789';

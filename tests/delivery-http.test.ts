@@ -7,7 +7,8 @@ import { createServer as createHttpServer } from 'node:http';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FieldErrors, HttpSender, checkHttpUrl } from '../methods/delivery/index.js';
-import { HttpReceiver, until } from './helpers/delivery.js';
+import { HttpReceiver } from './helpers/delivery.js';
+import { until } from './helpers/until.js';
 
 let rx: HttpReceiver;
 let other: HttpReceiver;

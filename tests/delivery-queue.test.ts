@@ -8,7 +8,8 @@ import {
   nominalDelay, retryDelay, verifySignedRequest, webhookTransport,
   type DeliveryAttempt, type DeliveryQueueOptions, type FailingInfo,
 } from '../methods/delivery/index.js';
-import { HttpReceiver, TempDb, until, type Reply } from './helpers/delivery.js';
+import { HttpReceiver, TempDb, type Reply } from './helpers/delivery.js';
+import { until } from './helpers/until.js';
 
 const SECRET = 'job-webhook-secret-0123456789';
 

@@ -7,6 +7,7 @@ import { coreModule } from '../methods/core.js';
 import { jobsModule } from '../methods/jobs.js';
 import { testModule } from './helpers/test-module.js';
 import { DEFAULT_JOBS } from '../daemon/config.js';
+import { until } from './helpers/until.js';
 
 test('an expired download token is refused with 401; the default lifetime is 5 minutes', async () => {
   assert.is(DEFAULT_JOBS.downloadTokenTtlMs, 300_000);
@@ -16,7 +17,9 @@ test('an expired download token is refused with 401; the default lifetime is 5 m
   await c.call('test.job', { steps: 1, delay: 0 });
   const id = ((await c.call('core.get_jobs', [], { order_by: ['-id'], get: true })) as { id: number }).id;
   const url = (await c.call('core.job_download_logs', id, 'log.txt')) as string;
-  await new Promise((r) => setTimeout(r, 400));
+  // Issued before this moment, so past it plus the lifetime the token has expired.
+  const issuedBy = Date.now();
+  await until(() => Date.now() > issuedBy + 200, 'the token to expire', 5_000, 10);
   const status = await new Promise<number>((resolve, reject) => {
     request({ socketPath: d.socketPath, path: url }, (res) => {
       res.resume();

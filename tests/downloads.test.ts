@@ -13,7 +13,7 @@ import { coreModule } from '../methods/core.js';
 import { jobsModule } from '../methods/jobs.js';
 import { Client, startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { testModule } from './helpers/test-module.js';
-import { until } from './helpers/cronjob.js';
+import { until } from './helpers/until.js';
 
 let d: TestDaemon;
 let c: Client;

@@ -3,18 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Ajv } from 'ajv';
-import { CallError, ValidationErrors, errorData } from '../daemon/errors.js';
-import {
-  MatchNotFound,
-  applyQuery,
-  compileFilters,
-  filterHints,
-  getPath,
-  parseIsoTimestamp,
-  project,
-  sortEntries,
-  validateFilters,
-} from '../daemon/filters.js';
+import { CallError, MatchNotFound, ValidationErrors, errorData } from '../daemon/errors.js';
+import { applyQuery, compileFilters, getPath, parseIsoTimestamp, project, sortEntries } from '../daemon/query/index.js';
 import { QueryFilters, QueryOptions } from '../schemas/query.js';
 
 type Entry = Record<string, unknown>;
@@ -27,18 +17,18 @@ const JOBS: Entry[] = [
 ];
 
 function ids(filters: unknown, entries: Entry[] = JOBS): number[] {
-  const match = compileFilters(filters);
+  const match = compileFilters(filters).match;
   return entries.filter(match).map((e) => e.id as number);
 }
 
 function one(entry: unknown, field: string, op: string, value: unknown): boolean {
-  return compileFilters([[field, op, value]])(entry);
+  return compileFilters([[field, op, value]]).match(entry);
 }
 
 function rejects(filters: unknown, message: string | RegExp): void {
   let caught: unknown;
   try {
-    validateFilters(filters);
+    compileFilters(filters);
   } catch (err) {
     caught = err;
   }
@@ -108,7 +98,7 @@ test('~ is anchored at the start, null is "", (?i) and Python syntax are underst
   assert.ok(one({ v: 'ab\n' }, 'v', '~', '\\Aab'));
   assert.ok(one({ v: ']x' }, 'v', '~', '[]]x'));
   // The compiled regex is reused: repeated evaluation must not carry lastIndex over.
-  const match = compileFilters([['v', '~', 'a']]);
+  const match = compileFilters([['v', '~', 'a']]).match;
   assert.ok(match({ v: 'a' }) && match({ v: 'a' }) && match({ v: 'ab' }));
 });
 
@@ -317,10 +307,10 @@ test('every structural problem is a ValidationErrors naming `filters`', () => {
   rejects([['t.$date', '>', null]], 'None: must be an ISO-8601 formatted timestamp string');
   // compileFilters validates too.
   assert.throws(() => compileFilters([['a', 'like', 1]]), (e: unknown) => e instanceof ValidationErrors);
-  validateFilters([]);
-  validateFilters(undefined);
+  compileFilters([]);
+  compileFilters(undefined);
   rejects(null, /expected a list of conditions/);
-  validateFilters([['t.$date', 'C>=', '2024-06-10']]);
+  compileFilters([['t.$date', 'C>=', '2024-06-10']]);
 });
 
 // --- ordering --------------------------------------------------------------------------------
@@ -454,8 +444,8 @@ test('applyQuery: invalid filters are ValidationErrors; entries from any iterabl
 
 // --- hints -----------------------------------------------------------------------------------
 
-test('filterHints: top-level = and in on plain fields only', () => {
-  const h = filterHints([
+test('index hints: top-level = and in on plain fields only', () => {
+  const h = compileFilters([
     ['state', 'in', ['FAILED', 'ABORTED', 'FAILED']],
     ['method', '=', 'core.bulk'],
     ['progress.percent', '=', 5],
@@ -470,17 +460,23 @@ test('filterHints: top-level = and in on plain fields only', () => {
   assert.equal([...h.keys()].sort(), ['method', 'state']);
   assert.equal(h.get('state'), ['FAILED', 'ABORTED']);
   assert.equal(h.get('method'), ['core.bulk']);
-  const both = filterHints([['state', 'in', ['A', 'B', 'C']], ['state', 'in', ['C', 'B', 'D']]]).equals;
+  const both = compileFilters([['state', 'in', ['A', 'B', 'C']], ['state', 'in', ['C', 'B', 'D']]]).equals;
   assert.equal(both.get('state'), ['B', 'C']);
-  const none = filterHints([['state', '=', 'A'], ['state', '=', 'B']]).equals;
+  const none = compileFilters([['state', '=', 'A'], ['state', '=', 'B']]).equals;
   assert.equal(none.get('state'), [], 'contradictory conditions: nothing can match');
-  assert.equal(filterHints([['v', '=', null]]).equals.get('v'), [null]);
-  assert.is(filterHints(undefined).equals.size, 0);
-  assert.is(filterHints([['a', '=']]).equals.size, 0);
+  assert.equal(compileFilters([['v', '=', null]]).equals.get('v'), [null]);
+  assert.is(compileFilters(undefined).equals.size, 0);
   // The hint must never exclude an entry the predicate accepts.
   const filters = [['state', 'in', ['FAILED', 'RUNNING']], ['progress.percent', '<', 100]];
-  const allowed = filterHints(filters).equals.get('state')!;
-  for (const e of JOBS.filter(compileFilters(filters))) assert.ok(allowed.includes(e.state));
+  const compiled = compileFilters(filters);
+  const allowed = compiled.equals.get('state')!;
+  for (const e of JOBS.filter(compiled.match)) assert.ok(allowed.includes(e.state));
+});
+
+test('a compiled Filter is used as it is: compileFilters and applyQuery do not compile it again', () => {
+  const compiled = compileFilters([['state', '=', 'FAILED']]);
+  assert.is(compileFilters(compiled), compiled);
+  assert.equal((applyQuery(JOBS, compiled) as Entry[]).map((e) => e.id), ids([['state', '=', 'FAILED']]));
 });
 
 // --- schemas ---------------------------------------------------------------------------------

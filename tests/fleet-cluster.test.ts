@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import {
   DEFAULT_HISTORY_LIMITS, FleetClient, fleetInit, HostLink, loadCredentials, natsConf, parseTrustedKeys, type FleetInitResult,
 } from '../methods/fleet/index.js';
-import { until } from './helpers/cronjob.js';
+import { until } from './helpers/until.js';
 import { freePort, natsTest, startCluster, TempDb, outboxDb, type NatsCluster } from './helpers/nats.js';
 
 const t = natsTest(test);
@@ -45,7 +45,7 @@ async function writeJob(tl: TempDb, l: HostLink<Root>, id: number, state: string
 t('a 3-node cluster from the users fleet init wrote', async () => {
   dir = await mkdtemp(join(tmpdir(), 'midship-fleet-cluster-'));
   init = await fleetInit(dir, { hosts: ['h1', 'h2'], natsPort: await freePort() });
-  cluster = await startCluster((i, p) => natsConf({
+  cluster = await startCluster((_i, p) => natsConf({
     port: p.port, storeDir: p.storeDir, serverName: p.name, ...init.users,
     cluster: { name: 'midship', port: p.routePort, routes: p.routes },
   }));

@@ -10,7 +10,7 @@ import {
   AUTH_HEADER, callErrorObject, FleetCallError, signRequest, FleetClient, generateSigningKey, HostLink, HostUnreachableError, loadCredentials, loadSignerFile,
   type FleetCall, type RequestRefusedError,
 } from '../methods/fleet/index.js';
-import { until } from './helpers/cronjob.js';
+import { until } from './helpers/until.js';
 import { freePort, NatsServer, natsTest, startFleet, TempDb, outboxDb, type TestFleet } from './helpers/nats.js';
 
 const t = natsTest(test);

@@ -12,7 +12,7 @@ import {
 } from '../methods/fleet/index.js';
 import { readStream } from '../methods/fleet/stream-reader.js';
 import { hostInboxPrefix, SIGNER_INBOX_PREFIX } from '../methods/fleet/subjects.js';
-import { until } from './helpers/cronjob.js';
+import { until } from './helpers/until.js';
 import { natsTest, startFleet, TempDb, outboxDb, type TestFleet } from './helpers/nats.js';
 
 const t = natsTest(test);

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FleetClient, HostLink, hostStatus, loadCredentials, parsePresence, type HostPresence, type PresenceValue } from '../methods/fleet/index.js';
-import { until } from './helpers/cronjob.js';
+import { until } from './helpers/until.js';
 import { natsTest, startFleet, TempDb, outboxDb, type TestFleet } from './helpers/nats.js';
 
 const t = natsTest(test);

@@ -14,6 +14,7 @@ import { toHistoryPoints } from '../methods/host/history/points.js';
 import { isInternalInterface } from '../methods/host/net-internal.js';
 import { RealtimePayload, ZFS_KEYS } from '../methods/host/shapes/realtime.js';
 import { makeTree, procStat, removeTree, writeTree, type TreeSpec } from './host-tree.js';
+import { until } from './helpers/until.js';
 
 const validatePayload = new Ajv({ strict: false }).compile(RealtimePayload);
 
@@ -128,6 +129,13 @@ function burner(): ChildProcess {
   return spawn(process.execPath, ['-e', 'const end = Date.now() + 60000; while (Date.now() < end) {}'], { stdio: 'ignore' });
 }
 
+/** CPU time (clock ticks) the process used so far, from /proc/<pid>/stat. */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime + stime
+}
+
 async function usageOver(sampler: HostSampler, ms: number): Promise<number> {
   await sampler.sample();
   await new Promise((r) => setTimeout(r, ms));
@@ -145,7 +153,8 @@ test('cpu usage rises while a child process burns a core', async () => {
     idle = await usageOver(sampler, 1000);
     const child = burner();
     try {
-      await new Promise((r) => setTimeout(r, 200));
+      // Measured once it burns (node's own start-up is not the point).
+      await until(() => cpuTicks(child.pid!) >= 10, 'the child to burn CPU', 20_000, 10);
       busy = await usageOver(sampler, 1000);
     } finally {
       child.kill('SIGKILL');
@@ -159,13 +168,17 @@ test('a ticker delivers samples on its interval and none after stop', async () =
   const got: HostSample[] = [];
   const ticker = new SampleTicker({ intervalMs: 100, sampler: { includeInterface: () => false }, onSample: (s) => got.push(s) });
   await ticker.start();
-  const deadline = Date.now() + 20_000;
-  while (got.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await until(() => got.length >= 3, 'three samples', 20_000);
   await ticker.stop();
   assert.ok(got.length >= 3, `only ${got.length} samples`);
   assert.ok(got.every((s) => s.seconds > 0), 'every delivered sample has rates');
+  // Stopped: nothing more, though a running ticker with the same interval delivers meanwhile.
   const count = got.length;
-  await new Promise((r) => setTimeout(r, 350));
+  let witnessed = 0;
+  const witness = new SampleTicker({ intervalMs: 100, sampler: { includeInterface: () => false }, onSample: () => witnessed++ });
+  await witness.start();
+  await until(() => witnessed >= 3, 'a running ticker to deliver three samples', 20_000);
+  await witness.stop();
   assert.is(got.length, count);
   assert.throws(() => new SampleTicker({ intervalMs: 0, onSample: () => {} }), /intervalMs/);
 });

@@ -11,6 +11,7 @@ import { WebSocket } from 'ws';
 import { Client, startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { coreModule } from '../methods/core.js';
 import { testModule } from './helpers/test-module.js';
+import { until } from './helpers/until.js';
 
 let d: TestDaemon;
 
@@ -46,7 +47,10 @@ test('server pings drop a peer that does not answer', async () => {
   const code = await new Promise<number>((r) => ws.once('close', (c: number) => r(c)));
   assert.is(code, 1006);
   const alive = await Client.connect(d.url);
-  await new Promise((r) => setTimeout(r, 400));
+  let pings = 0;
+  alive.ws.on('ping', () => pings++);
+  // Two pings answered: past the interval in which a silent peer is dropped.
+  await until(() => pings >= 2, 'two server pings', 10_000, 10);
   assert.is(await alive.call('core.ping'), 'pong', 'a peer that answers pings stays');
   await alive.close();
 });
@@ -125,15 +129,7 @@ test('10,000 random and malformed frames: the daemon still answers and its memor
   const child: ChildProcess = spawn(process.execPath, [mainJs, '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
   try {
     const socketPath = join(dataDir, 'middlewared.sock');
-    for (let i = 0; i < 100; i++) {
-      try {
-        const probe = await Client.connect(socketPath);
-        await probe.close();
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    await until(() => Client.connect(socketPath).then((probe) => probe.close().then(() => true), () => false), 'the daemon to listen', 10_000, 100);
     const base = await rssKb(child.pid!);
     let sent = 0;
     let binaryClosed = 0;

@@ -10,6 +10,7 @@ import { spawnDaemon } from './helpers/child.js';
 import { coreModule } from '../methods/core.js';
 import { jobsModule } from '../methods/jobs.js';
 import { testModule } from './helpers/test-module.js';
+import { until } from './helpers/until.js';
 
 type Job = { id: number; state: string; error: string | null; logs_path: string | null; logs_excerpt: string | null; result: unknown };
 
@@ -25,12 +26,11 @@ test('kill -9 with 50 running jobs: after a restart every job is there, interrup
     const waiting = (await c.call('test.locked', 'w1', 100_000)) as number;
     const queued = (await c.call('test.locked', 'w2', 1)) as number;
     // Every job has been added (the id is only returned once stored); wait for the quick ones to end.
-    for (let i = 0; i < 100; i++) {
+    // A job's end is announced only once its record is stored: SUCCESS here is on the disk.
+    await until(async () => {
       const states = (await c.call('core.get_jobs', [['id', 'in', done]], { select: ['state'] })) as Job[];
-      if (states.every((s) => s.state === 'SUCCESS')) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await new Promise((r) => setTimeout(r, 300)); // let the finished records reach the disk
+      return states.every((s) => s.state === 'SUCCESS');
+    }, 'the quick jobs to end', 20_000);
     first.child.kill('SIGKILL');
     await first.exited;
     const second = await spawnDaemon(dir);
@@ -91,7 +91,7 @@ test('a clean restart keeps the history and its order; a running job is recorded
     let c = await Client.connect(d.socketPath);
     const a = (await c.call('test.job', { steps: 0, result: 'a' })) as number;
     const long = (await c.call('test.fixed', 3_000)) as number;
-    await new Promise((r) => setTimeout(r, 50));
+    await until(async () => ((await c.call('core.get_jobs', [['id', '=', long]], { get: true })) as Job).state === 'RUNNING', 'the long job to run');
     await d.stop();
     d = await startDaemon({ dataDir: dir, modules: [coreModule, jobsModule, testModule] });
     c = await Client.connect(d.socketPath);

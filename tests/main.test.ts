@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from './helpers/daemon.js';
+import { until } from './helpers/until.js';
 
 const mainJs = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
 
@@ -60,8 +61,7 @@ test('environment variables configure it; SIGINT stops it; the data dir is locke
     const d = await run([], { MIDSHIP_PORT: '0', MIDSHIP_DATA_DIR: dir, MIDSHIP_LOG_LEVEL: 'debug' });
     const c = await Client.connect(join(dir, 'middlewared.sock'));
     assert.is(await c.call('core.ping'), 'pong');
-    await new Promise((r) => setTimeout(r, 50));
-    assert.match(d.stderr(), /"method":"core.ping"/, 'debug level logs every call');
+    await until(() => /"method":"core.ping"/.test(d.stderr()), 'the debug line of the call (debug level logs every call)', 10_000);
     // A second daemon on the same data dir refuses to start, saying why.
     const second = spawn(process.execPath, [mainJs, '--port', '0', '--data-dir', dir, '--socket', join(dir, 'other.sock')], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';

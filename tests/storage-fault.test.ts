@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { GuardedLevel } from '../daemon/storage.js';
 import { Client, startDaemon, type TestDaemon } from './helpers/daemon.js';
-import { until } from './helpers/cronjob.js';
+import { until } from './helpers/until.js';
 import { modules } from './helpers/modules.js';
 
 const isRoot = process.getuid?.() === 0;

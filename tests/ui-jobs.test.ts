@@ -11,6 +11,7 @@ import { DEFAULT_AUTH } from '../daemon/config.js';
 import { browserTest, chromiumPath, floodJobEvents, inPage, launchBrowser, q, screenshot, uiLogin, untilInPage, watchPage } from './helpers/browser.js';
 import { Client, startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { modules } from './helpers/modules.js';
+import { until } from './helpers/until.js';
 
 const PW = 'correct horse';
 const it = browserTest(test);
@@ -64,12 +65,11 @@ async function job(id: number): Promise<JobRow> {
   return (await admin.call('core.get_jobs', [['id', '=', id]], { get: true })) as JobRow;
 }
 
-async function untilFinished(id: number): Promise<JobRow> {
-  for (;;) {
+function untilFinished(id: number): Promise<JobRow> {
+  return until(async () => {
     const j = await job(id);
-    if (['SUCCESS', 'FAILED', 'ABORTED'].includes(j.state)) return j;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    return ['SUCCESS', 'FAILED', 'ABORTED'].includes(j.state) ? j : null;
+  }, `job ${id} to end`, 60_000);
 }
 
 const startJob = async (o: Record<string, unknown>) => (await admin.call('test.job', o)) as number;

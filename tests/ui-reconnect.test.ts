@@ -9,7 +9,7 @@ import type { Browser } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DEFAULT_AUTH } from '../daemon/config.js';
-import { browserTest, chromiumPath, inPage, launchBrowser, q, screenshot, uiLogin, untilInPage, watchPage } from './helpers/browser.js';
+import { browserTest, chromiumPath, launchBrowser, q, screenshot, uiLogin, untilInPage, watchPage } from './helpers/browser.js';
 import { Client, startDaemon, type StartOptions, type TestDaemon } from './helpers/daemon.js';
 import { modules } from './helpers/modules.js';
 

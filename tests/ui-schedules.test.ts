@@ -11,6 +11,7 @@ import { DEFAULT_AUTH } from '../daemon/config.js';
 import { browserTest, chromiumPath, inPage, launchBrowser, q, screenshot, uiLogin, untilInPage, watchPage } from './helpers/browser.js';
 import { Client, startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { modules } from './helpers/modules.js';
+import { until } from './helpers/until.js';
 
 const PW = 'pw-schedules';
 const it = browserTest(test);
@@ -52,12 +53,11 @@ test.after(async () => {
 
 const crons = async () => (await admin.call('cronjob.query', [], { order_by: ['id'] })) as Cron[];
 
-async function untilJobEnds(id: number): Promise<string> {
-  for (;;) {
+function untilJobEnds(id: number): Promise<string> {
+  return until(async () => {
     const j = (await admin.call('core.get_jobs', [['id', '=', id]], { get: true })) as { state: string };
-    if (['SUCCESS', 'FAILED', 'ABORTED'].includes(j.state)) return j.state;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    return ['SUCCESS', 'FAILED', 'ABORTED'].includes(j.state) ? j.state : null;
+  }, `job ${id} to end`, 60_000);
 }
 
 it('creating a cron job with a bad schedule shows the error on that field', async () => {

@@ -1,10 +1,12 @@
 // How the driver runs commands, with real child processes: argument arrays (never a shell),
 // the fixed locale and time zone, stderr kept in a typed error with an errno, timeouts,
 // abort, an output cap, and streaming commands that an AbortSignal ends.
+import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ZfsCommandError, errnoFromMessage, zfsMessageFrom } from '../methods/zfs/errors.js';
 import { run, spawnStreaming } from '../methods/zfs/exec.js';
+import { until } from './helpers/until.js';
 
 async function rejection(p: Promise<unknown>): Promise<ZfsCommandError> {
   try {
@@ -16,6 +18,23 @@ async function rejection(p: Promise<unknown>): Promise<ZfsCommandError> {
   throw new Error('expected a ZfsCommandError');
 }
 
+/** Whether this process has a child running `name` (from /proc: the command and its parent). */
+function childRunning(name: string): boolean {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (comm === name && ppid === process.pid) return true;
+  }
+  return false;
+}
+
 function gone(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -25,13 +44,6 @@ function gone(pid: number): boolean {
   }
 }
 
-async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('arguments reach the program as they are: no shell expands them', async () => {
   const r = await run('printf', ['%s|%s|%s', '$(id)', 'a; echo b', '-r\nzfs destroy x']);
@@ -62,7 +74,8 @@ test('a timeout ends the command', async () => {
 test('abort ends a running command at once; an aborted signal never starts one; streams too', async () => {
   const ac = new AbortController();
   const p = run('sleep', ['30'], { signal: ac.signal });
-  setTimeout(() => ac.abort(), 50);
+  await until(() => childRunning('sleep'), 'the command to run', 10_000, 10);
+  ac.abort();
   assert.is((await rejection(p)).errno, 'ECANCELED');
   assert.is((await rejection(run('sleep', ['30'], { signal: ac.signal }))).errno, 'ECANCELED');
 
@@ -71,7 +84,7 @@ test('abort ends a running command at once; an aborted signal never starts one; 
   const pid = child.child.pid!;
   ac2.abort();
   assert.is((await rejection(child.done)).errno, 'ECANCELED');
-  await waitFor(() => gone(pid));
+  await until(() => gone(pid), `process ${pid} to be gone`, 10_000);
 });
 
 test('input is written to stdin; output beyond the cap is refused, not kept', async () => {

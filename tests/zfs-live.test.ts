@@ -16,8 +16,9 @@ import { mapDatasets } from '../methods/zfs/map-dataset.js';
 import { mapPoolEntry } from '../methods/zfs/map-pool.js';
 import { mapSnapshot } from '../methods/zfs/map-snapshot.js';
 import { DatasetEntry, PoolEntry, SnapshotEntry, type DatasetEntryT } from '../methods/zfs/shapes.js';
-import type { PoolStatus, VdevStatus } from '../methods/zfs/types.js';
+import type { PoolStatus } from '../methods/zfs/types.js';
 import { ZfsLab, zfsTest } from './helpers/zfs.js';
+import { until } from './helpers/until.js';
 
 const ztest = zfsTest(test);
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -54,10 +55,6 @@ async function expectError<T extends Error>(p: Promise<unknown>, type: new (...a
     return e as T;
   }
   throw new Error(`expected a ${type.name}`);
-}
-
-function leaves(v: VdevStatus): VdevStatus[] {
-  return v.children.length === 0 ? [v] : v.children.flatMap(leaves);
 }
 
 async function statusOf(pool: string): Promise<PoolStatus> {
@@ -331,13 +328,10 @@ ztest('export, list importable pools, import by guid', async () => {
 
 ztest('a scrub followed to its end', async () => {
   await z.pools.scrub(A);
-  const deadline = Date.now() + 120_000;
-  let s = await statusOf(A);
-  while (s.scan?.state !== 'FINISHED') {
-    if (Date.now() > deadline) throw new Error(`scrub did not finish: ${JSON.stringify(s.scan)}`);
-    await new Promise((r) => setTimeout(r, 200));
-    s = await statusOf(A);
-  }
+  const s = await until(async () => {
+    const now = await statusOf(A);
+    return now.scan?.state === 'FINISHED' ? now : null;
+  }, 'the scrub to finish', 120_000, 200);
   assert.is(s.scan!.function, 'SCRUB');
   assert.is(s.scan!.errors, 0);
   assert.ok(s.scan!.endTime! > Date.now() - 600_000 && s.scan!.endTime! <= Date.now() + 1000);

@@ -11,6 +11,7 @@ import { ZfsDriver } from '../methods/zfs/driver.js';
 import { mapPoolEntry } from '../methods/zfs/map-pool.js';
 import type { PoolStatus } from '../methods/zfs/types.js';
 import { ZfsLab, zfsTest } from './helpers/zfs.js';
+import { until } from './helpers/until.js';
 
 const ztest = zfsTest(test);
 let lab: ZfsLab;
@@ -49,14 +50,10 @@ ztest('corrupt one side of a mirror, scrub: checksum errors on that disk, data i
   await z.pools.import({ pool: guid, dirs: [lab.dir] });
 
   await z.pools.scrub(name);
-  const deadline = Date.now() + 180_000;
-  let s: PoolStatus;
-  for (;;) {
-    [s] = (await z.pools.status(name)) as [PoolStatus];
-    if (s.scan?.state === 'FINISHED') break;
-    if (Date.now() > deadline) throw new Error(`scrub did not finish: ${JSON.stringify(s.scan)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  const s = await until(async () => {
+    const [now] = (await z.pools.status(name)) as [PoolStatus];
+    return now.scan?.state === 'FINISHED' ? now : null;
+  }, 'the scrub to finish', 180_000, 250);
   const [l, r] = s.topology.data[0]!.children;
   assert.is(l!.path, left);
   assert.is(r!.path, right);

@@ -1,9 +1,10 @@
 // API keys: "<id>-<64 alphanumerics>", shown once. Only SCRAM-SHA-512 material derived from the
 // secret is stored (salt, iterations, stored_key, server_key), never the key itself.
 import { randomInt } from 'node:crypto';
-import type { Sublevel } from '../app.js';
-import { CallError, ERRNO } from '../errors.js';
+import type { Sublevel } from '../storage.js';
 import { deriveScramMaterial, type ScramMaterial } from './scram.js';
+import type { ApiKeys } from '../module-api.js';
+import { RecordTable } from './records.js';
 
 export interface ApiKeyRecord {
   id: number;
@@ -22,6 +23,13 @@ export type PublicApiKey = Omit<ApiKeyRecord, 'material' | 'created_at' | 'expir
   expires_at: { $date: number } | null;
   expired: boolean;
 };
+
+/** A change to an API key: a new name, a new expiry (null: never), or `reset` (a new secret). */
+export interface KeyChange {
+  name?: string;
+  expires_at?: number | null;
+  reset?: boolean;
+}
 
 const ALPHANUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -48,51 +56,36 @@ export function publicKey(k: ApiKeyRecord): PublicApiKey {
   };
 }
 
-const pad = (id: number) => String(id).padStart(10, '0');
+export class ApiKeyStore implements ApiKeys {
+  readonly #table: RecordTable<ApiKeyRecord>;
 
-const NEXT_ID = 'next_id';
-
-export class ApiKeyStore {
-  private readonly byId = new Map<number, ApiKeyRecord>();
-  private nextId = 1;
-  /** Holds the next id once a key was deleted: a restart must not give a deleted key's id to a new one. */
-  private readonly meta: Sublevel<number>;
-
-  constructor(private readonly db: Sublevel<ApiKeyRecord>, private readonly iterations: number) {
-    this.meta = db.sublevel<string, number>('meta', { valueEncoding: 'json' }) as unknown as Sublevel<number>;
+  constructor(db: Sublevel<ApiKeyRecord>, private readonly iterations: number) {
+    this.#table = new RecordTable(db, 'API key');
   }
 
-  async open(): Promise<void> {
-    // Records only: the meta sublevel's keys start with '!', before the digits.
-    for await (const [, k] of this.db.iterator({ gte: '0', lt: ':' })) {
-      this.byId.set(k.id, k);
-      this.nextId = Math.max(this.nextId, k.id + 1);
-    }
-    const next = await this.meta.get(NEXT_ID);
-    if (typeof next === 'number') this.nextId = Math.max(this.nextId, next);
+  open(): Promise<void> {
+    return this.#table.open();
   }
 
   all(): ApiKeyRecord[] {
-    return [...this.byId.values()];
+    return this.#table.all();
   }
 
   get(id: number): ApiKeyRecord | undefined {
-    return this.byId.get(id);
+    return this.#table.get(id);
   }
 
   /** Returns the record and the key string, which is never stored. */
   async create(name: string, username: string, expiresAt: number | null): Promise<{ record: ApiKeyRecord; key: string }> {
-    const id = this.nextId++;
+    const id = this.#table.takeId();
     const secret = secret64();
     const record: ApiKeyRecord = { id, name, username, created_at: Date.now(), expires_at: expiresAt, revoked: false, material: await deriveScramMaterial(secret, this.iterations) };
-    await this.db.put(pad(id), record);
-    this.byId.set(id, record);
+    await this.#table.put(record);
     return { record, key: `${id}-${secret}` };
   }
 
-  async update(id: number, data: { name?: string; expires_at?: number | null; reset?: boolean }): Promise<{ record: ApiKeyRecord; key: string | null }> {
-    const old = this.byId.get(id);
-    if (!old) throw new CallError(`API key ${id} does not exist`, ERRNO.ENOENT);
+  async update(id: number, data: KeyChange): Promise<{ record: ApiKeyRecord; key: string | null }> {
+    const old = this.#table.require(id);
     const record = { ...old };
     if (data.name !== undefined) record.name = data.name;
     if (data.expires_at !== undefined) record.expires_at = data.expires_at;
@@ -103,18 +96,12 @@ export class ApiKeyStore {
       record.revoked = false;
       key = `${id}-${secret}`;
     }
-    await this.db.put(pad(id), record);
-    this.byId.set(id, record);
+    await this.#table.put(record);
     return { record, key };
   }
 
-  async delete(id: number): Promise<ApiKeyRecord> {
-    const k = this.byId.get(id);
-    if (!k) throw new CallError(`API key ${id} does not exist`, ERRNO.ENOENT);
-    await this.meta.put(NEXT_ID, this.nextId);
-    await this.db.del(pad(id));
-    this.byId.delete(id);
-    return k;
+  delete(id: number): Promise<ApiKeyRecord> {
+    return this.#table.delete(id);
   }
 
   async deleteForUser(username: string): Promise<ApiKeyRecord[]> {

@@ -20,7 +20,7 @@ export function checkNoControlChars(value: string, attr: string, errors: Validat
  * Names a local account cannot have: Debian's and TrueNAS's system accounts (whose names may also
  * appear as cron job users and in job ownership), and the credential types of PROTOCOL.md 5.1.
  */
-export const RESERVED_USERNAMES: ReadonlySet<string> = new Set([
+const RESERVED_USERNAMES: ReadonlySet<string> = new Set([
   // system accounts
   'root', 'toor', 'daemon', 'bin', 'sys', 'sync', 'games', 'man', 'lp', 'mail', 'news', 'uucp', 'proxy',
   'www-data', 'backup', 'list', 'irc', 'gnats', '_apt', 'nobody', 'nogroup', 'messagebus', 'sshd', 'avahi',

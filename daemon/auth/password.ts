@@ -8,6 +8,7 @@
 // a fixed hash so that "no such user" costs as much time as "wrong password".
 
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { SALT_BYTES, saltLengthOk } from './salt.js';
 
 export interface ScryptParams {
   /** CPU/memory cost, a power of two. */
@@ -23,9 +24,8 @@ export interface ScryptParams {
 /** N=2^15, r=8, p=3 is one of OWASP's equivalent minimum scrypt settings (32 MiB, a few hundred
  * milliseconds on one core; node runs the p lanes one after another on a thread-pool thread).
  * Stored hashes carry their own parameters, so raising these later only affects new hashes. */
-export const DEFAULT_SCRYPT_PARAMS: Readonly<ScryptParams> = Object.freeze({ N: 1 << 15, r: 8, p: 3, keylen: 64 });
+const DEFAULT_SCRYPT_PARAMS: Readonly<ScryptParams> = Object.freeze({ N: 1 << 15, r: 8, p: 3, keylen: 64 });
 
-const SALT_BYTES = 16;
 const PREFIX = 'scrypt';
 
 // Bounds applied to parameters read back from a stored string, so a corrupted or hostile value
@@ -36,8 +36,6 @@ const MAX_P = 16;
 const MAX_MEM_BYTES = 256 * 1024 * 1024;
 const MIN_KEYLEN = 16;
 const MAX_KEYLEN = 128;
-const MIN_SALT_BYTES = 8;
-const MAX_SALT_BYTES = 64;
 
 function scryptAsync(password: Buffer, salt: Buffer, params: ScryptParams): Promise<Buffer> {
   const options: ScryptOptions = {
@@ -89,7 +87,7 @@ function parseStored(stored: string): ParsedHash | null {
   const salt = decodeB64(saltS);
   const hash = decodeB64(hashS);
   if (!salt || !hash) return null;
-  if (salt.length < MIN_SALT_BYTES || salt.length > MAX_SALT_BYTES) return null;
+  if (!saltLengthOk(salt)) return null;
   const params: ScryptParams = { N: Number(nS), r: Number(rS), p: Number(pS), keylen: hash.length };
   if (!validParams(params)) return null;
   return { params, salt, hash };

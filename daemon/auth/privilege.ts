@@ -6,7 +6,7 @@ import { isFullAdmin, roleGranted, type Credentials } from './credentials.js';
 import type { UserRecord } from './users.js';
 
 /** Roles in `roles` that the caller does not hold (FULL_ADMIN holds everything). */
-export function rolesNotHeld(caller: Credentials | null, roles: readonly string[]): string[] {
+function rolesNotHeld(caller: Credentials | null, roles: readonly string[]): string[] {
   if (isFullAdmin(caller)) return [];
   const held = caller?.roles ?? [];
   return roles.filter((r) => !roleGranted(held, r));

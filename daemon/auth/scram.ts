@@ -22,7 +22,8 @@
 // channel to bind to.
 
 import { createHash, createHmac, pbkdf2 as pbkdf2Cb, randomBytes, timingSafeEqual } from 'node:crypto';
-import { CallError, ERRNO, ValidationErrors } from '../errors.js';
+import { CallError, ERRNO, ScramClientError, ValidationErrors } from '../errors.js';
+import { SALT_BYTES, saltLengthOk } from './salt.js';
 
 /** TrueNAS' own default for API keys. PBKDF2-HMAC-SHA512 at 500k rounds costs a few hundred
  * milliseconds per login on one core, which is tolerable for a key login and keeps offline
@@ -30,17 +31,14 @@ import { CallError, ERRNO, ValidationErrors } from '../errors.js';
  * real secrets are 64 random alphanumerics, so this is defence in depth, not the main barrier. */
 export const SCRAM_DEFAULT_ITERATIONS = 500_000;
 /** RFC 5802 / RFC 7677 floor; tests use it to stay fast. Clients refuse anything lower. */
-export const SCRAM_MIN_ITERATIONS = 4096;
+const SCRAM_MIN_ITERATIONS = 4096;
 /** Upper bound for stored material and for what a client agrees to compute (same as TrueNAS),
  * so a corrupt record or a hostile server cannot make one login burn minutes of CPU. */
-export const SCRAM_MAX_ITERATIONS = 5_000_000;
+const SCRAM_MAX_ITERATIONS = 5_000_000;
 
 /** Attribute named in validation errors about SCRAM messages. */
 export const RFC_STR_ATTRIBUTE = 'login_data.rfc_str';
 
-const SALT_BYTES = 16;
-const MIN_SALT_BYTES = 8;
-const MAX_SALT_BYTES = 64;
 const KEY_BYTES = 64; // SHA-512 output
 const NONCE_BYTES = 32;
 const MAX_MESSAGE_CHARS = 4096;
@@ -108,7 +106,7 @@ function decodeMaterial(m: unknown): DecodedMaterial | null {
   const storedKey = decodeB64(r.stored_key);
   const serverKey = decodeB64(r.server_key);
   if (!salt || !storedKey || !serverKey) return null;
-  if (salt.length < MIN_SALT_BYTES || salt.length > MAX_SALT_BYTES) return null;
+  if (!saltLengthOk(salt)) return null;
   if (storedKey.length !== KEY_BYTES || serverKey.length !== KEY_BYTES) return null;
   return { iterations: r.iterations, salt, storedKey, serverKey };
 }
@@ -134,7 +132,7 @@ export async function deriveScramMaterial(
   if (!validIterations(iterations)) {
     throw new RangeError(`SCRAM iterations must be an integer in [${SCRAM_MIN_ITERATIONS}, ${SCRAM_MAX_ITERATIONS}]`);
   }
-  if (salt.length < MIN_SALT_BYTES || salt.length > MAX_SALT_BYTES) throw new RangeError('SCRAM salt length out of range');
+  if (!saltLengthOk(salt)) throw new RangeError('SCRAM salt length out of range');
   const salted = await pbkdf2Async(secret, salt, iterations);
   return {
     iterations,
@@ -383,13 +381,6 @@ export interface ScramClient {
   verifyServerFinal(serverFinal: string): boolean;
 }
 
-/** Errors a client sees when the server misbehaves (never sent on the wire). */
-export class ScramClientError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ScramClientError';
-  }
-}
 
 /**
  * Client side of the exchange for `<username>:<keyId>` with `secret` (the API key without its

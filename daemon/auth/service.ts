@@ -6,11 +6,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Sublevel } from '../app.js';
+import type { Sublevel } from '../storage.js';
 import type { AuthConfig } from '../config.js';
 import { CallError, ERRNO, ValidationErrors } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
+import type { Accounts } from '../module-api.js';
 import type { ConnectionInfo } from '../registry.js';
 import { ApiKeyStore, isExpired, type ApiKeyRecord } from './apikeys.js';
 import type { Credentials } from './credentials.js';
@@ -39,15 +40,15 @@ interface PendingScram {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const TOKEN_SWEEP_MS = 60_000;
 
-export class AuthService {
+export class AuthService implements Accounts {
   readonly users: UserStore;
   readonly keys: ApiKeyStore;
   readonly tokens: TokenStore;
-  private readonly sessions: SessionTable;
-  private readonly scram = new Map<string, PendingScram>();
-  private readonly throttle: LoginThrottle;
-  private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
-  private sweepTimer: NodeJS.Timeout | null = null;
+  readonly #sessions: SessionTable;
+  readonly #scram = new Map<string, PendingScram>();
+  readonly #throttle: LoginThrottle;
+  readonly #expiryTimers = new Map<string, NodeJS.Timeout>();
+  #sweepTimer: NodeJS.Timeout | null = null;
 
   constructor(
     usersDb: Sublevel<UserRecord>,
@@ -60,8 +61,8 @@ export class AuthService {
     this.users = new UserStore(usersDb);
     this.keys = new ApiKeyStore(keysDb, config.scramIterations);
     this.tokens = new TokenStore(tokensDb, { perUser: config.tokensPerUser, attrsBytes: config.tokenAttrsBytes }, log);
-    this.sessions = new SessionTable(events);
-    this.throttle = new LoginThrottle(config, (account, remote, wait) => log.info({ account, remote, wait }, 'login attempt throttled'));
+    this.#sessions = new SessionTable(events);
+    this.#throttle = new LoginThrottle(config, (account, remote, wait) => log.info({ account, remote, wait }, 'login attempt throttled'));
   }
 
   /** Load accounts; on first start create `admin` (FULL_ADMIN). */
@@ -70,8 +71,8 @@ export class AuthService {
     await this.keys.open();
     // Tokens survive restarts (a dashboard reconnecting after one stays logged in); the dead are dropped.
     await this.tokens.open();
-    this.sweepTimer = setInterval(() => this.tokens.sweep().catch((err: unknown) => this.log.error({ err }, 'dropping expired tokens failed')), TOKEN_SWEEP_MS);
-    this.sweepTimer.unref();
+    this.#sweepTimer = setInterval(() => this.tokens.sweep().catch((err: unknown) => this.log.error({ err }, 'dropping expired tokens failed')), TOKEN_SWEEP_MS);
+    this.#sweepTimer.unref();
     for (const u of this.users.all()) {
       if (isReservedUsername(u.username)) this.log.warn({ user: u.username, id: u.id }, 'a local user has a name reserved for the system (made before names were checked): delete it and create it under another name');
     }
@@ -87,10 +88,10 @@ export class AuthService {
   }
 
   close(): void {
-    for (const t of this.expiryTimers.values()) clearTimeout(t);
-    this.expiryTimers.clear();
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.sweepTimer = null;
+    for (const t of this.#expiryTimers.values()) clearTimeout(t);
+    this.#expiryTimers.clear();
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
+    this.#sweepTimer = null;
   }
 
   // ---- sessions ----
@@ -102,15 +103,15 @@ export class AuthService {
 
   /** A connection opened; `origin` is how auth.sessions shows it ("address:port"). */
   connected(conn: ConnectionInfo, origin: string = conn.origin): void {
-    this.sessions.add(conn, conn.transport === 'unix' ? 'UNIX socket' : origin);
+    this.#sessions.add(conn, conn.transport === 'unix' ? 'UNIX socket' : origin);
   }
 
   disconnected(connId: string): void {
-    this.sessions.remove(connId);
-    this.scram.delete(connId);
-    const t = this.expiryTimers.get(connId);
+    this.#sessions.remove(connId);
+    this.#scram.delete(connId);
+    const t = this.#expiryTimers.get(connId);
     if (t) clearTimeout(t);
-    this.expiryTimers.delete(connId);
+    this.#expiryTimers.delete(connId);
   }
 
   /**
@@ -122,28 +123,28 @@ export class AuthService {
     if (credentials === null) this.events.endSources(conn.id);
     conn.credentials = credentials;
     this.events.recheck(conn.id);
-    const state = this.sessions.get(conn.id);
-    if (state) this.sessions.update(state, previous, credentials === null ? null : loginToken);
-    const t = this.expiryTimers.get(conn.id);
+    const state = this.#sessions.get(conn.id);
+    if (state) this.#sessions.update(state, previous, credentials === null ? null : loginToken);
+    const t = this.#expiryTimers.get(conn.id);
     if (t) clearTimeout(t);
-    this.expiryTimers.delete(conn.id);
+    this.#expiryTimers.delete(conn.id);
     const key = credentials?.apiKey ? this.keys.get(credentials.apiKey.id) : undefined;
     if (key?.expires_at != null) {
       // The session ends when its key expires.
       const timer = setTimeout(() => this.endSessions((c) => c.apiKey?.id === key.id, 'API key expired'), Math.min(MAX_TIMER_MS, Math.max(0, key.expires_at - Date.now())));
       timer.unref();
-      this.expiryTimers.set(conn.id, timer);
+      this.#expiryTimers.set(conn.id, timer);
     }
   }
 
   /** auth.sessions: the caller's own sessions, or all of them for AUTH_SESSIONS_READ. */
   listSessions(caller: Credentials, currentId: string | null): SessionEntry[] {
-    return this.sessions.entries(caller, currentId);
+    return this.#sessions.entries(caller, currentId);
   }
 
   /** auth.terminate_session: false when there is no such session the caller may end. */
   async terminateSession(caller: Credentials, id: string): Promise<boolean> {
-    const s = this.sessions.get(id);
+    const s = this.#sessions.get(id);
     const c = s?.conn.credentials ?? null;
     if (!s || c === null || s.since === null || !maySessionAct(caller, c, SESSIONS_WRITE)) return false;
     this.log.info({ conn: id, user: c.username, by: caller.username }, 'session terminated');
@@ -153,7 +154,7 @@ export class AuthService {
 
   /** auth.terminate_other_sessions: every session the caller may end but its own and internal ones. */
   async terminateOtherSessions(caller: Credentials, currentId: string | null): Promise<number> {
-    const ends = [...this.sessions.values()].filter((s) => {
+    const ends = [...this.#sessions.values()].filter((s) => {
       const c = s.conn.credentials;
       return s.conn.id !== currentId && s.conn.transport !== 'unix' && c !== null && s.since !== null && maySessionAct(caller, c, SESSIONS_WRITE);
     });
@@ -183,7 +184,7 @@ export class AuthService {
         // Gone from auth.sessions now, not when the close handshake ends.
         this.disconnected(s.conn.id);
       }
-      queue.push(...this.sessions.ridingOn(keys));
+      queue.push(...this.#sessions.ridingOn(keys));
     }
     return this.tokens.revoke(revoked);
   }
@@ -195,7 +196,7 @@ export class AuthService {
    */
   endSessions(match: (c: Credentials) => boolean, reason: string): number {
     let n = 0;
-    for (const s of [...this.sessions.values()]) {
+    for (const s of [...this.#sessions.values()]) {
       const c = s.conn.credentials;
       if (c === null || !(match(c) || (c.parent !== undefined && match(c.parent)))) continue;
       this.log.info({ conn: s.conn.id, user: c.username, reason }, 'ending session');
@@ -208,12 +209,12 @@ export class AuthService {
 
   /** A key's expiry changed: re-arm the expiry timers of the sessions that use it. */
   refreshKeyExpiry(keyId: number): void {
-    for (const s of this.sessions.values()) if (s.conn.credentials?.apiKey?.id === keyId) this.setCredentials(s.conn, s.conn.credentials);
+    for (const s of this.#sessions.values()) if (s.conn.credentials?.apiKey?.id === keyId) this.setCredentials(s.conn, s.conn.credentials);
   }
 
   /** Recompute the roles of live sessions of a user whose roles changed. */
   refreshRoles(user: UserRecord): void {
-    for (const s of this.sessions.values()) {
+    for (const s of this.#sessions.values()) {
       const c = s.conn.credentials;
       if (c === null || c.userId !== user.id) continue;
       this.setCredentials(s.conn, { ...c, roles: [...user.roles] });
@@ -234,17 +235,17 @@ export class AuthService {
 
   /** Wait for the throttle's leave to check an attempt at `account` (unix-socket peers are exempt). */
   private admit(conn: ConnectionInfo, account: string): Promise<void> {
-    return conn.transport === 'unix' ? Promise.resolve() : this.throttle.admit(account, conn.remoteAddress);
+    return conn.transport === 'unix' ? Promise.resolve() : this.#throttle.admit(account, conn.remoteAddress);
   }
 
   /** Run a password or key verification under the per-address bound. */
   private verifying<T>(conn: ConnectionInfo, fn: () => Promise<T>): Promise<T> {
-    return conn.transport === 'unix' ? fn() : this.throttle.verify(conn.remoteAddress, fn);
+    return conn.transport === 'unix' ? fn() : this.#throttle.verify(conn.remoteAddress, fn);
   }
 
   private async failed<T extends LoginResult>(conn: ConnectionInfo, account: string, started: number, result: T, why: string, username: string | null): Promise<T> {
     this.log.info({ conn: conn.id, remote: conn.remoteAddress, user: username, why }, 'login failed');
-    if (conn.transport !== 'unix') this.throttle.failed(account, conn.remoteAddress);
+    if (conn.transport !== 'unix') this.#throttle.failed(account, conn.remoteAddress);
     // Answer every failure at the same moment after it arrived, whatever went wrong.
     await sleep(Math.max(0, started + this.config.failDelayMs - Date.now()));
     return result;
@@ -311,14 +312,14 @@ export class AuthService {
     // Unknown user or key: run the exchange on decoy material so it fails only at the proof.
     const material = key && user ? key.material : decoyMaterial(first.username, first.keyId, this.config.scramIterations);
     const exchange = new ScramExchange(first, material);
-    this.scram.set(conn.id, { exchange, key: user ? key : null, user, account: `key:${first.keyId}` });
+    this.#scram.set(conn.id, { exchange, key: user ? key : null, user, account: `key:${first.keyId}` });
     return exchange.serverFirst;
   }
 
   /** SCRAM step 2: the server-final message on success. */
   async scramFinish(conn: ConnectionInfo, rfcStr: string): Promise<{ result: LoginResult; serverFinal: string | null }> {
-    const pending = this.scram.get(conn.id);
-    this.scram.delete(conn.id);
+    const pending = this.#scram.get(conn.id);
+    this.#scram.delete(conn.id);
     const account = pending?.account ?? 'key:?';
     await this.admit(conn, account);
     const started = Date.now();
@@ -331,7 +332,7 @@ export class AuthService {
 
   /** Forget a half-done SCRAM exchange (another mechanism was started). */
   abandonScram(conn: ConnectionInfo): void {
-    this.scram.delete(conn.id);
+    this.#scram.delete(conn.id);
   }
 
   async loginToken(conn: ConnectionInfo, token: string): Promise<LoginResult> {
@@ -372,7 +373,7 @@ export class AuthService {
     const key = tokenKey(token);
     await this.tokens.add(key, record);
     // The session ended while the token was being stored: it must not outlive it.
-    if (conn !== null && this.sessions.get(conn.id) === undefined) {
+    if (conn !== null && this.#sessions.get(conn.id) === undefined) {
       await this.tokens.revoke([key]);
       throw new CallError('The session ended while the token was being made', ERRNO.ECONNABORTED);
     }
@@ -381,15 +382,15 @@ export class AuthService {
 
   /** A token session's message keeps the token it logged in with alive. */
   touch(conn: ConnectionInfo): void {
-    const key = this.sessions.get(conn.id)?.loginToken;
+    const key = this.#sessions.get(conn.id)?.loginToken;
     if (key) this.tokens.touch(key);
   }
 
   /** auth.logout: the session ends but the socket stays; its tokens are revoked. */
   async logout(conn: ConnectionInfo): Promise<void> {
     this.log.info({ conn: conn.id, user: conn.credentials?.username }, 'logout');
-    this.scram.delete(conn.id);
-    const s = this.sessions.get(conn.id);
+    this.#scram.delete(conn.id);
+    const s = this.#sessions.get(conn.id);
     const ending = s ? this.end([s], 'Logged out', conn.id) : Promise.resolve();
     this.setCredentials(conn, null);
     await ending;

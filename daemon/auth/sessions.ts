@@ -30,7 +30,7 @@ export interface SessionEntry {
 }
 
 export const SESSIONS_EVENT = 'auth.sessions';
-export const SESSIONS_READ = 'AUTH_SESSIONS_READ';
+const SESSIONS_READ = 'AUTH_SESSIONS_READ';
 export const SESSIONS_WRITE = 'AUTH_SESSIONS_WRITE';
 
 function isLoopback(address: string): boolean {
@@ -44,29 +44,29 @@ export function maySessionAct(caller: Credentials, target: Credentials, role: st
 }
 
 export class SessionTable {
-  private readonly byId = new Map<string, SessionState>();
+  readonly #byId = new Map<string, SessionState>();
 
   constructor(private readonly events: EventBus) {}
 
   add(conn: ConnectionInfo, origin: string): SessionState {
     const s: SessionState = { conn, origin, since: conn.credentials === null ? null : Date.now(), loginToken: null };
-    this.byId.set(conn.id, s);
+    this.#byId.set(conn.id, s);
     return s;
   }
 
   get(id: string): SessionState | undefined {
-    return this.byId.get(id);
+    return this.#byId.get(id);
   }
 
   values(): IterableIterator<SessionState> {
-    return this.byId.values();
+    return this.#byId.values();
   }
 
   /** The connection is gone (or being closed by us): no longer a session. */
   remove(id: string): SessionState | undefined {
-    const s = this.byId.get(id);
+    const s = this.#byId.get(id);
     if (!s) return undefined;
-    this.byId.delete(id);
+    this.#byId.delete(id);
     if (s.since !== null) this.emit(s, 'removed', s.conn.credentials);
     return s;
   }
@@ -87,13 +87,13 @@ export class SessionTable {
 
   /** Sessions that logged in with one of these tokens. */
   ridingOn(tokenKeys: ReadonlySet<string>): SessionState[] {
-    return [...this.byId.values()].filter((s) => s.loginToken !== null && tokenKeys.has(s.loginToken));
+    return [...this.#byId.values()].filter((s) => s.loginToken !== null && tokenKeys.has(s.loginToken));
   }
 
   /** What `caller` may see, oldest first. */
   entries(caller: Credentials, currentId: string | null): SessionEntry[] {
     const out: SessionEntry[] = [];
-    for (const s of this.byId.values()) {
+    for (const s of this.#byId.values()) {
       const c = s.conn.credentials;
       if (c === null || s.since === null || !maySessionAct(caller, c, SESSIONS_READ)) continue;
       out.push(this.entry(s, c, currentId));

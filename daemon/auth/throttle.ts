@@ -13,6 +13,8 @@
 //   every thread.
 // The same rules apply whether or not the connection is already logged in.
 import { CallError, ERRNO } from '../errors.js';
+import { Slots } from '../slots.js';
+import { FixedWindows } from '../windows.js';
 
 const WINDOW_MS = 60_000;
 const MAX_DELAY_MS = 10_000;
@@ -21,7 +23,7 @@ const VERIFICATIONS_PER_ADDRESS = 2;
 const MAX_TRACKED = 100_000;
 
 interface Window {
-  start: number;
+  readonly start: number;
   failures: number;
   /** When the last queued attempt on this pair may run. */
   nextSlot: number;
@@ -40,8 +42,15 @@ export function sleep(ms: number): Promise<void> {
 }
 
 export class LoginThrottle {
-  private readonly pairs = new Map<string, Window>();
-  private readonly busy = new Map<string, { running: number; waiting: Array<() => void> }>();
+  readonly #pairs = new FixedWindows<Window>({
+    windowMs: WINDOW_MS,
+    maxKeys: MAX_TRACKED,
+    create: (start) => ({ start, failures: 0, nextSlot: 0 }),
+    // A pair with attempts still queued is kept; forgetting it would only make logins slower anyway.
+    keep: (w, now) => w.nextSlot > now,
+  });
+  /** Password checks running or waiting per address. */
+  readonly #verifying = new Map<string, Slots>();
 
   constructor(
     private readonly config: ThrottleConfig,
@@ -49,31 +58,11 @@ export class LoginThrottle {
     private readonly onThrottled: (account: string, address: string, waitMs: number | 'refused') => void = () => undefined,
   ) {}
 
-  private window(key: string, now: number): Window {
-    let w = this.pairs.get(key);
-    if (!w || now - w.start > WINDOW_MS) {
-      if (w) this.pairs.delete(key);
-      else if (this.pairs.size >= MAX_TRACKED) this.prune(now);
-      w = { start: now, failures: 0, nextSlot: 0 };
-      this.pairs.set(key, w);
-    }
-    return w;
-  }
-
-  private prune(now: number): void {
-    for (const [k, w] of this.pairs) if (now - w.start > WINDOW_MS && w.nextSlot <= now) this.pairs.delete(k);
-    // Still full (a flood of fresh pairs): forget the oldest; they only ever make logins slower.
-    for (const k of this.pairs.keys()) {
-      if (this.pairs.size < MAX_TRACKED) break;
-      this.pairs.delete(k);
-    }
-  }
-
   /** Wait until an attempt at `account` from `address` may be checked; EBUSY when the queue is too long. */
   async admit(account: string, address: string): Promise<void> {
     const now = Date.now();
-    const w = this.pairs.get(`${account}\0${address}`);
-    if (!w || now - w.start > WINDOW_MS) return;
+    const w = this.#pairs.get(`${account}\0${address}`, now);
+    if (w === undefined) return;
     // The attempt after the last free failure already waits one step.
     const excess = w.failures - this.config.failuresBeforeSlowdown + 1;
     if (excess <= 0) return;
@@ -89,22 +78,17 @@ export class LoginThrottle {
   }
 
   failed(account: string, address: string): void {
-    this.window(`${account}\0${address}`, Date.now()).failures++;
+    this.#pairs.open(`${account}\0${address}`, Date.now()).failures++;
   }
 
   /** Run a password or key verification, at most VERIFICATIONS_PER_ADDRESS at once per address. */
   async verify<T>(address: string, fn: () => Promise<T>): Promise<T> {
-    let b = this.busy.get(address);
-    if (!b) this.busy.set(address, (b = { running: 0, waiting: [] }));
-    if (b.running >= VERIFICATIONS_PER_ADDRESS) await new Promise<void>((resolve) => b.waiting.push(resolve));
-    else b.running++;
+    let slots = this.#verifying.get(address);
+    if (!slots) this.#verifying.set(address, (slots = new Slots(VERIFICATIONS_PER_ADDRESS)));
     try {
-      return await fn();
+      return await slots.run(fn);
     } finally {
-      const next = b.waiting.shift();
-      // The slot passes straight to the next in line.
-      if (next) next();
-      else if (--b.running === 0) this.busy.delete(address);
+      if (slots.idle && this.#verifying.get(address) === slots) this.#verifying.delete(address);
     }
   }
 }

@@ -6,9 +6,10 @@
 // terminated). Each user may hold `perUser` live tokens with at most `attrsBytes` of attributes:
 // a user cannot fill the daemon's memory, or its database and restart time, with tokens.
 import { createHash } from 'node:crypto';
-import type { Sublevel } from '../app.js';
+import type { Sublevel } from '../storage.js';
 import { CallError, ERRNO } from '../errors.js';
 import type { Logger } from '../log.js';
+import { Slots } from '../slots.js';
 import type { Credentials } from './credentials.js';
 
 export interface TokenRecord {
@@ -34,7 +35,7 @@ export function tokenKey(token: string): string {
 }
 
 /** Whose token it is: a local user by id, else the credential type and name (root on the unix socket). */
-export function tokenOwner(c: Credentials): string {
+function tokenOwner(c: Credentials): string {
   return c.userId !== null ? `user:${c.userId}` : `${c.type}:${c.username}`;
 }
 
@@ -54,13 +55,13 @@ function removeFrom(index: Map<string, Set<string>>, k: string, v: string): void
 }
 
 export class TokenStore {
-  private readonly byKey = new Map<string, TokenRecord>();
+  readonly #byKey = new Map<string, TokenRecord>();
   /** Owner -> keys, including tokens being stored (so concurrent creates respect the cap). */
-  private readonly byOwner = new Map<string, Set<string>>();
-  private readonly bySession = new Map<string, Set<string>>();
+  readonly #byOwner = new Map<string, Set<string>>();
+  readonly #bySession = new Map<string, Set<string>>();
   // Writes land in the order they were issued (level does not promise that for separate calls),
   // so a refresh racing a revocation cannot bring a revoked token back after a restart.
-  private chain: Promise<unknown> = Promise.resolve();
+  readonly #writes = new Slots(1);
 
   constructor(
     private readonly db: Sublevel<TokenRecord>,
@@ -78,24 +79,24 @@ export class TokenStore {
   }
 
   get size(): number {
-    return this.byKey.size;
+    return this.#byKey.size;
   }
 
   private index(key: string, t: TokenRecord): void {
-    this.byKey.set(key, t);
-    addTo(this.byOwner, tokenOwner(t.credentials), key);
-    if (t.sessionId) addTo(this.bySession, t.sessionId, key);
+    this.#byKey.set(key, t);
+    addTo(this.#byOwner, tokenOwner(t.credentials), key);
+    if (t.sessionId) addTo(this.#bySession, t.sessionId, key);
   }
 
   private unindex(key: string, t: TokenRecord): void {
-    this.byKey.delete(key);
-    removeFrom(this.byOwner, tokenOwner(t.credentials), key);
-    if (t.sessionId) removeFrom(this.bySession, t.sessionId, key);
+    this.#byKey.delete(key);
+    removeFrom(this.#byOwner, tokenOwner(t.credentials), key);
+    if (t.sessionId) removeFrom(this.#bySession, t.sessionId, key);
   }
 
   /** A live token by its hash (an expired one is dropped). */
   get(key: string): TokenRecord | undefined {
-    const t = this.byKey.get(key);
+    const t = this.#byKey.get(key);
     if (t && t.expires < Date.now()) {
       this.forget([key]);
       return undefined;
@@ -106,17 +107,17 @@ export class TokenStore {
   /** Store a new token; EBUSY when its owner already holds the most it may. */
   async add(key: string, t: TokenRecord): Promise<void> {
     const owner = tokenOwner(t.credentials);
-    if ((this.byOwner.get(owner)?.size ?? 0) >= this.limits.perUser) this.forget(this.expiredOf(owner));
-    if ((this.byOwner.get(owner)?.size ?? 0) >= this.limits.perUser) {
+    if ((this.#byOwner.get(owner)?.size ?? 0) >= this.limits.perUser) this.forget(this.expiredOf(owner));
+    if ((this.#byOwner.get(owner)?.size ?? 0) >= this.limits.perUser) {
       throw new CallError(`${t.credentials.username} already holds ${this.limits.perUser} live tokens, the most a user may hold: let some expire, or end the sessions that made them (auth.terminate_session)`, ERRNO.EBUSY);
     }
     // The slot is taken before the write so concurrent calls cannot pass the cap together; the
     // token itself is usable only once it is stored.
-    addTo(this.byOwner, owner, key);
+    addTo(this.#byOwner, owner, key);
     try {
       await this.write(() => this.db.put(key, t));
     } catch (err) {
-      removeFrom(this.byOwner, owner, key);
+      removeFrom(this.#byOwner, owner, key);
       throw err;
     }
     this.index(key, t);
@@ -129,7 +130,7 @@ export class TokenStore {
   revoke(keys: Iterable<string>): Promise<void> {
     const gone: string[] = [];
     for (const k of keys) {
-      const t = this.byKey.get(k);
+      const t = this.#byKey.get(k);
       if (!t) continue;
       this.unindex(k, t);
       gone.push(k);
@@ -144,22 +145,22 @@ export class TokenStore {
 
   /** Keys of the tokens a session generated. */
   ofSession(sessionId: string): string[] {
-    return [...(this.bySession.get(sessionId) ?? [])];
+    return [...(this.#bySession.get(sessionId) ?? [])];
   }
 
   /** Keys of an owner's tokens. */
   ofOwner(owner: string): string[] {
-    return [...(this.byOwner.get(owner) ?? [])].filter((k) => this.byKey.has(k));
+    return [...(this.#byOwner.get(owner) ?? [])].filter((k) => this.#byKey.has(k));
   }
 
   /** Keys of tokens whose credentials match (a scan: for rare events such as a deleted API key). */
   where(match: (c: Credentials) => boolean): string[] {
-    return [...this.byKey].filter(([, t]) => match(t.credentials)).map(([k]) => k);
+    return [...this.#byKey].filter(([, t]) => match(t.credentials)).map(([k]) => k);
   }
 
   /** A token session's activity keeps its token alive (stored at most once a minute). */
   touch(key: string): void {
-    const t = this.byKey.get(key);
+    const t = this.#byKey.get(key);
     if (!t) return;
     const now = Date.now();
     t.expires = Math.max(t.expires, now + t.ttlMs);
@@ -170,19 +171,17 @@ export class TokenStore {
   }
 
   private write(fn: () => Promise<void>): Promise<void> {
-    const p = this.chain.then(fn, fn);
-    this.chain = p.catch(() => undefined);
-    return p;
+    return this.#writes.run(fn);
   }
 
   private expiredOf(owner: string): string[] {
     const now = Date.now();
-    return this.ofOwner(owner).filter((k) => this.byKey.get(k)!.expires < now);
+    return this.ofOwner(owner).filter((k) => this.#byKey.get(k)!.expires < now);
   }
 
   /** Forget expired tokens (run now and then). */
   sweep(): Promise<void> {
     const now = Date.now();
-    return this.revoke([...this.byKey].filter(([, t]) => t.expires < now).map(([k]) => k));
+    return this.revoke([...this.#byKey].filter(([, t]) => t.expires < now).map(([k]) => k));
   }
 }

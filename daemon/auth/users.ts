@@ -1,9 +1,11 @@
 // Local accounts, in level. Few enough to keep a copy in memory for lookups by name; every change
 // is written through. Password hashes never leave this file except to verify a login.
-import { CallError, ERRNO, ValidationErrors } from '../errors.js';
-import type { Sublevel } from '../app.js';
+import { ERRNO, ValidationErrors } from '../errors.js';
+import type { Sublevel } from '../storage.js';
 import { checkNoControlChars, checkNotReserved } from './names.js';
 import { hashPassword } from './password.js';
+import type { Users } from '../module-api.js';
+import { RecordTable } from './records.js';
 
 export interface UserRecord {
   id: number;
@@ -24,57 +26,57 @@ export type PublicUser = Omit<UserRecord, 'password_hash' | 'created_at' | 'upda
   password_set: boolean;
 };
 
-export const USERNAME_PATTERN = /^[a-z_][a-z0-9_.-]{0,31}$/;
+/** What user.create stores (the password is hashed; roles are deduplicated). */
+export interface NewUser {
+  username: string;
+  full_name?: string;
+  email?: string | null;
+  password?: string | null;
+  roles?: string[];
+  locked?: boolean;
+}
+
+/** A change to a user: given fields replace the stored ones (password null: none). */
+export type UserChange = Omit<NewUser, 'username'>;
+
+const USERNAME_PATTERN = /^[a-z_][a-z0-9_.-]{0,31}$/;
 
 export function publicUser(u: UserRecord): PublicUser {
   const { password_hash, created_at, updated_at, ...rest } = u;
   return { ...rest, password_set: password_hash !== null, created_at: { $date: created_at }, updated_at: { $date: updated_at } };
 }
 
-const pad = (id: number) => String(id).padStart(10, '0');
+export class UserStore implements Users {
+  readonly #table: RecordTable<UserRecord>;
+  /** Names being written by create(): taken, though not in the table until stored. */
+  readonly #creating = new Set<string>();
 
-const NEXT_ID = 'next_id';
-
-export class UserStore {
-  private readonly byId = new Map<number, UserRecord>();
-  /** Names being written by create(): taken, though not in byId until stored. */
-  private readonly creating = new Set<string>();
-  private nextId = 1;
-  /** Holds the next id once a user was deleted, so a restart never hands a deleted user's id out again. */
-  private readonly meta: Sublevel<number>;
-
-  constructor(private readonly db: Sublevel<UserRecord>) {
-    this.meta = db.sublevel<string, number>('meta', { valueEncoding: 'json' }) as unknown as Sublevel<number>;
+  constructor(db: Sublevel<UserRecord>) {
+    this.#table = new RecordTable(db, 'User');
   }
 
-  async open(): Promise<void> {
-    // Records only: the meta sublevel's keys start with '!', before the digits.
-    for await (const [, u] of this.db.iterator({ gte: '0', lt: ':' })) {
-      this.byId.set(u.id, u);
-      this.nextId = Math.max(this.nextId, u.id + 1);
-    }
-    const next = await this.meta.get(NEXT_ID);
-    if (typeof next === 'number') this.nextId = Math.max(this.nextId, next);
+  open(): Promise<void> {
+    return this.#table.open();
   }
 
   get size(): number {
-    return this.byId.size;
+    return this.#table.size;
   }
 
   all(): UserRecord[] {
-    return [...this.byId.values()];
+    return this.#table.all();
   }
 
   get(id: number): UserRecord | undefined {
-    return this.byId.get(id);
+    return this.#table.get(id);
   }
 
   byName(username: string): UserRecord | undefined {
-    for (const u of this.byId.values()) if (u.username === username) return u;
+    for (const u of this.#table.all()) if (u.username === username) return u;
     return undefined;
   }
 
-  async create(data: { username: string; full_name?: string; email?: string | null; password?: string | null; roles?: string[]; locked?: boolean }, attr: string): Promise<UserRecord> {
+  async create(data: NewUser, attr: string): Promise<UserRecord> {
     const errors = new ValidationErrors();
     if (!USERNAME_PATTERN.test(data.username)) errors.add(`${attr}.username`, 'Username must start with a letter or _ and contain only a-z, 0-9, _, . and - (at most 32 characters)');
     else if (this.byName(data.username)) errors.add(`${attr}.username`, `A user named '${data.username}' already exists`, ERRNO.EEXIST);
@@ -83,7 +85,7 @@ export class UserStore {
     errors.throwIfAny();
     const now = Date.now();
     const u: UserRecord = {
-      id: this.nextId++,
+      id: this.#table.takeId(),
       username: data.username,
       full_name: data.full_name ?? '',
       email: data.email ?? null,
@@ -94,20 +96,18 @@ export class UserStore {
       updated_at: now,
     };
     // A concurrent create may have taken the name while the password was being hashed.
-    if (this.byName(u.username) || this.creating.has(u.username)) throw new ValidationErrors([[`${attr}.username`, `A user named '${u.username}' already exists`, ERRNO.EEXIST]]);
-    this.creating.add(u.username);
+    if (this.byName(u.username) || this.#creating.has(u.username)) throw new ValidationErrors([[`${attr}.username`, `A user named '${u.username}' already exists`, ERRNO.EEXIST]]);
+    this.#creating.add(u.username);
     try {
-      await this.db.put(pad(u.id), u); // stored first: a failed write leaves no user behind
+      await this.#table.put(u); // stored first: a failed write leaves no user behind
     } finally {
-      this.creating.delete(u.username);
+      this.#creating.delete(u.username);
     }
-    this.byId.set(u.id, u);
     return u;
   }
 
-  async update(id: number, data: { full_name?: string; email?: string | null; password?: string | null; roles?: string[]; locked?: boolean }, attr = 'user_update'): Promise<UserRecord> {
-    const old = this.byId.get(id);
-    if (!old) throw new CallError(`User ${id} does not exist`, ERRNO.ENOENT);
+  async update(id: number, data: UserChange, attr = 'user_update'): Promise<UserRecord> {
+    const old = this.#table.require(id);
     const errors = new ValidationErrors();
     if (data.full_name !== undefined) checkNoControlChars(data.full_name, `${attr}.full_name`, errors);
     errors.throwIfAny();
@@ -117,17 +117,11 @@ export class UserStore {
     if (data.roles !== undefined) u.roles = [...new Set(data.roles)];
     if (data.locked !== undefined) u.locked = data.locked;
     if (data.password !== undefined) u.password_hash = data.password === null ? null : await hashPassword(data.password);
-    await this.db.put(pad(id), u);
-    this.byId.set(id, u);
+    await this.#table.put(u);
     return u;
   }
 
-  async delete(id: number): Promise<UserRecord> {
-    const u = this.byId.get(id);
-    if (!u) throw new CallError(`User ${id} does not exist`, ERRNO.ENOENT);
-    await this.meta.put(NEXT_ID, this.nextId);
-    await this.db.del(pad(id));
-    this.byId.delete(id);
-    return u;
+  delete(id: number): Promise<UserRecord> {
+    return this.#table.delete(id);
   }
 }

@@ -20,11 +20,11 @@ import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sendText } from '../http.js';
+import type { Downloads as DownloadLinks } from '../module-api.js';
 import type { JobManager } from './manager.js';
 
-export const TOKEN_TTL_MS = 300_000;
-export const UNBUFFERED_WINDOW_MS = 60_000;
-export const BUFFERED_WINDOW_MS = 3_600_000;
+const UNBUFFERED_WINDOW_MS = 60_000;
+const BUFFERED_WINDOW_MS = 3_600_000;
 /** Bytes an unbuffered output holds before the job's write() says wait. */
 const PIPE_HIGH_WATER = 64 * 1024;
 
@@ -50,19 +50,19 @@ interface Output {
 }
 
 /** A file name safe inside a quoted Content-Disposition: no paths, quotes or control characters. */
-export function sanitizeFilename(name: string): string {
+function sanitizeFilename(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
   const clean = base.replace(/[^A-Za-z0-9._ -]/g, '_').replace(/^[. ]+/, '').slice(0, 200);
   return clean === '' ? 'download' : clean;
 }
 
-export class Downloads {
+export class Downloads implements DownloadLinks {
   private readonly tokens = new Map<string, Token>();
   private readonly outputs = new Map<number, Output>();
   private readonly spoolDir: string;
   private spoolSeq = 0;
 
-  constructor(private readonly jobs: JobManager, dataDir: string, private readonly tokenTtlMs: number = TOKEN_TTL_MS) {
+  constructor(private readonly jobs: JobManager, dataDir: string, private readonly tokenTtlMs: number) {
     this.spoolDir = join(dataDir, 'downloads');
   }
 

@@ -5,8 +5,8 @@
 // of a chunk holding thousands of lines only the last ten are looked at beyond counting them.
 import { createReadStream } from 'node:fs';
 
-export const EXCERPT_HEAD = 10;
-export const EXCERPT_TAIL = 10;
+const EXCERPT_HEAD = 10;
+const EXCERPT_TAIL = 10;
 export const EXCERPT_LINE_BYTES = 1000;
 const NL = 0x0a;
 

@@ -2,6 +2,16 @@
 import type { Writable } from 'node:stream';
 import type { Credentials } from '../auth/credentials.js';
 
+/** How a job ended, as its onEnd listeners learn it. */
+export interface JobEnd {
+  id: number;
+  state: 'SUCCESS' | 'FAILED' | 'ABORTED';
+  /** Epoch ms (whole seconds, as in the job record). */
+  time_finished: number;
+  /** The error text of a FAILED job (as core.get_jobs shows it), else null. */
+  error: string | null;
+}
+
 export interface JobHandle {
   readonly id: number;
   readonly method: string;
@@ -18,4 +28,10 @@ export interface JobHandle {
   setInternal(data: Record<string, unknown>): Promise<void>;
   /** The output pipe of a downloadable job started through core.download, else null. */
   readonly output: Writable | null;
+  /**
+   * `fn` learns how the job ended, once its final record is stored (after the handler returned):
+   * the one way a module follows its own jobs. Not called for a job the daemon's stop ends (the
+   * next start records it as interrupted) nor for one whose first record could not be stored.
+   */
+  onEnd(fn: (end: JobEnd) => void): void;
 }

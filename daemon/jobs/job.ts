@@ -2,12 +2,12 @@
 // its log. The manager decides when it runs; the job only knows how to change itself.
 import type { PassThrough } from 'node:stream';
 import type { Credentials } from '../auth/credentials.js';
-import { CallError, ERRNO, ValidationErrors, errorData, errname } from '../errors.js';
+import { CallError, ERRNO, ValidationErrors, errorData, errname, type JobInterrupted } from '../errors.js';
 import type { RegisteredMethod } from '../registry.js';
-import type { JobHandle } from './handle.js';
-import type { JobLogWriter } from './logs.js';
+import type { JobEnd, JobHandle } from './handle.js';
+import { JobLogWriter } from './logs.js';
 import { encodingError } from './wire.js';
-import { TERMINAL_STATES, jobTime, type JobRecord, type JobState } from './types.js';
+import { TERMINAL_STATES, interruptedRecord, jobTime, type JobRecord, type JobState } from './types.js';
 
 const ALLOWED: Record<JobState, readonly JobState[]> = {
   WAITING: ['RUNNING', 'FAILED', 'ABORTED'],
@@ -17,57 +17,32 @@ const ALLOWED: Record<JobState, readonly JobState[]> = {
   ABORTED: [],
 };
 
-/** Thrown by a handler (or core.job_wait) to end its job ABORTED rather than FAILED. */
-export class JobAborted extends Error {
-  constructor(message = 'Job aborted') {
-    super(message);
-    this.name = 'JobAborted';
-  }
-}
-
-/** The abort reason of the jobs a stopping daemon ends: they are recorded as interrupted. */
-export class DaemonStopping extends JobAborted {
-  constructor() {
-    super('The daemon is stopping');
-    this.name = 'DaemonStopping';
-  }
-}
-
 export type FinalState = 'SUCCESS' | 'FAILED' | 'ABORTED';
 
+/** What a job tells its manager. */
 export interface JobEvents {
   /** The job's visible state changed: `immediate` bypasses the progress throttle. */
   changed(job: Job, immediate: boolean): void;
-  setInternal(job: Job): Promise<void>;
+  /** Store the job's record now (setInternal waits for it). */
+  persist(job: Job): Promise<void>;
 }
 
 export class Job implements JobHandle {
   readonly record: JobRecord;
-  /** Made on first use: most jobs are never aborted and many never look at their signal. */
-  private controller: AbortController | null = null;
-  private abortValue: unknown = undefined;
   /** Lock name, or null for jobs that start at once. */
   readonly lock: string | null;
+  readonly output: PassThrough | null;
+  /** Made on first use: most jobs are never aborted and many never look at their signal. */
+  #controller: AbortController | null = null;
+  #abortValue: unknown = undefined;
   /** The thrown value of a failed job, kept so new-style callers and job_wait get it unchanged. */
-  failure: unknown = null;
+  #failure: unknown = null;
   /** The result as the handler returned it, when the record keeps a redacted copy (core.bulk). */
-  private callerResult: { value: unknown } | null = null;
-  writer: JobLogWriter | null = null;
-  output: PassThrough | null = null;
-  /** Stored state as of the last completed put (null: nothing stored yet). */
-  persistedState: JobState | null = null;
-  /** Set once the manager started recording this job's end: later ends are ignored. */
-  ending = false;
-  /** Resolves once the added record is durable (rejects: the job never existed). */
-  added: Promise<void> = Promise.resolve();
-  /** True once the added record is durable: from then on clients may see the job. */
-  announced = false;
-  /** The added record could not be stored: the job is stopped and forgotten. */
-  discarded = false;
-  /** The owner whose active-job count this job holds (null: not counted). */
-  cappedOwner: string | null = null;
-  private readonly settled: Promise<void>;
-  private settle!: () => void;
+  #callerResult: { value: unknown } | null = null;
+  #writer: JobLogWriter | null = null;
+  #endListeners: Array<(end: JobEnd) => void> | null = null;
+  readonly #settled: Promise<void>;
+  #settle!: () => void;
 
   constructor(
     record: JobRecord,
@@ -75,11 +50,13 @@ export class Job implements JobHandle {
     readonly rawArgs: unknown[],
     readonly credentials: Credentials | null,
     lock: string | null,
+    output: PassThrough | null,
     private readonly events: JobEvents,
   ) {
     this.record = record;
     this.lock = lock;
-    this.settled = new Promise((resolve) => (this.settle = resolve));
+    this.output = output;
+    this.#settled = new Promise((resolve) => (this.#settle = resolve));
   }
 
   get id(): number {
@@ -95,11 +72,11 @@ export class Job implements JobHandle {
   }
 
   get signal(): AbortSignal {
-    if (this.controller === null) {
-      this.controller = new AbortController();
-      if (this.abortValue !== undefined) this.controller.abort(this.abortValue);
+    if (this.#controller === null) {
+      this.#controller = new AbortController();
+      if (this.#abortValue !== undefined) this.#controller.abort(this.#abortValue);
     }
-    return this.controller.signal;
+    return this.#controller.signal;
   }
 
   get logsPath(): string | null {
@@ -108,39 +85,75 @@ export class Job implements JobHandle {
 
   /** Whether abort() was called (without creating the signal just to ask). */
   get aborted(): boolean {
-    return this.abortValue !== undefined;
+    return this.#abortValue !== undefined;
   }
 
   /** Why abort() was called (undefined: it was not). */
   get abortReason(): unknown {
-    return this.abortValue;
+    return this.#abortValue;
   }
 
   abort(reason: unknown): void {
-    if (this.abortValue !== undefined) return;
-    this.abortValue = reason;
-    this.controller?.abort(reason);
+    if (this.#abortValue !== undefined) return;
+    this.#abortValue = reason;
+    this.#controller?.abort(reason);
   }
 
   get finished(): boolean {
     return TERMINAL_STATES.has(this.record.state);
   }
 
-  /** Resolves when the job's final record was written and announced. */
-  done(): Promise<void> {
-    return this.settled;
+  /** What a failed job threw (null: it did not fail, or its error was read back from the store). */
+  get failure(): unknown {
+    return this.#failure;
   }
 
-  markSettled(): void {
-    this.settle();
+  /** The writer of its log once it started (null before, and for jobs without logs). */
+  get logWriter(): JobLogWriter | null {
+    return this.#writer;
+  }
+
+  /** Start writing its log file (jobs declared with `logs`), capped at `maxBytes`. */
+  openLog(maxBytes: number): void {
+    if (this.record.logs_path !== null) this.#writer = new JobLogWriter(this.record.logs_path, { maxBytes });
+  }
+
+  /** Resolves when the job's final record was written and announced (or it was dropped). */
+  done(): Promise<void> {
+    return this.#settled;
+  }
+
+  /** The job is over for the manager: its end is stored and announced, or it never existed. */
+  settle(): void {
+    this.#settle();
+  }
+
+  onEnd(fn: (end: JobEnd) => void): void {
+    (this.#endListeners ??= []).push(fn);
+  }
+
+  /** Tell the onEnd listeners (the final record is stored). A listener's failure is its own. */
+  notifyEnd(log: (err: unknown) => void): void {
+    const listeners = this.#endListeners;
+    this.#endListeners = null;
+    if (listeners === null) return;
+    const r = this.record;
+    const end: JobEnd = { id: r.id, state: r.state as FinalState, time_finished: r.time_finished!, error: r.error };
+    for (const fn of listeners) {
+      try {
+        fn(end);
+      } catch (err) {
+        log(err);
+      }
+    }
   }
 
   /** The new-style call outcome: result, the job's own error, or null when aborted. */
   async outcome(): Promise<unknown> {
-    await this.settled;
-    if (this.record.state === 'SUCCESS') return this.callerResult !== null ? this.callerResult.value : this.record.result;
+    await this.#settled;
+    if (this.record.state === 'SUCCESS') return this.#callerResult !== null ? this.#callerResult.value : this.record.result;
     if (this.record.state === 'ABORTED') return null;
-    throw this.failure ?? errorFromRecord(this.record);
+    throw this.#failure ?? errorFromRecord(this.record);
   }
 
   transition(to: JobState): void {
@@ -162,21 +175,37 @@ export class Job implements JobHandle {
     if (state === 'SUCCESS') {
       const value = result === undefined ? null : result;
       const kept = stored(value);
-      if (kept !== value) this.callerResult = { value };
+      if (kept !== value) this.#callerResult = { value };
       const bad = encodingError(kept);
       final.result = bad === null ? kept : null;
       final.result_encoding_error = bad;
       if (final.progress.percent !== 100) final.progress = { ...final.progress, percent: 100 };
     } else if (state === 'FAILED') {
-      this.failure = err;
+      this.#failure = err;
       Object.assign(final, failureFields(err));
     }
     return final;
   }
 
+  /** The record a job ended by a stopping daemon is kept with; its callers get `error`. */
+  interruptedRecord(error: JobInterrupted): JobRecord {
+    this.#failure = error;
+    return interruptedRecord(this.record, error.errmsg, jobTime());
+  }
+
+  /** Ended by a stopping daemon and left as stored: the stop's marker records it (manager.close). */
+  leftInterrupted(error: JobInterrupted): void {
+    this.#failure = error;
+  }
+
   /** The final record was stored: the job is finished from now on. */
   applyFinal(final: JobRecord): void {
     Object.assign(this.record, final);
+  }
+
+  /** Another call coalesced into this waiting job (lock_queue_size). */
+  addMessageId(messageId: string | number): void {
+    this.record.message_ids = [...this.record.message_ids, messageId];
   }
 
   setProgress(percent?: number | null, description?: string | null, extra?: unknown): void {
@@ -199,21 +228,21 @@ export class Job implements JobHandle {
   }
 
   log(text: string): void {
-    if (this.writer === null) {
+    if (this.#writer === null) {
       if (this.record.logs_path === null) throw new CallError(`Job ${this.id} (${this.record.method}) was not declared with logs`, ERRNO.EINVAL);
       return;
     }
-    this.writer.append(text);
+    this.#writer.append(text);
   }
 
   setInternal(data: Record<string, unknown>): Promise<void> {
     this.record.internal = { ...this.record.internal, ...data };
-    return this.events.setInternal(this);
+    return this.events.persist(this);
   }
 }
 
 /** error, exception and exc_info of a job failed with a thrown value (PROTOCOL.md 5.1). */
-export function failureFields(err: unknown): Pick<JobRecord, 'error' | 'exception' | 'exc_info'> {
+function failureFields(err: unknown): Pick<JobRecord, 'error' | 'exception' | 'exc_info'> {
   const data = errorData(err);
   if (err instanceof ValidationErrors) {
     return {

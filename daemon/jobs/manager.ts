@@ -12,24 +12,27 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PassThrough } from 'node:stream';
-import type { App } from '../app.js';
 import { isFullAdmin, jobCredentials, roleGranted, type Credentials } from '../auth/credentials.js';
 import type { JobsConfig } from '../config.js';
-import { CallError, ERRNO, isExpected, notFound } from '../errors.js';
+import { CallError, DaemonStopping, ERRNO, JobAborted, JobInterrupted, isExpected, notFound } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
-import type { CallContext, RegisteredMethod } from '../registry.js';
+import type { Jobs } from '../module-api.js';
+import { DEFAULT_LOCK_QUEUE_SIZE, type CallContext, type RegisteredMethod } from '../registry.js';
 import type { GuardedLevel } from '../storage.js';
-import { DaemonStopping, Job, JobAborted, type FinalState } from './job.js';
-import { JobLogWriter, jobLogPath, logsExcerpt, removeLog } from './logs.js';
+import type { QueryOptionsT } from '../../schemas/query.js';
+import { followJobLog, waitForJob } from './follow.js';
+import type { JobHandle } from './handle.js';
+import { Job, type FinalState } from './job.js';
+import { jobLogPath, logsExcerpt, removeLog } from './logs.js';
 import { jobOwner, userOwner, type UserLookup } from './owner.js';
-import { JobStore } from './store.js';
-import { jobTime, type JobRecord } from './types.js';
+import { queryJobs } from './query.js';
+import { JobStore, type ScanOptions } from './store.js';
+import { jobTime, type JobRecord, type JobState } from './types.js';
 import { jobToWire } from './wire.js';
 
 /** Progress events per job are sent at most this often (the last value always goes out). */
-export const PROGRESS_INTERVAL_MS = 100;
-export const INTERRUPTED_ERROR = 'Interrupted: the daemon stopped while this job was running';
+const PROGRESS_INTERVAL_MS = 100;
 export const JOB_EVENT = 'core.get_jobs';
 const FIRST_PURGE_DELAY_MS = 10_000;
 /** How long a stopping daemon lets its aborted jobs end by themselves (cleaning up) before it closes. */
@@ -40,9 +43,42 @@ export interface SubmitOptions {
   output?: PassThrough | null;
 }
 
+/** What the manager needs to know of the rest of the daemon, handed over when it is made. */
+export interface JobManagerDeps {
+  /** The registered method of a name (read roles and redaction of stored jobs). */
+  method(name: string): RegisteredMethod | undefined;
+  /** The user store's answer for a user id (job owners are stable identities, owner.ts). */
+  user: UserLookup;
+}
+
+/** A job in memory whose stored copy may be behind (queries correct for it). */
+export interface LiveRecord {
+  readonly record: JobRecord;
+  /** The state as of the last completed put (null: nothing stored yet). */
+  readonly stored: JobState | null;
+}
+
+/** The manager's books on one job, kept beside the job (which is what its handler sees). */
+interface Tracked extends LiveRecord {
+  readonly job: Job;
+  stored: JobState | null;
+  /** The context of a queued job, until it starts. */
+  ctx: CallContext | null;
+  /** Set once its end is being recorded: later ends are ignored. */
+  ending: boolean;
+  /** Resolves once the added record is durable (rejects: the job never existed). */
+  added: Promise<void>;
+  /** True once the added record is durable: from then on clients may see the job. */
+  announced: boolean;
+  /** The added record could not be stored: the job is stopped and forgotten. */
+  discarded: boolean;
+  /** The owner whose active-job count this job holds (null: not counted). */
+  cappedOwner: string | null;
+}
+
 interface LockState {
-  running: Job | null;
-  queue: Job[];
+  running: Tracked | null;
+  queue: Tracked[];
   /** Submissions whose record is being written: they will queue here. */
   pending: number;
 }
@@ -54,55 +90,38 @@ interface Throttle {
 
 type Watcher = (job: Job) => void;
 
-/** The one way a job ended by a stopping daemon is recorded, whichever way it ended. */
-function interruptedRecord(r: JobRecord): JobRecord {
-  return {
-    ...r,
-    state: 'FAILED',
-    result: null,
-    error: INTERRUPTED_ERROR,
-    exception: null,
-    exc_info: { repr: INTERRUPTED_ERROR, type: 'Interrupted', errno: ERRNO.EINTR, extra: null },
-    time_finished: jobTime(),
-  };
-}
-
-/** The error new-style callers of interrupted jobs get (they are gone by then; one is enough). */
-const INTERRUPTED = new CallError(INTERRUPTED_ERROR, ERRNO.EINTR);
+/** The error callers of interrupted jobs get (they are gone by then; one is enough). */
+const INTERRUPTED = new JobInterrupted();
 
 /** A handler that gave up because the daemon stops (e.g. a cron run it terminated). */
 function isInterruption(err: unknown): boolean {
-  return err instanceof DaemonStopping || (err instanceof CallError && err.errno === ERRNO.EINTR && err.errmsg === INTERRUPTED_ERROR);
+  return err instanceof DaemonStopping || err instanceof JobInterrupted;
 }
 
-export class JobManager {
+export class JobManager implements Jobs {
   readonly store: JobStore;
-  readonly logsDir: string;
+  readonly #logsDir: string;
   /** WAITING and RUNNING jobs. */
-  readonly active = new Map<number, Job>();
+  readonly #active = new Map<number, Tracked>();
   /** The most recently finished jobs, oldest first. */
-  private readonly recent = new Map<number, Job>();
-  private readonly locks = new Map<string, LockState>();
-  private readonly throttles = new Map<number, Throttle>();
-  private readonly watchers = new Map<number, Set<Watcher>>();
+  readonly #recent = new Map<number, Tracked>();
+  readonly #locks = new Map<string, LockState>();
+  readonly #throttles = new Map<number, Throttle>();
+  readonly #watchers = new Map<number, Set<Watcher>>();
   /** Active (and being submitted) top-level jobs per owner, for maxActivePerOwner. */
-  private readonly activeByOwner = new Map<string, number>();
+  readonly #activeByOwner = new Map<string, number>();
   /** Jobs that ended but whose final record could not be written yet (storage fault). */
-  private readonly unrecorded = new Map<Job, JobRecord>();
+  readonly #unrecorded = new Map<Tracked, JobRecord>();
   /** Final-record writes in flight (a stop waits for them before the database closes). */
-  private readonly recording = new Set<Promise<void>>();
+  readonly #recording = new Set<Promise<void>>();
   /** Jobs found WAITING/RUNNING at start and marked failed (modules may clean up after them). */
-  interrupted: JobRecord[] = [];
-  /**
-   * Problems found in the store at start (e.g. ids handed out past the newest record: records
-   * were lost). Logged loudly; kept here for the alert module to raise once it exists.
-   */
-  readonly storeWarnings: string[] = [];
-  private purgeTimer: NodeJS.Timeout | null = null;
-  private purging: Promise<void> | null = null;
-  private readonly purgeStop = new AbortController();
-  private app: App | null = null;
-  private closing = false;
+  #interrupted: readonly JobRecord[] = [];
+  /** Problems found in the store at start (e.g. ids handed out past the newest record). */
+  readonly #storeWarnings: string[] = [];
+  #purgeTimer: NodeJS.Timeout | null = null;
+  #purging: Promise<void> | null = null;
+  readonly #purgeStop = new AbortController();
+  #closing = false;
 
   constructor(
     private readonly db: GuardedLevel,
@@ -110,76 +129,85 @@ export class JobManager {
     private readonly config: JobsConfig,
     private readonly events: EventBus,
     private readonly log: Logger,
+    private readonly deps: JobManagerDeps,
   ) {
     this.store = new JobStore(db);
-    this.logsDir = join(dataDir, 'jobs');
-    db.onRecovered(() => this.recordUnrecorded());
+    this.#logsDir = join(dataDir, 'jobs');
+    db.onRecovered(() => this.#recordUnrecorded());
   }
-
-  bind(app: App): void {
-    this.app = app;
-  }
-
-  private readonly users: UserLookup = (id) => this.app?.auth.users.get(id);
 
   /** The stable identity that owns jobs started with `c` (owner.ts). */
   ownerOf(c: Credentials | null): string | null {
-    return jobOwner(c, this.users);
+    return jobOwner(c, this.deps.user);
+  }
+
+  /** Jobs the previous run left WAITING or RUNNING, now stored as FAILED (interrupted). */
+  get interrupted(): readonly JobRecord[] {
+    return this.#interrupted;
+  }
+
+  /**
+   * Problems found in the store at start (e.g. ids handed out past the newest record: records
+   * were lost). Logged loudly; kept for the alert module to raise once it exists.
+   */
+  get storeWarnings(): readonly string[] {
+    return this.#storeWarnings;
   }
 
   async open(): Promise<void> {
-    await mkdir(this.logsDir, { recursive: true });
+    await mkdir(this.#logsDir, { recursive: true });
     const report = await this.store.open();
     if (report.migrated > 0) this.log.info({ records: report.migrated }, 'job history rewritten to the current layout');
     if (report.lostIds !== null) {
       const { newest, mark } = report.lostIds;
       const text = `The job store's newest job is ${newest} but ids up to ${mark - 1} were handed out: job records were lost (a damaged or restored database?)`;
-      this.storeWarnings.push(text);
+      this.#storeWarnings.push(text);
       this.log.error({ newest, idMark: mark }, `JOB HISTORY LOST: ${text}`);
     }
-    this.interrupted = await this.store.recoverInterrupted(Date.now(), INTERRUPTED_ERROR);
-    for (const r of this.interrupted) {
+    const interrupted = await this.store.recoverInterrupted(Date.now(), INTERRUPTED.errmsg);
+    for (const r of interrupted) {
       if (r.logs_path === null) continue;
       r.logs_excerpt = await logsExcerpt(r.logs_path);
       await this.store.put(r, r.state);
     }
-    if (this.interrupted.length > 0) this.log.warn({ jobs: this.interrupted.map((r) => r.id) }, 'jobs interrupted by the previous stop marked FAILED');
+    this.#interrupted = interrupted;
+    if (interrupted.length > 0) this.log.warn({ jobs: interrupted.map((r) => r.id) }, 'jobs interrupted by the previous stop marked FAILED');
     // The first purge runs shortly after start-up rather than during it: walking a long history
     // would compete with loading the modules and delay the moment the daemon listens.
-    this.schedulePurge(Math.min(this.config.purgeIntervalMs, FIRST_PURGE_DELAY_MS));
+    this.#schedulePurge(Math.min(this.config.purgeIntervalMs, FIRST_PURGE_DELAY_MS));
   }
 
   // ---- submission and scheduling ----
 
   async submit(m: RegisteredMethod, args: unknown[], ctx: CallContext, options: SubmitOptions = {}): Promise<Job> {
-    if (this.closing) throw new CallError('The daemon is shutting down', ERRNO.ESHUTDOWN);
+    if (this.#closing) throw new CallError('The daemon is shutting down', ERRNO.ESHUTDOWN);
     const def = m.def.job!;
     const transient = def.transient ?? false;
     if (!transient && this.db.failed !== null) throw this.db.failed;
     const lock = typeof def.lock === 'function' ? def.lock(args) : (def.lock ?? null);
     const owner = this.ownerOf(ctx.credentials);
     if (lock !== null) {
-      const holder = this.locks.get(lock)?.running;
-      if (holder && ctx.parentJob !== null && this.isAncestor(holder.id, ctx.parentJob.id)) {
-        throw new CallError(`Job ${holder.id} holds the lock ${lock} and waits for this call: it would never run`, ERRNO.EBUSY);
+      const holder = this.#locks.get(lock)?.running;
+      if (holder && ctx.parentJob !== null && this.isAncestor(holder.job.id, ctx.parentJob.id)) {
+        throw new CallError(`Job ${holder.job.id} holds the lock ${lock} and waits for this call: it would never run`, ERRNO.EBUSY);
       }
-      const coalesced = this.applyQueueLimit(m, lock, ctx, owner);
+      const coalesced = this.#applyQueueLimit(m, lock, ctx, owner);
       if (coalesced) return coalesced;
     }
     // Jobs a job starts (core.bulk's calls, one at a time) are bounded by their parent; full
     // admins (the unix-socket root, scripts running as admin) could stop the daemon anyway.
     const capped = owner !== null && ctx.parentJob === null && !isFullAdmin(ctx.credentials) ? owner : null;
-    if (capped !== null) this.reserveActive(capped, ctx.credentials);
-    const l = lock === null ? null : this.lockState(lock);
+    if (capped !== null) this.#reserveActive(capped, ctx.credentials);
+    const l = lock === null ? null : this.#lockState(lock);
     if (l !== null) l.pending++;
     let id: number;
     try {
       id = await this.store.allocateId();
     } catch (err) {
-      if (capped !== null) this.releaseActive(capped);
+      if (capped !== null) this.#releaseActive(capped);
       if (l !== null) {
         l.pending--;
-        this.dropIdleLock(lock!);
+        this.#dropIdleLock(lock!);
       }
       throw err;
     }
@@ -191,7 +219,7 @@ export class JobManager {
       transient,
       description: def.description?.(args) ?? null,
       abortable: def.abortable ?? false,
-      logs_path: def.logs ? jobLogPath(this.logsDir, id) : null,
+      logs_path: def.logs ? jobLogPath(this.#logsDir, id) : null,
       logs_excerpt: null,
       progress: { percent: 0, description: '', extra: null },
       result: null,
@@ -206,104 +234,108 @@ export class JobManager {
       parent_id: ctx.parentJob?.id ?? null,
       owner,
     };
-    const job = new Job(record, m, args, ctx.credentials, lock, {
-      changed: (j, immediate) => this.changed(j, immediate),
-      setInternal: (j) => this.persist(j),
+    const job = new Job(record, m, args, ctx.credentials, lock, options.output ?? null, {
+      changed: (j, immediate) => this.#changed(j, immediate),
+      persist: () => this.#persist(t),
     });
-    job.cappedOwner = capped;
-    job.output = options.output ?? null;
+    const t: Tracked = { job, record, stored: null, ctx: null, ending: false, added: Promise.resolve(), announced: false, discarded: false, cappedOwner: capped };
     // The job may start while its added record is being written (group commit keeps throughput),
     // but nothing of it is visible until that record is durable: no event, no query, no id.
     const stored = { ...record };
-    job.added = this.persist(job).then(
-      () => this.announce(job, stored),
+    t.added = this.#persist(t).then(
+      () => this.#announce(t, stored),
       (err: unknown) => {
-        this.discard(job, lock);
+        this.#discard(t);
         throw err;
       },
     );
-    this.active.set(id, job);
-    if (l === null) this.start(job, ctx);
+    this.#active.set(id, t);
+    if (l === null) this.#start(t, ctx);
     else {
       l.pending--;
-      l.queue.push(job);
-      jobContexts.set(job, ctx);
-      if (l.running === null) this.startNext(lock!);
+      t.ctx = ctx;
+      l.queue.push(t);
+      if (l.running === null) this.#startNext(lock!);
     }
-    await job.added;
+    await t.added;
     return job;
   }
 
   /** The added record is durable: the job exists for clients from now on. */
-  private announce(job: Job, stored: JobRecord): void {
-    job.announced = true;
-    if (job.record.transient || !this.events.hasListeners(JOB_EVENT)) return;
+  #announce(t: Tracked, stored: JobRecord): void {
+    t.announced = true;
+    if (t.record.transient || !this.events.hasListeners(JOB_EVENT)) return;
     // "added" is the job as stored (WAITING); a job that started meanwhile follows at once.
-    this.emitRecord(job, 'added', stored);
-    const r = job.record;
-    if (r.state !== stored.state || r.progress !== stored.progress || r.message_ids !== stored.message_ids) this.emit(job, 'changed');
+    this.#emitRecord(t.job, 'added', stored);
+    const r = t.record;
+    if (r.state !== stored.state || r.progress !== stored.progress || r.message_ids !== stored.message_ids) this.#emit(t, 'changed');
   }
 
   /** The added record could not be stored: the job never existed. Stop it and forget it. */
-  private discard(job: Job, lock: string | null): void {
-    job.discarded = true;
+  #discard(t: Tracked): void {
+    const job = t.job;
+    t.discarded = true;
     job.abort(new JobAborted('The job could not be stored'));
-    this.active.delete(job.id);
-    if (job.cappedOwner !== null) this.releaseActive(job.cappedOwner);
-    job.cappedOwner = null;
-    const t = this.throttles.get(job.id);
-    if (t?.timer) clearTimeout(t.timer);
-    this.throttles.delete(job.id);
-    if (lock !== null) {
+    this.#active.delete(job.id);
+    if (t.cappedOwner !== null) this.#releaseActive(t.cappedOwner);
+    t.cappedOwner = null;
+    this.#clearThrottle(job.id);
+    if (job.lock !== null) {
       // A queued one leaves its queue; a running one keeps the lock until its handler returns.
-      const l = this.locks.get(lock);
-      if (l) l.queue = l.queue.filter((j) => j !== job);
-      jobContexts.delete(job);
+      const l = this.#locks.get(job.lock);
+      if (l) l.queue = l.queue.filter((q) => q !== t);
+      t.ctx = null;
     }
-    job.markSettled();
+    job.settle();
   }
 
   /** Whether job `id` is `descendant` or one of the jobs it runs in (its parent, their parent...). */
   isAncestor(id: number, descendant: number): boolean {
     for (let cur: number | null | undefined = descendant, n = 0; cur != null && n < 1000; n++) {
       if (cur === id) return true;
-      cur = this.active.get(cur)?.record.parent_id;
+      cur = this.#active.get(cur)?.record.parent_id;
     }
     return false;
   }
 
+  /** The job running under `lock`, else the first one waiting for it; null when the lock is free. */
+  lockHolder(lock: string): number | null {
+    const l = this.#locks.get(lock);
+    return (l?.running ?? l?.queue[0])?.job.id ?? null;
+  }
+
   /** Counts a new active job of `owner`, or refuses it past maxActivePerOwner. */
-  private reserveActive(owner: string, c: Credentials | null): void {
-    const n = this.activeByOwner.get(owner) ?? 0;
+  #reserveActive(owner: string, c: Credentials | null): void {
+    const n = this.#activeByOwner.get(owner) ?? 0;
     const max = this.config.maxActivePerOwner;
     if (n >= max) {
       throw new CallError(`Too many active jobs: ${c?.username ?? owner} already has ${n} waiting or running jobs (the limit is ${max} per user, MIDSHIP_JOBS_MAX_ACTIVE)`, ERRNO.EBUSY);
     }
-    this.activeByOwner.set(owner, n + 1);
+    this.#activeByOwner.set(owner, n + 1);
   }
 
-  private releaseActive(owner: string): void {
-    const n = (this.activeByOwner.get(owner) ?? 1) - 1;
-    if (n <= 0) this.activeByOwner.delete(owner);
-    else this.activeByOwner.set(owner, n);
+  #releaseActive(owner: string): void {
+    const n = (this.#activeByOwner.get(owner) ?? 1) - 1;
+    if (n <= 0) this.#activeByOwner.delete(owner);
+    else this.#activeByOwner.set(owner, n);
   }
 
-  private lockState(lock: string): LockState {
-    let l = this.locks.get(lock);
-    if (!l) this.locks.set(lock, (l = { running: null, queue: [], pending: 0 }));
+  #lockState(lock: string): LockState {
+    let l = this.#locks.get(lock);
+    if (!l) this.#locks.set(lock, (l = { running: null, queue: [], pending: 0 }));
     return l;
   }
 
-  private dropIdleLock(lock: string): void {
-    const l = this.locks.get(lock);
-    if (l && l.running === null && l.queue.length === 0 && l.pending === 0) this.locks.delete(lock);
+  #dropIdleLock(lock: string): void {
+    const l = this.#locks.get(lock);
+    if (l && l.running === null && l.queue.length === 0 && l.pending === 0) this.#locks.delete(lock);
   }
 
   /** lock_queue_size (PROTOCOL.md 5.6): refuse, coalesce into a waiting job, or let it queue. */
-  private applyQueueLimit(m: RegisteredMethod, lock: string, ctx: CallContext, owner: string | null): Job | null {
-    const l = this.locks.get(lock);
+  #applyQueueLimit(m: RegisteredMethod, lock: string, ctx: CallContext, owner: string | null): Job | null {
+    const l = this.#locks.get(lock);
     if (!l) return null;
-    const size = m.def.job!.lockQueueSize === undefined ? 5 : m.def.job!.lockQueueSize;
+    const size = m.def.job!.lockQueueSize === undefined ? DEFAULT_LOCK_QUEUE_SIZE : m.def.job!.lockQueueSize;
     if (size === null) return null;
     if (size === 0) {
       if (l.running !== null || l.pending > 0) throw new CallError('This job is already being performed', ERRNO.EBUSY);
@@ -312,171 +344,177 @@ export class JobManager {
     if (l.queue.length + l.pending < size) return null;
     const anyone = ctx.credentials === null || isFullAdmin(ctx.credentials);
     for (let i = l.queue.length - 1; i >= 0; i--) {
-      const job = l.queue[i]!;
-      if (anyone || (owner !== null && job.record.owner === owner)) {
-        if (ctx.messageId !== null && ctx.messageId !== undefined) job.record.message_ids = [...job.record.message_ids, ctx.messageId];
-        this.changed(job, true);
-        return job;
+      const t = l.queue[i]!;
+      if (anyone || (owner !== null && t.record.owner === owner)) {
+        if (ctx.messageId !== null && ctx.messageId !== undefined) t.job.addMessageId(ctx.messageId);
+        this.#changed(t.job, true);
+        return t.job;
       }
     }
     throw new CallError('This job is already being performed by another user', ERRNO.EBUSY);
   }
 
-  private startNext(lock: string): void {
-    const l = this.locks.get(lock);
+  #startNext(lock: string): void {
+    const l = this.#locks.get(lock);
     if (!l) return;
     l.running = null;
     const next = l.queue.shift();
     if (!next) {
-      this.dropIdleLock(lock);
+      this.#dropIdleLock(lock);
       return;
     }
     l.running = next;
-    const ctx = jobContexts.get(next)!;
-    jobContexts.delete(next);
-    this.start(next, ctx);
+    const ctx = next.ctx!;
+    next.ctx = null;
+    this.#start(next, ctx);
   }
 
-  private start(job: Job, ctx: CallContext): void {
+  #start(t: Tracked, ctx: CallContext): void {
+    const job = t.job;
     job.transition('RUNNING');
-    if (job.record.logs_path !== null) {
-      job.writer = new JobLogWriter(job.record.logs_path, { maxBytes: this.config.logMaxBytes });
-    }
-    this.changed(job, true);
-    const handlerCtx: CallContext = { ...ctx, parentJob: ctx.parentJob };
-    const handler = job.registered.def.handler as (c: CallContext, j: Job, ...a: unknown[]) => unknown;
+    job.openLog(this.config.logMaxBytes);
+    this.#changed(job, true);
+    const handler = job.registered.def.handler as (c: CallContext, j: JobHandle, ...a: unknown[]) => unknown;
     Promise.resolve()
-      .then(() => handler(handlerCtx, job, ...job.rawArgs))
+      .then(() => handler(ctx, job, ...job.rawArgs))
       .then(
-        (result) => this.finish(job, job.aborted ? 'ABORTED' : 'SUCCESS', result, null),
+        (result) => this.#finish(t, job.aborted ? 'ABORTED' : 'SUCCESS', result, null),
         (err: unknown) => {
           const aborted = job.aborted || err instanceof JobAborted;
           if (!aborted && !isExpected(err)) this.log.error({ err, job: job.id, method: job.record.method }, 'job raised an unexpected error');
-          return this.finish(job, aborted ? 'ABORTED' : 'FAILED', null, err);
+          return this.#finish(t, aborted ? 'ABORTED' : 'FAILED', null, err);
         },
       )
       .catch((err: unknown) => this.log.error({ err, job: job.id }, 'finishing a job failed'));
   }
 
-  private async finish(job: Job, state: FinalState, result: unknown, err: unknown): Promise<void> {
-    if (job.ending) return; // already recorded (e.g. as interrupted by a stop that could not wait)
-    job.ending = true;
-    if (job.writer !== null) await job.writer.close();
+  async #finish(t: Tracked, state: FinalState, result: unknown, err: unknown): Promise<void> {
+    if (t.ending) return; // already recorded (e.g. as interrupted by a stop that could not wait)
+    t.ending = true;
+    const job = t.job;
+    const writer = job.logWriter;
+    if (writer !== null) await writer.close();
     const stopped = isInterruption(job.abortReason) || (state === 'FAILED' && isInterruption(err));
-    if (stopped && this.closing) {
+    if (stopped && this.#closing) {
       // Left as stored (WAITING/RUNNING): the stop's one marker records it as interrupted (close()).
-      job.failure = INTERRUPTED;
-      this.active.delete(job.id);
-      job.markSettled();
+      job.leftInterrupted(INTERRUPTED);
+      this.#active.delete(job.id);
+      job.settle();
       return;
     }
     let final: JobRecord;
-    if (stopped) {
-      job.failure = INTERRUPTED;
-      final = interruptedRecord(job.record);
-    } else {
+    if (stopped) final = job.interruptedRecord(INTERRUPTED);
+    else {
       const redact = job.registered.def.job?.redactResult;
       final = job.finalRecord(state, result, err, redact ? (r) => redact(r, job.rawArgs) : undefined);
     }
-    if (job.writer !== null) final.logs_excerpt = await logsExcerpt(job.writer.path);
-    await this.record(job, final);
+    if (writer !== null) final.logs_excerpt = await logsExcerpt(writer.path);
+    await this.#record(t, final);
   }
 
   /** Store a job's final record; once it is durable, announce the end. */
-  private record(job: Job, final: JobRecord): Promise<void> {
-    const p = this.recordNow(job, final);
-    this.recording.add(p);
-    return p.finally(() => this.recording.delete(p));
+  #record(t: Tracked, final: JobRecord): Promise<void> {
+    const p = this.#recordNow(t, final);
+    this.#recording.add(p);
+    return p.finally(() => this.#recording.delete(p));
   }
 
-  private async recordNow(job: Job, final: JobRecord): Promise<void> {
-    if (job.discarded) return this.freeLock(job);
+  async #recordNow(t: Tracked, final: JobRecord): Promise<void> {
+    if (t.discarded) return this.#freeLock(t);
     try {
-      if (!job.record.transient) await this.store.put(final, job.persistedState);
+      if (!t.record.transient) await this.store.put(final, t.stored);
       // Its added record is in the same batch or an earlier one: announced before it ends.
-      await job.added;
+      await t.added;
     } catch (err) {
-      if (job.discarded) return this.freeLock(job); // never existed: nothing to record
+      if (t.discarded) return this.#freeLock(t); // never existed: nothing to record
       // Not announced: the job stays RUNNING (as stored) until the store recovers.
-      this.unrecorded.set(job, final);
-      this.log.error({ err, job: job.id }, 'the end of a job could not be stored: it is announced once the store is writable again');
+      this.#unrecorded.set(t, final);
+      this.log.error({ err, job: t.job.id }, 'the end of a job could not be stored: it is announced once the store is writable again');
       return;
     }
-    this.unrecorded.delete(job);
-    job.persistedState = final.state;
-    job.applyFinal(final);
-    job.output?.end();
-    this.retire(job);
+    this.#unrecorded.delete(t);
+    t.stored = final.state;
+    t.job.applyFinal(final);
+    t.job.output?.end();
+    this.#retire(t);
   }
 
   /** The store is writable again: store (and announce) the ends that could not be stored. */
-  private recordUnrecorded(): void {
-    for (const [job, final] of [...this.unrecorded]) void this.record(job, final);
+  #recordUnrecorded(): void {
+    for (const [t, final] of [...this.#unrecorded]) void this.#record(t, final);
   }
 
-  /** Move a finished job out of the active set, send its one end event, free its lock, wake its waiters. */
-  private retire(job: Job): void {
-    this.active.delete(job.id);
-    if (job.cappedOwner !== null) this.releaseActive(job.cappedOwner);
-    const t = this.throttles.get(job.id);
-    if (t?.timer) clearTimeout(t.timer);
-    this.throttles.delete(job.id);
-    this.emit(job, 'changed');
-    if (!job.record.transient) {
-      this.recent.set(job.id, job);
-      if (this.recent.size > this.config.memoryWindow) this.recent.delete(this.recent.keys().next().value!);
+  /** Move a finished job out of the active set, send its one end event, free its lock, wake its watchers. */
+  #retire(t: Tracked): void {
+    const job = t.job;
+    this.#active.delete(job.id);
+    if (t.cappedOwner !== null) this.#releaseActive(t.cappedOwner);
+    this.#clearThrottle(job.id);
+    this.#emit(t, 'changed');
+    if (!t.record.transient) {
+      this.#recent.set(job.id, t);
+      if (this.#recent.size > this.config.memoryWindow) this.#recent.delete(this.#recent.keys().next().value!);
     }
-    const watchers = this.watchers.get(job.id);
-    this.watchers.delete(job.id);
-    job.markSettled();
+    const watchers = this.#watchers.get(job.id);
+    this.#watchers.delete(job.id);
+    job.settle();
+    job.notifyEnd((err) => this.log.error({ err, job: job.id }, 'a job end listener failed'));
     if (watchers) for (const w of watchers) w(job);
-    this.freeLock(job);
+    this.#freeLock(t);
   }
 
-  private freeLock(job: Job): void {
-    if (job.lock !== null && this.locks.get(job.lock)?.running === job) this.startNext(job.lock);
+  #freeLock(t: Tracked): void {
+    const lock = t.job.lock;
+    if (lock !== null && this.#locks.get(lock)?.running === t) this.#startNext(lock);
   }
 
   // ---- events ----
 
-  private changed(job: Job, immediate: boolean): void {
-    let t = this.throttles.get(job.id);
-    if (!t) this.throttles.set(job.id, (t = { last: 0, timer: null }));
+  #clearThrottle(id: number): void {
+    const th = this.#throttles.get(id);
+    if (th?.timer) clearTimeout(th.timer);
+    this.#throttles.delete(id);
+  }
+
+  #changed(job: Job, immediate: boolean): void {
+    let th = this.#throttles.get(job.id);
+    if (!th) this.#throttles.set(job.id, (th = { last: 0, timer: null }));
     const now = performance.now();
     if (immediate) {
-      if (t.timer) clearTimeout(t.timer);
-      t.timer = null;
-      t.last = now;
-      this.flushChange(job);
-      return;
-    }
-    if (t.timer) return; // a trailing event is due and will carry the latest state
-    const wait = PROGRESS_INTERVAL_MS - (now - t.last);
-    if (wait <= 0) {
-      t.last = now;
-      this.flushChange(job);
-      return;
-    }
-    const th = t;
-    th.timer = setTimeout(() => {
+      if (th.timer) clearTimeout(th.timer);
       th.timer = null;
-      th.last = performance.now();
-      if (!job.finished) this.flushChange(job);
+      th.last = now;
+      this.#flushChange(job);
+      return;
+    }
+    if (th.timer) return; // a trailing event is due and will carry the latest state
+    const wait = PROGRESS_INTERVAL_MS - (now - th.last);
+    if (wait <= 0) {
+      th.last = now;
+      this.#flushChange(job);
+      return;
+    }
+    const pending = th;
+    pending.timer = setTimeout(() => {
+      pending.timer = null;
+      pending.last = performance.now();
+      if (!job.finished) this.#flushChange(job);
     }, wait);
   }
 
-  private flushChange(job: Job): void {
-    this.emit(job, 'changed');
-    const watchers = this.watchers.get(job.id);
+  #flushChange(job: Job): void {
+    const t = this.#active.get(job.id);
+    if (t !== undefined) this.#emit(t, 'changed');
+    const watchers = this.#watchers.get(job.id);
     if (watchers) for (const w of watchers) w(job);
   }
 
-  private emit(job: Job, msg: 'added' | 'changed'): void {
-    if (!job.announced || job.record.transient || !this.events.hasListeners(JOB_EVENT)) return;
-    this.emitRecord(job, msg, job.record);
+  #emit(t: Tracked, msg: 'added' | 'changed'): void {
+    if (!t.announced || t.record.transient || !this.events.hasListeners(JOB_EVENT)) return;
+    this.#emitRecord(t.job, msg, t.record);
   }
 
-  private emitRecord(job: Job, msg: 'added' | 'changed', record: JobRecord): void {
+  #emitRecord(job: Job, msg: 'added' | 'changed', record: JobRecord): void {
     const readRoles = job.registered.def.job?.readRoles;
     this.events.emit(JOB_EVENT, msg, job.id, jobToWire(record), {
       visible: (c) => this.mayRead(c, record, readRoles),
@@ -489,24 +527,24 @@ export class JobManager {
    * record stored); returns the unsubscriber, which forgets `fn` at once.
    */
   watch(id: number, fn: Watcher): () => void {
-    let set = this.watchers.get(id);
-    if (!set) this.watchers.set(id, (set = new Set()));
+    let set = this.#watchers.get(id);
+    if (!set) this.#watchers.set(id, (set = new Set()));
     set.add(fn);
     const s = set;
     return () => {
       s.delete(fn);
-      if (s.size === 0 && this.watchers.get(id) === s) this.watchers.delete(id);
+      if (s.size === 0 && this.#watchers.get(id) === s) this.#watchers.delete(id);
     };
   }
 
-  private persist(job: Job): Promise<void> {
-    if (job.record.transient) return Promise.resolve();
-    const previous = job.persistedState;
-    const p = this.store.put(job.record, previous);
-    job.persistedState = job.record.state;
+  #persist(t: Tracked): Promise<void> {
+    if (t.record.transient) return Promise.resolve();
+    const previous = t.stored;
+    const p = this.store.put(t.record, previous);
+    t.stored = t.record.state;
     return p.catch((err: unknown) => {
       // Not stored after all: the next write of this record must not assume it was.
-      if (job.persistedState === job.record.state) job.persistedState = previous;
+      if (t.stored === t.record.state) t.stored = previous;
       throw err;
     });
   }
@@ -520,15 +558,21 @@ export class JobManager {
 
   /** The job in memory, if it is active or recent (and exists for clients: its record is stored). */
   getLive(id: number): Job | undefined {
-    const job = this.active.get(id) ?? this.recent.get(id);
-    return job?.announced ? job : undefined;
+    const t = this.#active.get(id) ?? this.#recent.get(id);
+    return t?.announced ? t.job : undefined;
   }
 
   /** Records not yet stored in their current state (the store's copy is stale or missing). */
-  unflushed(): Job[] {
-    const out = [...this.active.values()].filter((j) => j.announced);
-    for (const j of this.recent.values()) if (j.persistedState !== j.record.state) out.push(j);
+  unflushed(): LiveRecord[] {
+    const out: LiveRecord[] = [];
+    for (const t of this.#active.values()) if (t.announced) out.push(t);
+    for (const t of this.#recent.values()) if (t.stored !== t.record.state) out.push(t);
     return out;
+  }
+
+  /** Stored records, oldest first (or newest first), through the method and state indexes. */
+  history(options: Pick<ScanOptions, 'methods' | 'states' | 'reverse'> = {}): AsyncIterable<JobRecord> {
+    return this.store.scan(options);
   }
 
   /** PROTOCOL.md 5.9: who may read a job: full admins, its owner, holders of its read roles. */
@@ -540,37 +584,62 @@ export class JobManager {
     return readRoles !== undefined && readRoles.some((role) => roleGranted(c.roles, role));
   }
 
+  /** core.get_jobs: the query language over the whole history, as `credentials` may see it. */
+  query(filters: unknown[], options: QueryOptionsT, credentials: Credentials | null, raw: boolean): Promise<unknown> {
+    return queryJobs(this, filters, options, {
+      credentials,
+      resultRedactor: (name) => (raw ? null : (this.deps.method(name)?.redactResult ?? null)),
+      readRoles: (name) => this.deps.method(name)?.def.job?.readRoles,
+    });
+  }
+
+  /** The record of job `id` for `credentials` (readers: owner, full admin, its read roles). */
+  read(id: number, credentials: Credentials | null): Promise<JobRecord> {
+    return this.#accessible(id, credentials, false);
+  }
+
   /** The record of job `id` for `credentials`, or the access error of PROTOCOL.md 5.9. */
-  async accessible(id: number, credentials: Credentials | null, forWrite: boolean): Promise<JobRecord> {
+  async #accessible(id: number, credentials: Credentials | null, forWrite: boolean): Promise<JobRecord> {
     const r = await this.getRecord(id);
     if (!r) throw notFound(`Job with id ${id} does not exist`);
     if (credentials === null) throw new CallError('Not authenticated', ERRNO.ENOTAUTHENTICATED);
-    const readRoles = forWrite ? undefined : this.app?.registry.get(r.method)?.def.job?.readRoles;
+    const readRoles = forWrite ? undefined : this.deps.method(r.method)?.def.job?.readRoles;
     if (this.mayRead(credentials, r, readRoles)) return r;
     if (r.credentials === null) throw new CallError('Only users with full administrative privileges can access internally ran jobs', ERRNO.EPERM);
     throw new CallError('Job is not owned by current session', ERRNO.EPERM);
   }
 
+  /** core.job_wait: mirror job `id`'s progress on `waiter` until it ends; its outcome. */
+  wait(id: number, waiter: JobHandle, credentials: Credentials | null): Promise<unknown> {
+    return waitForJob(this, id, waiter, credentials);
+  }
+
+  /** core.job_logs: job `id`'s log so far, then each appended chunk, until it ends or `signal` aborts. */
+  followLog(id: number, credentials: Credentials | null, onData: (text: string) => void, signal: AbortSignal): Promise<void> {
+    return followJobLog(this, id, credentials, onData, signal);
+  }
+
   async abort(id: number, credentials: Credentials | null): Promise<void> {
-    const r = await this.accessible(id, credentials, true);
-    const job = this.active.get(id);
-    if (!job || job.finished) return;
+    const r = await this.#accessible(id, credentials, true);
+    const t = this.#active.get(id);
+    if (!t || t.job.finished) return;
     if (!r.abortable) throw new CallError(`Job ${id} (${r.method}) is not abortable`, ERRNO.EOPNOTSUPP);
-    await this.abortJob(job, new JobAborted());
+    await this.#abortJob(t, new JobAborted());
   }
 
   /** Signal a job; one still WAITING leaves its queue now and ends ABORTED (once that is stored). */
-  private async abortJob(job: Job, reason: JobAborted): Promise<void> {
+  async #abortJob(t: Tracked, reason: JobAborted): Promise<void> {
+    const job = t.job;
     job.abort(reason);
-    if (job.state !== 'WAITING' || job.ending) return;
-    job.ending = true;
+    if (job.state !== 'WAITING' || t.ending) return;
+    t.ending = true;
     if (job.lock !== null) {
-      const l = this.locks.get(job.lock);
-      if (l) l.queue = l.queue.filter((j) => j !== job);
-      jobContexts.delete(job);
+      const l = this.#locks.get(job.lock);
+      if (l) l.queue = l.queue.filter((q) => q !== t);
+      t.ctx = null;
     }
-    await this.record(job, job.finalRecord('ABORTED', null, null));
-    if (this.unrecorded.has(job)) throw this.db.failed ?? new CallError(`Job ${job.id} was aborted but that could not be stored yet`, ERRNO.EIO);
+    await this.#record(t, job.finalRecord('ABORTED', null, null));
+    if (this.#unrecorded.has(t)) throw this.db.failed ?? new CallError(`Job ${job.id} was aborted but that could not be stored yet`, ERRNO.EIO);
   }
 
   /**
@@ -579,30 +648,30 @@ export class JobManager {
    */
   abortOwnedBy(user: { id: number; created_at: number }, reason: string): number {
     const owner = userOwner(user);
-    const doomed = [...this.active.values()].filter((j) => j.record.owner === owner && !j.ending);
-    for (const job of doomed) {
-      this.abortJob(job, new JobAborted(reason)).catch((err: unknown) => this.log.error({ err, job: job.id }, 'aborting a job of a removed user failed'));
+    const doomed = [...this.#active.values()].filter((t) => t.record.owner === owner && !t.ending);
+    for (const t of doomed) {
+      this.#abortJob(t, new JobAborted(reason)).catch((err: unknown) => this.log.error({ err, job: t.job.id }, 'aborting a job of a removed user failed'));
     }
-    if (doomed.length > 0) this.log.info({ user: user.id, jobs: doomed.map((j) => j.id), reason }, 'aborted the jobs of a user');
+    if (doomed.length > 0) this.log.info({ user: user.id, jobs: doomed.map((t) => t.job.id), reason }, 'aborted the jobs of a user');
     return doomed.length;
   }
 
   // ---- retention ----
 
-  private schedulePurge(delay: number): void {
-    if (this.closing) return;
-    this.purgeTimer = setTimeout(() => {
-      this.purging = this.purge()
+  #schedulePurge(delay: number): void {
+    if (this.#closing) return;
+    this.#purgeTimer = setTimeout(() => {
+      this.#purging = this.purge()
         .then(() => undefined)
         .catch((err: unknown) => {
-          if (!this.closing) this.log.error({ err }, 'job purge failed');
+          if (!this.#closing) this.log.error({ err }, 'job purge failed');
         })
         .finally(() => {
-          this.purging = null;
-          this.schedulePurge(this.config.purgeIntervalMs);
+          this.#purging = null;
+          this.#schedulePurge(this.config.purgeIntervalMs);
         });
     }, delay);
-    this.purgeTimer.unref();
+    this.#purgeTimer.unref();
   }
 
   /** Apply retention now: drop old finished jobs and their log files. Returns how many went. */
@@ -611,10 +680,10 @@ export class JobManager {
       maxFinished: this.config.retentionMaxFinished,
       maxAgeMs: this.config.retentionMaxAgeMs,
       now: Date.now(),
-      signal: this.purgeStop.signal,
+      signal: this.#purgeStop.signal,
     });
     for (const r of removed) {
-      this.recent.delete(r.id);
+      this.#recent.delete(r.id);
       if (r.logs_path !== null) await removeLog(r.logs_path);
     }
     if (removed.length > 0) this.log.info({ count: removed.length }, 'purged old jobs');
@@ -624,31 +693,28 @@ export class JobManager {
   /**
    * Stop: abort every job and give them STOP_GRACE_MS to end. Every job the stop ends stays as it
    * is stored and one durable marker (the stop's time) makes the next start record all of them
-   * FAILED with INTERRUPTED_ERROR and that time: one write, however many jobs were running, where
+   * FAILED as interrupted and that time: one write, however many jobs were running, where
    * writing each would not fit in a stop that must be over within seconds. Jobs that end by
    * themselves meanwhile are recorded as usual.
    */
   async close(): Promise<void> {
-    this.closing = true;
-    if (this.purgeTimer) clearTimeout(this.purgeTimer);
-    this.purgeStop.abort();
-    await this.purging;
-    const running = [...this.active.values()];
+    this.#closing = true;
+    if (this.#purgeTimer) clearTimeout(this.#purgeTimer);
+    this.#purgeStop.abort();
+    await this.#purging;
+    const running = [...this.#active.values()];
     if (running.length > 0) {
       // One reason for all: tens of thousands of jobs must not cost as many stack traces.
       const reason = new DaemonStopping();
-      for (const job of running) job.abort(reason);
+      for (const t of running) t.job.abort(reason);
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.all(running.map((j) => j.done())), new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
+      await Promise.race([Promise.all(running.map((t) => t.job.done())), new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
       clearTimeout(timer);
     }
-    for (const job of this.active.values()) job.ending = true; // too late: the marker covers them
-    await Promise.all([...this.recording]);
+    for (const t of this.#active.values()) t.ending = true; // too late: the marker covers them
+    await Promise.all([...this.#recording]);
     if (running.length > 0) {
       await this.store.markStopped(Date.now()).catch((err: unknown) => this.log.error({ err }, 'cannot record the stop: its jobs will read as interrupted at the next start'));
     }
   }
 }
-
-/** Contexts of queued jobs, kept until they start (not part of the record). */
-const jobContexts = new WeakMap<Job, CallContext>();

@@ -6,7 +6,8 @@
 // orderings collect the candidates and sort them.
 import type { Credentials } from '../auth/credentials.js';
 import { isFullAdmin } from '../auth/credentials.js';
-import { MatchNotFound, applyQuery, compileFilters, filterHints, parseIsoTimestamp, project, type Predicate } from '../filters.js';
+import { MatchNotFound } from '../errors.js';
+import { applyQuery, checkOptions, compileFilters, parseIsoTimestamp, projectWith } from '../query/index.js';
 import type { Redactor } from '../redact.js';
 import type { QueryOptionsT } from '../../schemas/query.js';
 import type { TimeField, TimeRange } from './counters.js';
@@ -79,30 +80,33 @@ function stringHints(values: unknown[] | undefined): string[] | undefined {
 }
 
 export async function queryJobs(jobs: JobManager, filters: unknown[], options: QueryOptionsT, q: JobQueryContext): Promise<unknown> {
-  const predicate: Predicate = compileFilters(filters);
+  // Compiled (and so validated) once; every path below uses this one.
+  const filter = compileFilters(filters);
+  const checked = checkOptions(options);
+  const predicate = filter.match;
   const admin = isFullAdmin(q.credentials);
   const visible: Visible = admin ? () => true : (r) => jobs.mayRead(q.credentials, r, q.readRoles(r.method));
-  const hints = filterHints(filters).equals;
+  const hints = filter.equals;
   const methods = stringHints(hints.get('method'));
   const states = stringHints(hints.get('state'));
   const range = timeRangeHint(filters);
   const scanFilter = { ...(methods ? { methods } : {}), ...(states ? { states } : {}), ...(range ? { range } : {}) };
   const live = jobs.unflushed();
-  const liveIds = new Set(live.map((j) => j.id));
+  const liveIds = new Set(live.map((j) => j.record.id));
   const toWire = (r: JobRecord): WireJob => jobToWire(r, q.resultRedactor(r.method));
   const matches = (r: JobRecord) => visible(r) && predicate(r);
   /** The whole pipeline over collected candidates (already visible to the caller). */
   const answer = (candidates: JobRecord[]): unknown => {
-    const out = applyQuery(candidates, filters, { ...options, select: [] });
+    const out = applyQuery(candidates, filter, { ...options, select: [] });
     if (typeof out === 'number') return out;
-    if (Array.isArray(out)) return (out as JobRecord[]).map((r) => project(toWire(r), options.select));
-    return project(toWire(out as JobRecord), options.select);
+    if (Array.isArray(out)) return (out as JobRecord[]).map((r) => projectWith(toWire(r), checked.select));
+    return projectWith(toWire(out as JobRecord), checked.select);
   };
 
   if (options.count && admin && coveredByIndexes(filters, range)) {
     // Index count, corrected for jobs whose stored copy is behind their live state.
     const storedMatches = (j: (typeof live)[number]): boolean => {
-      const state = j.persistedState;
+      const state = j.stored;
       if (state === null || (states && !states.includes(state)) || (methods && !methods.includes(j.record.method))) return false;
       if (range === undefined) return true;
       const finished = state === 'SUCCESS' || state === 'FAILED' || state === 'ABORTED';
@@ -137,9 +141,6 @@ export async function queryJobs(jobs: JobManager, filters: unknown[], options: Q
 
   const reverse = orderBy[0] === '-id';
   const want = options.get ? 1 : options.limit === 0 ? Infinity : options.limit;
-  // applyQuery validates option combinations (get with offset/limit) before anything is read.
-  applyQuery([], [], { ...options, get: false, count: false });
-  if (options.get && (options.offset > 0 || options.limit > 1)) applyQuery([], [], options);
   const mem = live.map((j) => j.record).filter(matches).sort((a, b) => (reverse ? b.id - a.id : a.id - b.id));
   const page: JobRecord[] = [];
   let skip = options.offset;
@@ -168,7 +169,7 @@ export async function queryJobs(jobs: JobManager, filters: unknown[], options: Q
   while (more && mi < mem.length) more = take(mem[mi++]!);
   if (options.get) {
     if (page.length === 0) throw new MatchNotFound();
-    return project(toWire(page[0]!), options.select);
+    return projectWith(toWire(page[0]!), checked.select);
   }
-  return page.map((r) => project(toWire(r), options.select));
+  return page.map((r) => projectWith(toWire(r), checked.select));
 }

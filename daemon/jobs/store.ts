@@ -23,8 +23,9 @@
 import type { AbstractBatchOperation, AbstractSublevel } from 'abstract-level';
 import type { ClassicLevel } from 'classic-level';
 import { CallError, ERRNO } from '../errors.js';
-import { addTransition, countRanges, ownerCounterKey, OWNER_COUNTER_PREFIX, type Counted, type CounterDeltas, type TimeRange } from './counters.js';
-import { TERMINAL_STATES, jobTime, type JobRecord, type JobState } from './types.js';
+import { Slots } from '../slots.js';
+import { addTransition, countRanges, OWNER_COUNTER_PREFIX, type Counted, type CounterDeltas, type TimeRange } from './counters.js';
+import { TERMINAL_STATES, interruptedRecord, jobTime, type JobRecord, type JobState } from './types.js';
 
 type RootDb = ClassicLevel<string, unknown>;
 type Sub<V> = AbstractSublevel<RootDb, string | Buffer | Uint8Array, string, V>;
@@ -32,12 +33,12 @@ type BatchOp = AbstractBatchOperation<RootDb, string, unknown>;
 
 const ID_WIDTH = 12;
 /** The largest id a 12-digit key can hold. */
-export const MAX_JOB_ID = 10 ** ID_WIDTH - 1;
+const MAX_JOB_ID = 10 ** ID_WIDTH - 1;
 /** Ids reserved per durable id_mark write. */
 export const ID_BLOCK = 1000;
 const SEP = '\x00';
 /** Records read or deleted per step of purge()/recoverInterrupted(); the event loop runs between steps. */
-export const STORE_BATCH = 1000;
+const STORE_BATCH = 1000;
 /** Ids fetched per getMany() while scanning. */
 const SCAN_CHUNK = 100;
 /** Puts per group-commit batch at most (a stop recording 50,000 jobs writes them in steps). */
@@ -228,7 +229,8 @@ export class JobStore {
   private idMark = 0;
   private reserving: Promise<void> | null = null;
   private purgedMax = 0;
-  private writes: Promise<unknown> = Promise.resolve();
+  /** Batches land in the order they were issued (level does not promise that for separate calls). */
+  readonly #writes = new Slots(1);
   /** Counter values as stored (a cache: entries may be dropped, never ahead of the store). */
   private readonly countCache = new Map<string, number>();
   /** Puts waiting for the next group commit, in call order. */
@@ -478,16 +480,8 @@ export class JobStore {
     const stoppedAt = await this.meta.get(STOPPED_AT_KEY);
     const stale: JobRecord[] = [];
     for await (const r of this.scan({ states: ACTIVE_STATES })) stale.push(r);
-    const updated = stale.map((r): JobRecord => ({
-      ...r,
-      state: 'FAILED',
-      result: null,
-      error,
-      exception: null,
-      exc_info: { repr: error, type: 'Interrupted', errno: ERRNO.EINTR, extra: null },
-      // A job started after the last clean stop was running at a crash: all we know is now.
-      time_finished: typeof stoppedAt === 'number' && stoppedAt >= r.time_started ? stoppedAt : jobTime(now),
-    }));
+    // A job started after the last clean stop was running at a crash: all we know is now.
+    const updated = stale.map((r) => interruptedRecord(r, error, typeof stoppedAt === 'number' && stoppedAt >= r.time_started ? stoppedAt : jobTime(now)));
     for (let i = 0; i < updated.length; i += STORE_BATCH) {
       const ops: BatchOp[] = [];
       const deltas: CounterDeltas = new Map();
@@ -678,8 +672,6 @@ export class JobStore {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.writes.then(fn);
-    this.writes = run.catch(() => undefined);
-    return run;
+    return this.#writes.run(fn);
   }
 }

@@ -5,6 +5,8 @@
 // in an event seen raw and in a query printed by midclt. Whole seconds are the same everywhere,
 // and they make the per-second summary counters exact (counters.ts).
 
+import { ERRNO } from '../errors.js';
+
 export type JobState = 'WAITING' | 'RUNNING' | 'SUCCESS' | 'FAILED' | 'ABORTED';
 
 export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['SUCCESS', 'FAILED', 'ABORTED']);
@@ -63,4 +65,20 @@ export interface JobRecord {
    * for principals without a user id; null for internal jobs. Never sent to clients.
    */
   owner?: string | null;
+}
+
+/**
+ * The one way a job the daemon's stop ended is recorded, whether at the stop or at the next start:
+ * FAILED with `error` (errno EINTR), finished at `finishedAt`.
+ */
+export function interruptedRecord(r: JobRecord, error: string, finishedAt: number): JobRecord {
+  return {
+    ...r,
+    state: 'FAILED',
+    result: null,
+    error,
+    exception: null,
+    exc_info: { repr: error, type: 'Interrupted', errno: ERRNO.EINTR, extra: null },
+    time_finished: finishedAt,
+  };
 }

@@ -10,6 +10,7 @@ import type { ErrorData } from '../errors.js';
 import type { EventFrame, Subscriber } from '../events.js';
 import type { Logger } from '../log.js';
 import type { ConnectionInfo, ConnectionOptions } from '../registry.js';
+import { Slots } from '../slots.js';
 
 
 export type Protocol = 'jsonrpc' | 'legacy';
@@ -21,15 +22,14 @@ export abstract class Connection implements Subscriber, ConnectionInfo {
   options: ConnectionOptions = { legacy_jobs: true, private_methods: false, py_exceptions: false };
   /** Calls accepted and not yet answered (running + waiting for a run slot). */
   inFlight = 0;
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
+  /** At most maxRunning calls execute at once; the rest wait in order. */
+  readonly #running: Slots;
   alive = true;
   closed = false;
   private readonly pending = new Map<string, { text: string }>();
   private pendingBytes = 0;
   private seq = 0;
   private flushTimer: NodeJS.Timeout | null = null;
-  private readonly closeHandlers: Array<() => void> = [];
 
   abstract readonly protocol: Protocol;
 
@@ -39,7 +39,9 @@ export abstract class Connection implements Subscriber, ConnectionInfo {
     readonly remoteAddress: string,
     protected readonly limits: Limits,
     protected readonly log: Logger,
-  ) {}
+  ) {
+    this.#running = new Slots(limits.maxRunning);
+  }
 
   get origin(): string {
     return this.transport === 'unix' ? 'unix' : this.remoteAddress;
@@ -50,34 +52,21 @@ export abstract class Connection implements Subscriber, ConnectionInfo {
     return this.credentials === null ? this.limits.anonFrameChars : this.limits.authFrameChars;
   }
 
-  onClose(fn: () => void): void {
-    this.closeHandlers.push(fn);
-  }
-
   handleClosed(): void {
     if (this.closed) return;
     this.closed = true;
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.pending.clear();
     this.pendingBytes = 0;
-    for (const fn of this.closeHandlers) fn();
   }
 
-  /** Waits for a run slot (at most maxRunning calls execute at once); pair with release(). */
+  /** Waits for a run slot (null: one was free and is taken); pair with release(). */
   acquire(): Promise<void> | null {
-    if (this.running < this.limits.maxRunning) {
-      this.running++;
-      return null;
-    }
-    return new Promise((resolve) => this.waiting.push(() => {
-      this.running++;
-      resolve();
-    }));
+    return this.#running.acquire();
   }
 
   release(): void {
-    this.running--;
-    this.waiting.shift()?.();
+    this.#running.release();
   }
 
   /** Send a response or control frame now; checks the bound afterwards. */

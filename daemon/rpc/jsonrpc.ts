@@ -1,10 +1,8 @@
-// JSON-RPC 2.0 at /api/current (PROTOCOL.md sections 2-4). json-rpc-2.0 provides the message
-// types; the framing rules it cannot express (exact -32600 texts, notifications executed but never
-// answered, batches answered element by element, concurrency limit, withheld job responses) are
-// implemented here.
-import type { JSONRPCErrorResponse, JSONRPCID, JSONRPCResponse } from 'json-rpc-2.0';
+// JSON-RPC 2.0 at /api/current (PROTOCOL.md sections 2-4), with the framing rules a generic
+// JSON-RPC library does not express: exact -32600 texts, notifications executed but never
+// answered, batches answered element by element, the concurrency limit, withheld job responses.
 import type { Credentials } from '../auth/credentials.js';
-import { ERRNO, ProtocolError, RPC, errorData, toJsonRpcError, type ErrorData } from '../errors.js';
+import { ERRNO, RPC, errorData, toJsonRpcError, type ErrorData, type JsonRpcErrorObject } from '../errors.js';
 import type { EventFrame } from '../events.js';
 import { Connection } from './connection.js';
 import { nestedDeeperThan } from './frames.js';
@@ -12,6 +10,10 @@ import type { Transport } from './transport.js';
 import type { RegisteredMethod } from '../registry.js';
 
 const NO_RESPONSE = null;
+
+type Id = string | number | null;
+type ErrorResponse = { jsonrpc: '2.0'; id: Id; error: JsonRpcErrorObject };
+type Response = { jsonrpc: '2.0'; id: Id; result: unknown } | ErrorResponse;
 
 export class JsonRpcConnection extends Connection {
   readonly protocol = 'jsonrpc' as const;
@@ -25,16 +27,16 @@ export class JsonRpcConnection extends Connection {
   }
 }
 
-function errorResponse(id: JSONRPCID, err: unknown): JSONRPCErrorResponse {
-  return { jsonrpc: '2.0', id, error: toJsonRpcError(err) } as JSONRPCErrorResponse;
+function errorResponse(id: Id, err: unknown): ErrorResponse {
+  return { jsonrpc: '2.0', id, error: toJsonRpcError(err) };
 }
 
-function protocolError(id: JSONRPCID, code: number, message: string): JSONRPCErrorResponse {
+function protocolError(id: Id, code: number, message: string): ErrorResponse {
   return { jsonrpc: '2.0', id, error: { code, message } };
 }
 
 /** Serialise a response; a result that cannot be encoded becomes -32603 (PROTOCOL.md 3.1). */
-function encodeResponse(r: JSONRPCResponse): string {
+function encodeResponse(r: Response): string {
   try {
     return JSON.stringify(r);
   } catch (e) {
@@ -98,15 +100,15 @@ export class JsonRpcHandler {
         : protocolError(null, RPC.INVALID_REQUEST, 'Invalid Request: batch element is not an object'),
     );
     void Promise.all(results).then((responses) => {
-      const out = responses.filter((r): r is JSONRPCResponse => r !== null);
+      const out = responses.filter((r): r is Response => r !== null);
       if (out.length > 0) conn.sendText(`[${out.map(encodeResponse).join(',')}]`);
     });
   }
 
   /** One request object; returns its response, a promise of it, or null for notifications. */
-  private handle(conn: JsonRpcConnection, req: Record<string, unknown>, frame: string): JSONRPCResponse | Promise<JSONRPCResponse | null> | null {
+  private handle(conn: JsonRpcConnection, req: Record<string, unknown>, frame: string): Response | Promise<Response | null> | null {
     const hasId = 'id' in req;
-    const id = (hasId ? req.id : null) as JSONRPCID;
+    const id = (hasId ? req.id : null) as Id;
     const bad = shapeError(req);
     if (bad !== null) return hasId ? protocolError(hasId && bad.startsWith("'id'") ? null : id, RPC.INVALID_REQUEST, bad) : NO_RESPONSE;
     if (conn.inFlight >= this.t.limits.maxInFlight) {
@@ -128,7 +130,7 @@ export class JsonRpcHandler {
     );
   }
 
-  private async run(conn: JsonRpcConnection, m: RegisteredMethod, params: unknown[], id: JSONRPCID, credentials: Credentials | null, frame: string): Promise<unknown> {
+  private async run(conn: JsonRpcConnection, m: RegisteredMethod, params: unknown[], id: Id, credentials: Credentials | null, frame: string): Promise<unknown> {
     const wait = conn.acquire();
     if (wait) await wait;
     const started = this.t.debug ? performance.now() : 0;
@@ -150,4 +152,3 @@ export class JsonRpcHandler {
   }
 }
 
-export { ProtocolError };

@@ -60,7 +60,7 @@ export async function bootId(): Promise<string | null> {
 }
 
 /** Live (non-zombie) members of process group `pgid`; null when /proc cannot be read. */
-export async function groupMembers(pgid: number): Promise<number[] | null> {
+async function groupMembers(pgid: number): Promise<number[] | null> {
   let names: string[];
   try {
     names = await readdir('/proc');

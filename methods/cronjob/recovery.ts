@@ -4,6 +4,7 @@
 // group is killed only while that very process still leads it: a pid the kernel has since given
 // to another process has another start time and is left alone.
 import { bootId, groupAlive, readStat, signalGroup } from './procfs.js';
+import { POLL_MS } from './runner.js';
 
 export interface RunInternal {
   pgid: number;
@@ -22,7 +23,6 @@ export function parseRunInternal(x: unknown): RunInternal | null {
 
 export type LeftoverResult = 'killed' | 'gone' | 'recycled';
 
-const POLL_MS = 100;
 
 async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
   const until = Date.now() + ms;

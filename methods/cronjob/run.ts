@@ -7,14 +7,11 @@
 //   2025-06-10T12:00:00.457Z [stderr] warning: disk almost full
 // Progress lines on stdout (see progress.ts) set the job's progress and are not logged.
 import { isAbsolute } from 'node:path';
-import { CallError, ERRNO } from '../../daemon/errors.js';
-import type { JobHandle } from '../../daemon/jobs/handle.js';
-import { JobAborted } from '../../daemon/jobs/job.js';
-import { INTERRUPTED_ERROR } from '../../daemon/jobs/manager.js';
-import type { Logger } from '../../daemon/log.js';
+import { CallError, ERRNO, JobAborted, JobInterrupted, type JobHandle, type Logger } from '#midship/module-api';
 import { parseProgressLine } from './progress.js';
 import { startAttempt, type AttemptOutcome, type StreamName } from './runner.js';
-import type { CronRecord, RunResultT } from '../../schemas/cronjob.js';
+import type { RunResultT } from '../../schemas/cronjob.js';
+import type { CronRecord } from './store.js';
 import { canEnter, currentUser, lookupUser, runAsPlan, type PasswdEntry } from './users.js';
 
 /** Between SIGTERM and SIGKILL on timeout and abort. */
@@ -22,7 +19,7 @@ export const KILL_GRACE_MS = 5000;
 /** Between SIGTERM and SIGKILL when the daemon stops (it must be gone within a few seconds). */
 export const STOP_GRACE_MS = 1500;
 /** Lines of output quoted in the error of a failed run. */
-export const TAIL_LINES = 10;
+const TAIL_LINES = 10;
 const TAIL_LINE_CHARS = 500;
 
 const BASE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -40,13 +37,9 @@ function note(job: JobHandle, tag: 'cronjob' | StreamName, text: string): void {
   job.log(`${new Date().toISOString()} [${tag}] ${text}\n`);
 }
 
-function interrupted(): CallError {
-  return new CallError(INTERRUPTED_ERROR, ERRNO.EINTR);
-}
-
 function checkStop(job: JobHandle, stopSignal: AbortSignal): void {
   if (job.signal.aborted) throw new JobAborted();
-  if (stopSignal.aborted) throw interrupted();
+  if (stopSignal.aborted) throw new JobInterrupted();
 }
 
 // Checked as the cron job's user (canEnter), so the answer tells nobody more than that user knows.
@@ -65,7 +58,7 @@ async function workingDirectory(r: CronRecord, user: PasswdEntry, plan: { uid?: 
  * command's business), the cron job's variables, then Midship's: MIDSHIP_JOB_ID,
  * MIDSHIP_CRONJOB_ID and MIDSHIP_ATTEMPT (1 for the first attempt).
  */
-export function commandEnvironment(r: CronRecord, user: PasswdEntry, jobId: number, attempt: number): Record<string, string> {
+function commandEnvironment(r: CronRecord, user: PasswdEntry, jobId: number, attempt: number): Record<string, string> {
   const env: Record<string, string> = { PATH: BASE_PATH, HOME: user.home, USER: user.name, LOGNAME: user.name, SHELL: '/bin/sh' };
   for (const k of ['LANG', 'LC_ALL', 'TZ']) {
     const v = process.env[k];
@@ -181,7 +174,7 @@ export async function runCronJob(o: RunOptions): Promise<RunResultT> {
     }
     if (outcome.kind === 'stopped' && outcome.reason === 'interrupted') {
       note(job, 'cronjob', 'the daemon is stopping: the process group was terminated');
-      throw interrupted();
+      throw new JobInterrupted();
     }
     const f = failureOf(outcome, r);
     note(job, 'cronjob', `attempt ${attempt} failed: ${f.summary}`);

@@ -13,8 +13,9 @@ export type StreamName = 'stdout' | 'stderr';
 export type StopReason = 'timeout' | 'aborted' | 'interrupted';
 
 /** Longer lines are cut into pieces of this many characters (a line never buffers without bound). */
-export const MAX_LINE_CHARS = 64 * 1024;
-const POLL_MS = 100;
+const MAX_LINE_CHARS = 64 * 1024;
+/** How often a running process group is checked (also while waiting for one to die). */
+export const POLL_MS = 100;
 /** After the group is gone, how long trailing output may take to drain. */
 const DRAIN_MS = 1000;
 /** After SIGKILL, how long to wait for the pipes before giving up on them. */

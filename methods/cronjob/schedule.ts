@@ -3,19 +3,12 @@
 // timer after every run and computes the next time from the wall clock then, so a clock change
 // moves the following run the way croner defines (see its DST rules for repeated/missing times).
 import { Cron } from 'croner';
-import { ERRNO, type ValidationErrors } from '../../daemon/errors.js';
+import { ERRNO, type ValidationErrors } from '#midship/module-api';
+import type { CronScheduleT } from '../../schemas/cronjob.js';
 
-export interface Schedule {
-  minute: string;
-  hour: string;
-  dom: string;
-  month: string;
-  dow: string;
-  /** Midship extension: seconds field (6-field cron). Absent: runs at second 0, as cron does. */
-  second?: string;
-}
-
-export const DEFAULT_SCHEDULE: Schedule = { minute: '00', hour: '*', dom: '*', month: '*', dow: '*' };
+/** A schedule as stored; `second` (6-field cron) is Midship's: absent, it runs at second 0, as cron does. */
+export type Schedule = CronScheduleT;
+export { DEFAULT_SCHEDULE } from '../../schemas/cronjob.js';
 
 const FIELDS = ['minute', 'hour', 'dom', 'month', 'dow'] as const;
 

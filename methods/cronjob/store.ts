@@ -3,8 +3,17 @@
 // A record and next_id are written in one batch, and every write goes through one promise chain
 // (level does not promise that two batches land in the order they were issued), so ids are never
 // handed out twice, even after the newest cron job was deleted and the daemon restarted.
-import type { Sublevel } from '../../daemon/app.js';
-import type { CronRecord } from '../../schemas/cronjob.js';
+import { Slots, type Sublevel } from '#midship/module-api';
+import type { CronJobEntryT } from '../../schemas/cronjob.js';
+import type { CronAuthor } from './users.js';
+
+/**
+ * A cron job as stored: its entry without the computed next_run and last_run, environment values
+ * in clear, and who last saved it (running as root or an unlisted user takes a full admin; never
+ * returned).
+ */
+export type CronRecord = Omit<CronJobEntryT, 'next_run' | 'last_run'> & { author?: CronAuthor };
+export type CronData = Omit<CronRecord, 'id'>;
 
 const REC = 'rec:';
 const NEXT_ID = 'meta:next_id';
@@ -14,7 +23,7 @@ function key(id: number): string {
 }
 
 export class CronStore {
-  private chain: Promise<unknown> = Promise.resolve();
+  readonly #writes = new Slots(1);
 
   constructor(private readonly db: Sublevel) {}
 
@@ -41,8 +50,6 @@ export class CronStore {
   }
 
   private serial(fn: () => Promise<void>): Promise<void> {
-    const p = this.chain.then(fn, fn);
-    this.chain = p.catch(() => undefined);
-    return p;
+    return this.#writes.run(fn);
   }
 }

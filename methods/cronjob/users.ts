@@ -4,9 +4,7 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { isFullAdmin, type CredentialType, type Credentials } from '../../daemon/auth/credentials.js';
-import type { UserRecord } from '../../daemon/auth/users.js';
-import { CallError, ERRNO } from '../../daemon/errors.js';
+import { CallError, ERRNO, isFullAdmin, type Credentials, type CredentialType, type UserRecord } from '#midship/module-api';
 
 export interface PasswdEntry {
   name: string;

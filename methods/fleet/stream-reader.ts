@@ -3,7 +3,7 @@
 // messages are waiting, so "read everything up to now" knows when it is done without waiting for
 // a timeout, and an empty result costs one round trip. Only NATS 2.9 features are used.
 import { randomBytes } from 'node:crypto';
-import { AckPolicy, DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerInfo, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerInfo, type JsMsg } from '@nats-io/jetstream';
 import { errors, nanos, type NatsConnection } from '@nats-io/transport-node';
 
 export type StartAt = { all: true } | { lastPerSubject: true } | { time: Date };

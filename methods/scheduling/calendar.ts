@@ -17,9 +17,8 @@
 // fall-back day.
 import { coversEveryHour, cronPattern, nextWall, PatternCache } from './cron-pattern.js';
 import type { ScheduleT } from './schemas.js';
-import { canonicalTimeZone, hostTimeZone, MAX_INSTANT, ZoneBook, type ZoneRules } from './zone.js';
+import { canonicalTimeZone, DAY_MS, hostTimeZone, MAX_INSTANT, ZoneBook, type ZoneRules } from './zone.js';
 
-const DAY_MS = 86_400_000;
 
 /** No fireTimes() call returns more than this many times, whatever it is asked for. */
 export const FIRE_TIMES_LIMIT = 10_000;

@@ -9,6 +9,7 @@
 // Semantic checks (cron syntax, zone names, chain targets and cycles) are in validate.ts and
 // chains.ts: JSON Schema cannot express them.
 import { Type, type Static } from '@sinclair/typebox';
+import { CronScheduleResultFields, DEFAULT_SCHEDULE as CRON_DEFAULT_SCHEDULE, cronScheduleFields } from '../../schemas/cronjob.js';
 
 export const MAX_JITTER_S = 3600;
 export const MAX_SCHEDULES = 24;
@@ -24,10 +25,6 @@ export const CHAIN_FIELDS = ['on_success', 'on_failure', 'on_finish'] as const;
 
 // A plain JSON Schema enum (not anyOf of consts): ajv then says "should be one of ...", once.
 const literals = <T extends string>(values: readonly T[], opts: Record<string, unknown>) => Type.Unsafe<T>({ type: 'string', enum: [...values], ...opts });
-
-// One cron field: no whitespace, or the fields would shift into each other.
-const cronField = (what: string, def?: string) =>
-  Type.String({ minLength: 1, maxLength: 200, pattern: '^\\S+$', description: `Cron expression for the ${what}`, ...(def === undefined ? {} : { default: def }) });
 
 export const TimeZoneName = Type.String({
   minLength: 1,
@@ -47,37 +44,20 @@ export const ScheduleExtensionFields = {
   jitter: Type.Optional(JitterSeconds),
 };
 
-/** A whole schedule object: TrueNAS's cron fields (minute defaults to "00"), `second`, and the extension. */
+/** A whole schedule object: the cron module's fields (schemas/cronjob.ts) and the extension. */
 export function scheduleSchema(withDefaults: boolean) {
-  const d = (v: string) => (withDefaults ? v : undefined);
-  return Type.Object(
-    {
-      minute: Type.Optional(cronField('minute (0-59)', d('00'))),
-      hour: Type.Optional(cronField('hour (0-23)', d('*'))),
-      dom: Type.Optional(cronField('day of month (1-31)', d('*'))),
-      month: Type.Optional(cronField('month (1-12 or jan-dec)', d('*'))),
-      dow: Type.Optional(cronField('day of week (0-7 or sun-sat, 0 and 7 are Sunday)', d('*'))),
-      second: Type.Optional(cronField('second (0-59); absent: second 0')),
-      ...ScheduleExtensionFields,
-    },
-    { additionalProperties: false, ...(withDefaults ? { default: {} } : {}) },
-  );
+  return Type.Object({ ...cronScheduleFields(withDefaults), ...ScheduleExtensionFields }, { additionalProperties: false, ...(withDefaults ? { default: {} } : {}) });
 }
 
 /** A schedule with its defaults applied: what is stored and evaluated. */
 export const Schedule = Type.Object({
-  minute: Type.String(),
-  hour: Type.String(),
-  dom: Type.String(),
-  month: Type.String(),
-  dow: Type.String(),
-  second: Type.Optional(Type.String()),
+  ...CronScheduleResultFields,
   timezone: Type.Optional(Type.String()),
   jitter: Type.Optional(Type.Integer()),
 });
 export type ScheduleT = Static<typeof Schedule>;
 
-export const DEFAULT_SCHEDULE: ScheduleT = { minute: '00', hour: '*', dom: '*', month: '*', dow: '*' };
+export const DEFAULT_SCHEDULE: ScheduleT = { ...CRON_DEFAULT_SCHEDULE };
 
 const OVERLAP_DESCRIPTION =
   'When a scheduled run comes while one is waiting or running: SKIP it, QUEUE_ONE (at most one waits), CANCEL_PREVIOUS (abort the old ones), ALLOW (up to max_concurrent at once)';

@@ -3,7 +3,7 @@
 // two in a repeated hour). Offsets are looked up in a per-year table of transitions built once per
 // zone and year, so evaluating schedules does not call Intl in the hot path.
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 const SECOND_MS = 1000;
 
 /** The last instant the scheduling layer works with: the end of year 9999 (croner's range). */

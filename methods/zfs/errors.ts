@@ -1,7 +1,8 @@
 // The errors the ZFS driver throws. They carry a Linux errno name (errno(3); TrueNAS reports
 // the same ones, e.g. ENOTEMPTY for "filesystem has children") so the storage module can map
 // them to CallError / ValidationErrors without parsing messages; this folder never imports the
-// engine. (daemon/errors.ts does not list ENOTEMPTY and ECANCELED yet.)
+// engine. Every name here is in the engine's errno table (ERRNO of the module door), so the
+// module maps one with ERRNO[err.errno].
 
 export type ZfsErrno =
   | 'ENOENT' | 'EEXIST' | 'EBUSY' | 'EINVAL' | 'EPERM' | 'ENOSPC' | 'ENOTEMPTY'

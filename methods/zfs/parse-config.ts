@@ -4,7 +4,7 @@
 // "dedup") between the classes. Names may contain spaces (ZFS allows them), so in `status` the
 // state column is found from the header row, not by splitting on whitespace.
 import { ZfsParseError } from './errors.js';
-import type { Topology, VdevErrors, VdevKind, VdevStatus } from './types.js';
+import type { Topology, VdevErrors, VdevStatus } from './types.js';
 import { isExactInteger, parseNiceSize } from './units.js';
 
 const SECTIONS: Record<string, keyof Topology> = {

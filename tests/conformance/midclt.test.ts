@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { Client, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { modules } from '../helpers/modules.js';
 import { clientAvailable, conformanceTest, realMidclt, spawnRealMidclt } from '../helpers/truenas-client.js';
+import { until } from '../helpers/until.js';
 
 const T = conformanceTest(test);
 const PASSWORD = 'conformance-pw-1';
@@ -130,11 +131,7 @@ T('subscribe prints job events as they come', async () => {
   // `subscribe` never logs in (PROTOCOL.md 10.1), so it is the local administrator's unix socket.
   const sub = spawnRealMidclt(['-u', unix, 'subscribe', '-n', '1', '-t', '30', 'core.get_jobs']);
   // No snapshot is sent on subscribe: keep making job events until midclt has printed one.
-  const deadline = Date.now() + 30_000;
-  while (sub.stdout() === '' && Date.now() < deadline && sub.child.exitCode === null) {
-    await root.call('test.job', { steps: 1, delay: 1 });
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await until(async () => sub.stdout() !== '' || sub.child.exitCode !== null || (await root.call('test.job', { steps: 1, delay: 1 }), false), 'midclt to print an event', 30_000, 100);
   const r = await sub.done;
   assert.is(r.code, 0, r.stderr);
   const event = JSON.parse(r.stdout.split('\n')[0]!) as { msg: string; collection: string; fields: { method: string } };

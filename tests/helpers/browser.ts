@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { test as uvuTest } from 'uvu';
 import { wireViolation } from './wire-check.js';
+import { until } from './until.js';
 
 export const INSTALL_HINT =
   'install it with `apt-get update && apt-get install -y chromium-headless-shell` (Debian/Ubuntu), or point MIDSHIP_CHROMIUM at a Chromium binary';
@@ -103,12 +104,7 @@ export function inPage<T = unknown>(page: Page, expression: string): Promise<T> 
  * with source text needs eval in the page, which the dashboard's CSP (rightly) forbids.
  */
 export async function untilInPage(page: Page, expression: string, timeout = 30_000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    if (await page.evaluate(expression)) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for: ${expression}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await until(() => page.evaluate(expression), expression, timeout);
 }
 
 export const q = JSON.stringify;

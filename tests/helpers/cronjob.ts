@@ -1,6 +1,7 @@
-// Helpers shared by the cronjob suites: bounded polling, job lookups, process checks.
+// Helpers shared by the cronjob suites: job lookups, process checks.
 import { readFile } from 'node:fs/promises';
 import type { Client } from './daemon.js';
+import { until } from './until.js';
 
 export type JobRecord = Record<string, unknown> & {
   id: number;
@@ -23,17 +24,6 @@ export type CronEntry = Record<string, unknown> & {
   next_run: string | null;
   last_run: { job_id: number; state: string; time_finished: string | null } | null;
 };
-
-/** Poll `fn` until it returns something truthy; fail after `ms` (a bound, not an assertion on speed). */
-export async function until<T>(fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, what: string, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 export async function getJob(c: Client, id: number): Promise<JobRecord> {
   return (await c.call('core.get_jobs', [['id', '=', id]], { get: true })) as JobRecord;

@@ -2,11 +2,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { WebSocket } from 'ws';
 import { defaultConfig, type Config } from '../../daemon/config.js';
 import { Daemon } from '../../daemon/daemon.js';
 import type { ModuleFactory } from '../../daemon/registry.js';
+import { modules as builtIn } from '../../methods/index.js';
+import { captureLog } from './log.js';
 import { wireViolation } from './wire-check.js';
 
 export interface TestDaemon {
@@ -25,19 +26,13 @@ export interface TestDaemon {
 export interface StartOptions extends Partial<Omit<Config, 'limits' | 'jobs'>> {
   limits?: Partial<Config['limits']>;
   jobs?: Partial<Config['jobs']>;
-  modules?: ModuleFactory[];
+  /** The modules to load; default: the built-in ones (methods/index.ts), as midshipd loads. */
+  modules?: readonly ModuleFactory[];
 }
 
 export async function startDaemon(o: StartOptions = {}): Promise<TestDaemon> {
   const dataDir = o.dataDir ?? (await mkdtemp(join(tmpdir(), 'midship-test-')));
-  const logs: Array<Record<string, unknown>> = [];
-  const stream = new PassThrough();
-  let partial = '';
-  stream.on('data', (d: Buffer) => {
-    const lines = (partial + d.toString()).split('\n');
-    partial = lines.pop()!;
-    for (const line of lines) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
-  });
+  const { lines: logs, stream } = captureLog();
   const { modules, limits, jobs, ...rest } = o;
   const config = defaultConfig({
     logLevel: 'info',
@@ -50,7 +45,7 @@ export async function startDaemon(o: StartOptions = {}): Promise<TestDaemon> {
     ...(limits ? { limits: limits as Config['limits'] } : {}),
     ...(jobs ? { jobs: jobs as Config['jobs'] } : {}),
   });
-  const daemon = await Daemon.start(config, modules);
+  const daemon = await Daemon.start(config, modules ?? builtIn);
   const stop = () => daemon.stop();
   return {
     daemon,

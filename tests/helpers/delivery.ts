@@ -1,6 +1,6 @@
 // Real local receivers for the delivery tests: an HTTP server whose answer to each request the
 // test scripts, an SMTP server (smtp-server) that keeps what it is sent, a classic-level db in a
-// temp dir that can be closed and reopened (a restart), and `until` for waiting on a condition.
+// temp dir that can be closed and reopened (a restart).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -11,7 +11,6 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp
 import type { DeliveryDb } from '../../methods/delivery/index.js';
 
 // Bounded polling, shared with the cronjob suites.
-export { until } from './cronjob.js';
 
 export interface ReceivedRequest {
   method: string;
@@ -195,7 +194,9 @@ export class TempDb {
 
   /** The sublevel a queue is given, as the daemon's app.sublevel(name) would. */
   sublevel(name: string): DeliveryDb {
-    return this.db.sublevel<string, unknown>(name, { valueEncoding: 'json' });
+    // One cast, as the daemon's sublevel() makes: the queue is written against abstract-level's
+    // types, which TypeScript does not always relate to ClassicLevel's (their hooks are invariant).
+    return this.db.sublevel<string, unknown>(name, { valueEncoding: 'json' }) as unknown as DeliveryDb;
   }
 
   async reopen(): Promise<void> {

@@ -1,10 +1,6 @@
 // A method module used only by tests: it exercises the registry the way a real module does.
 import { once } from 'node:events';
-import { Type } from '@sinclair/typebox';
-import type { App } from '../../daemon/app.js';
-import { CallError, ERRNO, ValidationErrors } from '../../daemon/errors.js';
-import { method, type ModuleDef } from '../../daemon/registry.js';
-import { arg } from '../../daemon/schema.js';
+import { arg, CallError, ERRNO, method, Type, ValidationErrors, type App, type ModuleDef } from '#midship/module-api';
 
 export function testModule(app: App): ModuleDef {
   return {

@@ -5,16 +5,15 @@
 // extra character doubling it. RE2 has no lookaround and no backreferences: such patterns are
 // refused with a message saying so, never run.
 import { RE2JS } from 're2js';
+import { RegexError } from '../errors.js';
 
 /** Longer patterns are refused: matching costs pattern size times text size. */
-export const MAX_PATTERN_CHARS = 1000;
+const MAX_PATTERN_CHARS = 1000;
 
 export interface LinearRegex {
   /** Whether the pattern matches at the start of `text` (Python's re.match). */
   test(text: string): boolean;
 }
-
-export class RegexError extends Error {}
 
 const UNSUPPORTED = 'not supported: filters use a linear-time regex engine (RE2), without lookaround or backreferences';
 

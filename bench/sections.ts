@@ -1,0 +1,119 @@
+// The sections of `npm run bench` after the core.ping comparison, in the order they run. Adding a
+// section is one entry here: its name (for `--skip NAME` and its key in .bench/results.json), the
+// line printed before it runs, how to run it, and how to print its figures.
+import { benchDelivery, deliveryLines } from './delivery.js';
+import { benchFleet, fleetLines } from './fleet.js';
+import { natsServerPath } from '../tests/helpers/nats.js';
+import { benchHostHistory, hostHistoryLines } from './host-history.js';
+import { benchHostSample, hostSampleLines } from './host-sample.js';
+import { benchJobs, jobTargetLines } from './jobs.js';
+import { benchLimits, limitsTargetLines } from './jobs-limits.js';
+import { benchScheduling, schedulingLines } from './scheduling.js';
+import { benchTokens, tokenLines } from './tokens.js';
+import { benchUi } from './ui.js';
+import { benchWire, wireTargetLines } from './wire.js';
+import { benchZfsSnapshots, zfsBenchUnavailable, zfsTargetLines } from './zfs-snapshots.js';
+
+/** Where a section's processes run: the servers' core and the load client's (null: not pinned). */
+export interface Cores {
+  server: number | null;
+  client: number | null;
+}
+
+export interface Section<R = unknown> {
+  name: string;
+  title: string;
+  /** Why the section cannot run on this machine, or null when it can. */
+  unavailable?(): string | null;
+  run(cores: Cores): Promise<R>;
+  lines(result: R): string;
+}
+
+/** A section whose result type the table need not know. */
+function section<R>(s: Section<R>): Section {
+  return s as unknown as Section;
+}
+
+export const SECTIONS: readonly Section[] = [
+  section({
+    name: 'jobs',
+    title: 'Job engine: 20,000 trivial jobs over 8 connections x 16 in flight (new-style calls, each returns when its job ended and is stored), with and without fsync; then a 200,000-job history finished within one day',
+    run: (c) => benchJobs(c.server, c.client),
+    lines: jobTargetLines,
+  }),
+  section({
+    name: 'limits',
+    title: 'Job engine limits: 50,000 core.job_wait jobs aborted (heap after a full GC); SIGTERM with 50,000 running jobs; core.ping while a cron job prints 2,000,000 lines',
+    run: (c) => benchLimits(c.server),
+    lines: limitsTargetLines,
+  }),
+  section({
+    name: 'tokens',
+    title: 'Token sessions: sequential core.ping of a session logged in with a token, 3,000 calls',
+    run: () => benchTokens(),
+    lines: tokenLines,
+  }),
+  section({
+    name: 'wire',
+    title: 'Wire: a 1 GiB job log downloaded over the unix socket (daemon RSS sampled every 20 ms); a ReDoS-style regex filter over a job history while another client pings',
+    run: (c) => benchWire(c.server),
+    lines: wireTargetLines,
+  }),
+  section({
+    name: 'ui',
+    title: 'Dashboard (headless Chromium): progress change in the daemon -> DOM over 500 changes; first screen with 200,000 jobs in history',
+    run: () => benchUi(),
+    lines: (ui) => Object.entries(ui).map(([k, v]) => `  ${k.padEnd(40)} ${v}`).join('\n'),
+  }),
+  section({
+    name: 'host',
+    title: 'Host: CPU cost of one reporting.realtime sample on this host; 31 days of 10 s history through the real store (takes about two minutes)',
+    run: async () => ({ sample: await benchHostSample(), history: await benchHostHistory() }),
+    lines: (r) => `${hostSampleLines(r.sample)}\n${hostHistoryLines(r.history)}`,
+  }),
+  section({
+    name: 'zfs',
+    title: 'ZFS driver: listing 10,000 snapshots (a throw-away pool on a sparse file)',
+    unavailable: zfsBenchUnavailable,
+    run: () => benchZfsSnapshots(() => {}),
+    lines: zfsTargetLines,
+  }),
+  section({
+    name: 'scheduling',
+    title: 'Scheduler: 10,000 enabled cron jobs armed (start-up, idle CPU, memory); catch-up of 1,000 missed runs',
+    run: (c) => benchScheduling(c.server),
+    lines: schedulingLines,
+  }),
+  section({
+    name: 'delivery',
+    title: 'Webhook delivery: 20,000 signed deliveries to a local receiver, persistence on',
+    run: () => benchDelivery(),
+    lines: deliveryLines,
+  }),
+  section({
+    name: 'fleet',
+    title: 'Fleet over NATS: signed call latency vs a bare NATS request (sequential, 16 in flight), history publish and backfill through the outbox, one call fanned out to 100 hosts',
+    unavailable: () => (natsServerPath() === null ? 'nats-server not installed' : null),
+    run: () => benchFleet(),
+    lines: (r) => fleetLines(r).join('\n'),
+  }),
+];
+
+/** Run every section not skipped; their results by name (null: skipped or unavailable). */
+export async function runSections(skip: ReadonlySet<string>, cores: Cores): Promise<Record<string, unknown>> {
+  const results: Record<string, unknown> = {};
+  for (const s of SECTIONS) {
+    results[s.name] = null;
+    if (skip.has(s.name)) continue;
+    const why = s.unavailable?.() ?? null;
+    if (why !== null) {
+      console.log(`\n${s.name}: skipped (${why})`);
+      continue;
+    }
+    console.log(`\n${s.title}\n`);
+    const r = await s.run(cores);
+    console.log(s.lines(r));
+    results[s.name] = r;
+  }
+  return results;
+}
