@@ -89,6 +89,8 @@ export interface Config {
    * `https://nas.example.com`. Clients that send no Origin (midclt, scripts) are not affected.
    */
   allowedOrigins: string[];
+  /** A TrueNAS web UI build (a directory holding index.html) to serve at /webui/; null: none. */
+  webuiDir: string | null;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -127,6 +129,7 @@ export function defaultConfig(overrides: Partial<Config> = {}): Config {
     cronRunAsUsers: [],
     logDestination: null,
     allowedOrigins: [],
+    webuiDir: null,
     ...overrides,
     dataDir,
     socketPath: resolve(overrides.socketPath ?? join(dataDir, 'middlewared.sock')),
@@ -146,6 +149,7 @@ const FLAGS: Record<string, keyof Config> = {
   '--log-level': 'logLevel',
   '--cron-users': 'cronRunAsUsers',
   '--allowed-origins': 'allowedOrigins',
+  '--webui-dir': 'webuiDir',
 };
 
 const ENV: Record<string, keyof Config> = {
@@ -157,6 +161,7 @@ const ENV: Record<string, keyof Config> = {
   MIDSHIP_ADMIN_PASSWORD: 'adminPassword',
   MIDSHIP_CRON_USERS: 'cronRunAsUsers',
   MIDSHIP_ALLOWED_ORIGINS: 'allowedOrigins',
+  MIDSHIP_WEBUI_DIR: 'webuiDir',
 };
 
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -245,12 +250,13 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (raw.adminPassword !== undefined) overrides.adminPassword = raw.adminPassword;
   if (raw.cronRunAsUsers !== undefined) overrides.cronRunAsUsers = parseCronUsers(raw.cronRunAsUsers);
   if (raw.allowedOrigins !== undefined) overrides.allowedOrigins = parseOrigins(raw.allowedOrigins);
+  if (raw.webuiDir !== undefined) overrides.webuiDir = resolve(raw.webuiDir);
   if (env.MIDSHIP_VALIDATE_RESULTS === '1') overrides.validateResults = true;
   if (env.MIDSHIP_MODULES) overrides.modulesPath = env.MIDSHIP_MODULES;
   return defaultConfig(overrides);
 }
 
-/** `--cron-users backup,media`: names as getent takes them; root would make CRONJOB_WRITE root. */
+/** `--cron-users backup,media`: names as getent takes them; root would make SYSTEM_CRON_WRITE root. */
 function parseCronUsers(v: string): string[] {
   const names = v.split(',').map((n) => n.trim()).filter((n) => n !== '');
   for (const n of names) {
@@ -268,7 +274,7 @@ function fsyncEnv(env: NodeJS.ProcessEnv): boolean | undefined {
 }
 
 export function usage(): string {
-  return `usage: midshipd [--host H] [--port P] [--data-dir D] [--socket S] [--log-level L] [--cron-users U,...] [--repair-db]
+  return `usage: midshipd [--host H] [--port P] [--data-dir D] [--socket S] [--log-level L] [--cron-users U,...] [--webui-dir D] [--repair-db]
 
   --host       TCP address to listen on        (env MIDSHIP_HOST, default 127.0.0.1)
   --port       TCP port (0 picks a free one)   (env MIDSHIP_PORT, default 6000)
@@ -280,6 +286,7 @@ export function usage(): string {
   --repair-db  repair the data dir's database (after a refused start), report, and exit
   --allowed-origins  comma-separated browser origins allowed to open WebSockets besides the
                daemon's own (env MIDSHIP_ALLOWED_ORIGINS; clients sending no Origin are not affected)
+  --webui-dir  a TrueNAS web UI build to serve at /webui/ (env MIDSHIP_WEBUI_DIR, default none)
   --fsync, --no-fsync  sync every database write, so acknowledged writes survive power loss
                (env MIDSHIP_FSYNC=1|0, default on)
 

@@ -225,6 +225,8 @@ export class Registry implements MethodCatalog {
   readonly methods = new Map<string, RegisteredMethod>();
   readonly services = new Map<string, ServiceDef>();
   readonly events = new Map<string, EventDef>();
+  /** Every role a method or event names (a module's own areas beyond the vocabulary among them). */
+  readonly declaredRoles = new Set<string>();
 
   constructor(private readonly compiler: SchemaCompiler, private readonly validateResults: boolean) {}
 
@@ -238,6 +240,7 @@ export class Registry implements MethodCatalog {
     const service = this.services.get(serviceOf(def.name));
     const roles = def.roles ?? this.derivedRoles(def.name, service);
     const verb = verbOf(def.name);
+    for (const r of [...roles, ...(def.job?.readRoles ?? [])]) this.declaredRoles.add(r);
     const writes = !(READ_VERBS.has(verb) || verb.endsWith('_choices') || roles.length > 0 && roles.every((r) => r.endsWith('_READ')));
     this.methods.set(def.name, {
       def,
@@ -254,6 +257,7 @@ export class Registry implements MethodCatalog {
   addEvent(def: EventDef): void {
     if (this.events.has(def.name)) throw new Error(`event ${def.name} registered twice`);
     this.events.set(def.name, def);
+    for (const r of def.roles ?? []) this.declaredRoles.add(r);
   }
 
   get(name: string): RegisteredMethod | undefined {

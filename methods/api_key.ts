@@ -26,7 +26,7 @@ export function apiKeyModule(app: App): ModuleDef {
   };
 
   return {
-    services: [{ name: 'api_key', type: 'crud', rolePrefix: 'ACCOUNT', cliDescription: 'API keys' }],
+    services: [{ name: 'api_key', type: 'crud', rolePrefix: 'API_KEY', cliDescription: 'API keys' }],
     methods: [
       queryMethod('api_key.query', 'Query API keys (never the keys themselves).', () => keys.all().map(publicKey)),
       method('api_key.get_instance', {
@@ -104,6 +104,6 @@ export function apiKeyModule(app: App): ModuleDef {
         },
       }),
     ],
-    events: [{ name: 'api_key.query', description: 'API keys added, changed or removed.', roles: ['ACCOUNT_READ'] }],
+    events: [{ name: 'api_key.query', description: 'API keys added, changed or removed.', roles: ['API_KEY_READ'] }],
   };
 }

@@ -212,7 +212,7 @@ export function cronjobModule(app: App): ModuleDef {
   }
 
   return {
-    services: [{ name: 'cronjob', type: 'crud', rolePrefix: 'CRONJOB', cliDescription: 'Scheduled and on-demand commands, each run a tracked job' }],
+    services: [{ name: 'cronjob', type: 'crud', rolePrefix: 'SYSTEM_CRON', cliDescription: 'Scheduled and on-demand commands, each run a tracked job' }],
     methods: [
       queryMethod(
         'cronjob.query',
@@ -292,7 +292,7 @@ export function cronjobModule(app: App): ModuleDef {
           lockQueueSize: 1,
           abortable: true,
           logs: true,
-          readRoles: ['CRONJOB_READ'],
+          readRoles: ['SYSTEM_CRON_READ'],
           description: ([id]) => {
             const r = records.get(id);
             const what = r ? r.description || r.command : `#${id}`;
@@ -322,7 +322,7 @@ export function cronjobModule(app: App): ModuleDef {
       {
         name: EVENT,
         description: 'Cron job changes: added, changed (also when a run starts or ends: last_run), removed. Fields as in cronjob.query.',
-        roles: ['CRONJOB_READ'],
+        roles: ['SYSTEM_CRON_READ'],
       },
     ],
 

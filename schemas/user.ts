@@ -2,8 +2,8 @@
 import { Type } from '@sinclair/typebox';
 import { mapOptional, WireDate } from './util.js';
 
-/** Roles a user may hold: the fixed ones and any `<AREA>_READ` / `<AREA>_WRITE` / `<AREA>_DELETE`. */
-const Role = Type.String({ pattern: '^(FULL_ADMIN|READONLY_ADMIN|SHARING_ADMIN|[A-Z][A-Z0-9_]*_(READ|WRITE|DELETE))$' });
+/** A role name; user.create/update check it against the vocabulary (daemon/auth/roles.ts) and the modules' own. */
+const Role = Type.String({ pattern: '^[A-Z][A-Z0-9_]*$', maxLength: 64 });
 
 /** The fields a client may set, shared by create and update. password null: no password login. */
 const UserFields = {
@@ -35,3 +35,17 @@ export const UserEntry = Type.Object({
 export const UserId = Type.Integer();
 
 export const DeleteResult = Type.Boolean();
+
+/** user.has_local_administrator_set_up: an unlocked FULL_ADMIN account with a password exists. */
+export const HasAdministrator = Type.Boolean();
+
+/**
+ * user.setup_local_administrator: the account to make the administrator, by the administrators'
+ * names only (anyone may call it while there is none: it must not hand them another account).
+ * TrueNAS offers root and truenas_admin; root is Midship's unix-socket administrator, which has no
+ * password, and is refused with a message saying so.
+ */
+export const AdministratorName = Type.Union([Type.Literal('admin'), Type.Literal('truenas_admin'), Type.Literal('root')]);
+export const AdministratorPassword = UserFields.password.anyOf[0]!;
+export const AdministratorOptions = Type.Object({ ec2: Type.Optional(Type.Null()) }, { additionalProperties: false });
+export const SetupAdministratorResult = Type.Null();

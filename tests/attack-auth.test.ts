@@ -74,8 +74,8 @@ async function refusal(c: Client, method: string, ...params: unknown[]): Promise
 
 const rolesOf = async (id: number) => ((await root.call('user.get_instance', id)) as { roles: string[] }).roles;
 
-test('ACCOUNT_WRITE cannot mint keys for admin, make a FULL_ADMIN, grant itself roles, or take over accounts', async () => {
-  const mallory = await user(root, 'mallory', ['ACCOUNT_WRITE']);
+test('ACCOUNT_WRITE with API_KEY_WRITE cannot mint keys for admin, make a FULL_ADMIN, grant itself roles, or take over accounts', async () => {
+  const mallory = await user(root, 'mallory', ['ACCOUNT_WRITE', 'API_KEY_WRITE']);
   const plain = await user(root, 'plain', []);
   const adminId = ((await root.call('user.query', [['username', '=', 'admin']], { get: true })) as { id: number }).id;
   const adminKey = (await root.call('api_key.create', { name: 'admin-key', username: 'admin' })) as { id: number; key: string };
@@ -97,9 +97,9 @@ test('ACCOUNT_WRITE cannot mint keys for admin, make a FULL_ADMIN, grant itself 
   assert.equal(e.attrs, ['user_create.roles.1']);
   assert.match(e.reason, /cannot grant FULL_ADMIN/);
   assert.equal(await root.call('user.query', [['username', '=', 'sidekick']]), [], 'not created');
-  e = await refusal(m, 'user.create', { username: 'sidekick', password: 'sidekick-pass-1', roles: ['CRONJOB_WRITE'] });
+  e = await refusal(m, 'user.create', { username: 'sidekick', password: 'sidekick-pass-1', roles: ['SYSTEM_CRON_WRITE'] });
   assert.equal(e.attrs, ['user_create.roles.0'], 'nor a role it does not hold');
-  e = await refusal(m, 'user.update', mallory, { roles: ['ACCOUNT_WRITE', 'FULL_ADMIN'] });
+  e = await refusal(m, 'user.update', mallory, { roles: ['ACCOUNT_WRITE', 'API_KEY_WRITE', 'FULL_ADMIN'] });
   assert.equal(e.attrs, ['user_update.roles']);
   e = await refusal(m, 'user.update', mallory, { roles: [] });
   assert.equal(e.attrs, ['user_update.roles'], 'own roles do not change either way');
@@ -127,9 +127,9 @@ test('ACCOUNT_WRITE cannot mint keys for admin, make a FULL_ADMIN, grant itself 
   const own = (await m.call('api_key.create', { name: 'mallory-key' })) as { key: string };
   const viaKey = await connect(d);
   assert.is(((await viaKey.call('auth.login_ex', { mechanism: 'API_KEY_PLAIN', username: 'mallory', api_key: own.key })) as { response_type: string }).response_type, 'SUCCESS');
-  assert.equal(((await viaKey.call('auth.me')) as { privilege: { roles: { $set: string[] } } }).privilege.roles.$set, ['ACCOUNT_WRITE']);
+  assert.equal(((await viaKey.call('auth.me')) as { privilege: { roles: { $set: string[] } } }).privilege.roles.$set, ['ACCOUNT_READ', 'ACCOUNT_WRITE', 'API_KEY_READ', 'API_KEY_WRITE'], 'the roles held and those they include');
 
-  assert.equal(await rolesOf(mallory), ['ACCOUNT_WRITE'], 'nothing grew');
+  assert.equal(await rolesOf(mallory), ['ACCOUNT_WRITE', 'API_KEY_WRITE'], 'nothing grew');
   assert.equal(await rolesOf(adminId), ['FULL_ADMIN']);
   const admin = await loginAs(d, 'admin', ADMIN_PASSWORD);
   assert.is((await admin.call('user.update', plain, { roles: ['READONLY_ADMIN'], password: 'new-password-1' }) as { roles: string[] }).roles[0], 'READONLY_ADMIN', 'a full admin may');
@@ -163,8 +163,8 @@ test('reserved names and control characters are clean validation errors on their
   assert.not.ok(d.logs.some((l) => l.msg === 'method raised an unexpected error'), 'nothing reached the unexpected-error path');
 });
 
-test('CRONJOB_WRITE cannot run commands as root or as users outside the allow-list', async () => {
-  await user(root, 'cronie', ['CRONJOB_WRITE']);
+test('SYSTEM_CRON_WRITE cannot run commands as root or as users outside the allow-list', async () => {
+  await user(root, 'cronie', ['SYSTEM_CRON_WRITE']);
   const c = await loginAs(d, 'cronie', 'cronie-password-1');
   let e = await refusal(c, 'cronjob.create', { command: 'cat /etc/shadow', user: 'root', stdout: false });
   assert.equal(e.attrs, ['cron_job_create.user']);
@@ -191,7 +191,7 @@ test('the run-as rule is checked again at every run: an admin who lost FULL_ADMI
   const b = await loginAs(d, 'boss', 'boss-password-1');
   const job = (await b.call('cronjob.create', { command: 'echo boss-job', user: 'root', stdout: false, enabled: false })) as { id: number };
   assert.is((await runToEnd(root, job.id)).state, 'SUCCESS');
-  await root.call('user.update', boss, { roles: ['CRONJOB_WRITE'] });
+  await root.call('user.update', boss, { roles: ['SYSTEM_CRON_WRITE'] });
   const refused = await runToEnd(root, job.id);
   assert.is(refused.state, 'FAILED');
   assert.match(refused.error!, /runs as root, which takes a full admin, but boss, who last saved it, is no longer a full admin/);
@@ -227,11 +227,11 @@ test('tokens: a user holds at most tokensPerUser, each with bounded attrs; loggi
 // ---- run-as users from the allow-list; the working directory as the job's user (needs root) ----
 
 if (isRoot) {
-  test('with --cron-users nobody: CRONJOB_WRITE runs as nobody; the working directory is checked as nobody; a shrunk list stops it', async () => {
+  test('with --cron-users nobody: SYSTEM_CRON_WRITE runs as nobody; the working directory is checked as nobody; a shrunk list stops it', async () => {
     const dir = join(base, 'allow');
     let t = await startDaemon(opts(dir, { cronRunAsUsers: ['nobody'] }));
     let local = await Client.connect(t.socketPath);
-    await user(local, 'cronie', ['CRONJOB_WRITE']);
+    await user(local, 'cronie', ['SYSTEM_CRON_WRITE']);
     const c = await loginAs(t, 'cronie', 'cronie-password-1');
     const job = (await c.call('cronjob.create', { command: 'id -u; pwd', user: 'nobody', stdout: false, enabled: false, working_directory: '/' })) as { id: number };
     const ok = await runToEnd(local, job.id);

@@ -45,12 +45,12 @@ function cronEvents(client: Client, id: number): Array<{ msg: string; fields?: C
 
 const LOG_LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[(cronjob|stdout|stderr)\] /;
 
-test('roles derive from CRONJOB: query/get_instance read, create/update/delete/run write; the event needs CRONJOB_READ', () => {
+test('roles derive from SYSTEM_CRON: query/get_instance read, create/update/delete/run write; the event needs SYSTEM_CRON_READ', () => {
   const roles = (m: string) => d.daemon.registry.get(m)!.roles;
-  assert.equal(roles('cronjob.query'), ['CRONJOB_READ']);
-  assert.equal(roles('cronjob.get_instance'), ['CRONJOB_READ']);
-  for (const m of ['cronjob.create', 'cronjob.update', 'cronjob.delete', 'cronjob.run']) assert.equal(roles(m), ['CRONJOB_WRITE'], m);
-  assert.equal(d.daemon.registry.events.get('cronjob.query')!.roles, ['CRONJOB_READ']);
+  assert.equal(roles('cronjob.query'), ['SYSTEM_CRON_READ']);
+  assert.equal(roles('cronjob.get_instance'), ['SYSTEM_CRON_READ']);
+  for (const m of ['cronjob.create', 'cronjob.update', 'cronjob.delete', 'cronjob.run']) assert.equal(roles(m), ['SYSTEM_CRON_WRITE'], m);
+  assert.equal(d.daemon.registry.events.get('cronjob.query')!.roles, ['SYSTEM_CRON_READ']);
   const run = d.daemon.registry.get('cronjob.run')!.def;
   assert.is(run.job!.abortable, true);
   assert.is(run.job!.logs, true);

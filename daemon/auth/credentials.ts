@@ -1,5 +1,6 @@
 // Who a session is. Set by a login (or by arriving on the unix socket) and consulted by every
-// authorization check.
+// authorization check. Which role grants which is the vocabulary's business (roles.ts).
+import { roleGranted } from './roles.js';
 
 export type CredentialType = 'UNIX_SOCKET' | 'LOGIN_PASSWORD' | 'API_KEY' | 'TOKEN' | 'INTERNAL';
 
@@ -18,17 +19,6 @@ export interface Credentials {
 
 export function isFullAdmin(c: Credentials | null): boolean {
   return c !== null && (c.type === 'INTERNAL' || c.roles.includes('FULL_ADMIN'));
-}
-
-/** `role` granted by `held`: FULL_ADMIN grants all, READONLY_ADMIN every *_READ, X_WRITE grants X_READ. */
-export function roleGranted(held: readonly string[], role: string): boolean {
-  if (held.includes('FULL_ADMIN') || held.includes(role)) return true;
-  if (role.endsWith('_READ')) {
-    if (held.includes('READONLY_ADMIN')) return true;
-    const area = role.slice(0, -'_READ'.length);
-    return held.includes(`${area}_WRITE`);
-  }
-  return false;
 }
 
 /** True when the credentials hold any of `roles` (an empty list means full admin only). */

@@ -2,7 +2,8 @@
 // holds, and only a full admin can touch accounts that hold more than the caller, set another
 // user's password or mint API keys for someone else. A user cannot change its own roles.
 import { CallError, ERRNO, ValidationErrors } from '../errors.js';
-import { isFullAdmin, roleGranted, type Credentials } from './credentials.js';
+import { isFullAdmin, type Credentials } from './credentials.js';
+import { isVocabularyRole, RENAMED_ROLES, roleGranted } from './roles.js';
 import type { UserRecord } from './users.js';
 
 /** Roles in `roles` that the caller does not hold (FULL_ADMIN holds everything). */
@@ -58,4 +59,16 @@ export function checkUserUpdate(caller: Credentials | null, target: UserRecord, 
 export function mayHandleKeysOf(caller: Credentials | null, username: string): boolean {
   if (isFullAdmin(caller)) return true;
   return caller !== null && caller.userId !== null && caller.username === username;
+}
+
+/**
+ * Refuses role names that are neither TrueNAS's (roles.ts) nor declared by a loaded module, one
+ * error per role at `<attr>.<index>`; an old Midship name says which name replaced it.
+ */
+export function checkKnownRoles(roles: readonly string[], declared: ReadonlySet<string>, attr: string, errors: ValidationErrors): void {
+  roles.forEach((r, i) => {
+    if (isVocabularyRole(r) || declared.has(r)) return;
+    const renamed = RENAMED_ROLES[r];
+    errors.add(`${attr}.${i}`, renamed ? `${r} is now called ${renamed} (TrueNAS's name)` : `Unknown role ${r}: roles are TrueNAS's names, such as SYSTEM_CRON_WRITE, ACCOUNT_READ or READONLY_ADMIN`, ERRNO.EINVAL);
+  });
 }

@@ -16,6 +16,7 @@ import type { ConnectionInfo } from '../registry.js';
 import { ApiKeyStore, isExpired, type ApiKeyRecord } from './apikeys.js';
 import type { Credentials } from './credentials.js';
 import { isReservedUsername } from './names.js';
+import { RENAMED_ROLES } from './roles.js';
 import { dummyVerify, verifyPassword } from './password.js';
 import { ScramExchange, decoyMaterial, parseClientFirst, splitApiKey, verifyPlainSecret } from './scram.js';
 import { SESSIONS_WRITE, SessionTable, maySessionAct, type SessionEntry, type SessionState } from './sessions.js';
@@ -73,6 +74,7 @@ export class AuthService implements Accounts {
     await this.tokens.open();
     this.#sweepTimer = setInterval(() => this.tokens.sweep().catch((err: unknown) => this.log.error({ err }, 'dropping expired tokens failed')), TOKEN_SWEEP_MS);
     this.#sweepTimer.unref();
+    await this.renameOldRoles();
     for (const u of this.users.all()) {
       if (isReservedUsername(u.username)) this.log.warn({ user: u.username, id: u.id }, 'a local user has a name reserved for the system (made before names were checked): delete it and create it under another name');
     }
@@ -85,6 +87,19 @@ export class AuthService implements Accounts {
       this.log.warn({ file }, 'first start: created user admin; its password was written to this file');
     } else this.log.info('first start: created user admin with the password from MIDSHIP_ADMIN_PASSWORD');
     await this.users.create({ username: 'admin', full_name: 'Administrator', password, roles: ['FULL_ADMIN'] }, 'user');
+  }
+
+  /**
+   * Accounts stored with Midship's old role names (CRONJOB_WRITE) get TrueNAS's (SYSTEM_CRON_WRITE),
+   * which is all the daemon checks now. API keys and tokens take their roles from their account.
+   */
+  private async renameOldRoles(): Promise<void> {
+    for (const u of this.users.all()) {
+      const renamed = u.roles.map((r) => RENAMED_ROLES[r] ?? r);
+      if (renamed.every((r, i) => r === u.roles[i])) continue;
+      await this.users.update(u.id, { roles: renamed });
+      this.log.warn({ user: u.username, id: u.id, from: u.roles, to: renamed }, "a user's roles were renamed to TrueNAS's role names");
+    }
   }
 
   close(): void {

@@ -12,7 +12,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PassThrough } from 'node:stream';
-import { isFullAdmin, jobCredentials, roleGranted, type Credentials } from '../auth/credentials.js';
+import { isFullAdmin, jobCredentials, type Credentials } from '../auth/credentials.js';
+import { roleGranted } from '../auth/roles.js';
 import type { JobsConfig } from '../config.js';
 import { CallError, DaemonStopping, ERRNO, JobAborted, JobInterrupted, isExpected, notFound } from '../errors.js';
 import type { EventBus } from '../events.js';
