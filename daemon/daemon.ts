@@ -20,6 +20,7 @@ import { Transport } from './rpc/transport.js';
 import { SchemaCompiler } from './schema.js';
 import { GuardedLevel, type Sublevel } from './storage.js';
 import { registerUi } from './ui.js';
+import { checkWebUiDir, registerWebUi } from './webui.js';
 import { API_VERSIONS, Server } from './server.js';
 
 export class Daemon {
@@ -60,7 +61,9 @@ export class Daemon {
     }, this.log);
     this.http.add('GET', '/api/versions', (_req, res) => sendJson(res, 200, API_VERSIONS));
     this.http.add('GET', '/api/boot_id', (_req, res) => sendJson(res, 200, this.bootId));
+    // The TrueNAS web UI downloads with POST, as middlewared accepts (the token is in the URL).
     this.http.add('GET', '/_download/', this.downloads.handle);
+    this.http.add('POST', '/_download/', this.downloads.handle);
     // The dashboard at /ui/, and / redirecting there.
     registerUi(this.http);
   }
@@ -98,6 +101,8 @@ export class Daemon {
     } catch (err) {
       throw openFailure(dataDir, err);
     }
+    // A web UI build that is not there stops the start, before anything else is opened for it.
+    if (this.config.webuiDir !== null) registerWebUi(this.http, await checkWebUiDir(this.config.webuiDir));
     await this.auth.open(this.config.dataDir, this.config.adminPassword);
     await this.jobs.open();
     await this.downloads.open();
@@ -121,6 +126,7 @@ export class Daemon {
   private moduleApp(): App {
     return {
       config: this.config,
+      bootId: this.bootId,
       log: this.log,
       registry: this.registry,
       events: this.events,

@@ -31,7 +31,8 @@ function greeting(config: Config, port: number): string {
     : config.adminPassword !== null
       ? 'log in as admin with the password from MIDSHIP_ADMIN_PASSWORD'
       : 'log in as admin with the password chosen when this data dir was created';
-  return `midshipd: dashboard at http://${host}:${port}/ui/\nmidshipd: ${login}\n`;
+  const webui = config.webuiDir === null ? '' : `midshipd: TrueNAS web UI at http://${host}:${port}/webui/\n`;
+  return `midshipd: dashboard at http://${host}:${port}/ui/\n${webui}midshipd: ${login}\n`;
 }
 
 async function main(): Promise<void> {

@@ -53,7 +53,8 @@ export type { Logger } from './log.js';
 // ---- credentials and accounts ----
 
 export { hasAnyRole, isFullAdmin, type CredentialType, type Credentials } from './auth/credentials.js';
-export { checkMayGrant, checkMayManage, checkUserUpdate, isSelf, mayHandleKeysOf } from './auth/privilege.js';
+export { checkKnownRoles, checkMayGrant, checkMayManage, checkUserUpdate, isSelf, mayHandleKeysOf } from './auth/privilege.js';
+export { expandRoles, hasWebUiAccess, roleGranted, ROLE_NAMES } from './auth/roles.js';
 export { checkNoControlChars } from './auth/names.js';
 export { publicUser, type NewUser, type PublicUser, type UserChange, type UserRecord } from './auth/users.js';
 export { isExpired, publicKey, type ApiKeyRecord, type KeyChange, type PublicApiKey } from './auth/apikeys.js';
@@ -66,6 +67,8 @@ export { REDACTED } from './redact.js';
 /** What a module is made with. */
 export interface App {
   readonly config: Readonly<Config>;
+  /** This daemon start's id, as GET /api/boot_id answers it (a new one at every start). */
+  readonly bootId: string;
   readonly log: Logger;
   readonly registry: MethodCatalog;
   readonly events: Events;
@@ -96,6 +99,8 @@ export interface MethodCatalog {
   get(name: string): RegisteredMethod | undefined;
   readonly methods: ReadonlyMap<string, RegisteredMethod>;
   readonly services: ReadonlyMap<string, ServiceDef>;
+  /** Every role a registered method or event names, vocabulary or a module's own area. */
+  readonly declaredRoles: ReadonlySet<string>;
   /** core.get_methods metadata for one method (PROTOCOL.md 6.10). */
   describe(m: RegisteredMethod): Record<string, unknown>;
 }

@@ -1,8 +1,10 @@
 // auth.*: logins (PROTOCOL.md 8.2-8.4), tokens, who am I, logout, sessions (TrueNAS's auth.sessions,
 // auth.terminate_session, auth.terminate_other_sessions).
-import { arg, CallError, ERRNO, isFullAdmin, method, queryMethod, SESSIONS_EVENT, ValidationErrors, type App, type CallContext, type ConnectionInfo, type Credentials, type LoginResult, type ModuleDef } from '#midship/module-api';
+import { arg, CallError, ERRNO, method, queryMethod, SESSIONS_EVENT, ValidationErrors, type App, type CallContext, type ConnectionInfo, type Credentials, type LoginResult, type ModuleDef } from '#midship/module-api';
 import {
   ApiKeySecret,
+  AttributeKey,
+  AttributeValue,
   LoginData,
   LoginExResult,
   LoginSucceeded,
@@ -20,9 +22,13 @@ import {
   Token,
   TokenAttrs,
   TokenTtl,
+  SetAttributeResult,
   Username,
   type LoginDataT,
+  type LoginOptionsT,
 } from '../schemas/auth.js';
+import { AttributeStore } from './auth/attributes.js';
+import { attributeOwner, principal, userInfo } from './auth/user-info.js';
 
 const MECHANISMS = ['API_KEY_PLAIN', 'TOKEN_PLAIN', 'PASSWORD_PLAIN', 'SCRAM'];
 
@@ -31,47 +37,58 @@ function connectionOf(ctx: CallContext): ConnectionInfo {
   return ctx.connection;
 }
 
-/** The auth.me object (PROTOCOL.md 8.3). */
-function whoAmI(app: App, c: Credentials): Record<string, unknown> {
-  const user = c.userId === null ? undefined : app.auth.users.get(c.userId);
-  return {
-    pw_name: c.username,
-    pw_gecos: user?.full_name ?? (c.username === 'root' ? 'root' : ''),
-    pw_dir: c.username === 'root' ? '/root' : `/home/${c.username}`,
-    pw_shell: '/usr/sbin/nologin',
-    pw_uid: c.userId === null ? 0 : 1000 + c.userId,
-    pw_gid: c.userId === null ? 0 : 1000 + c.userId,
-    grouplist: [],
-    sid: null,
-    source: c.type === 'UNIX_SOCKET' ? 'LOCAL' : 'LOCAL',
-    local: true,
-    privilege: { roles: { $set: [...c.roles] }, allowlist: isFullAdmin(c) ? [{ method: '*', resource: '*' }] : [], web_shell: false },
-    account_attributes: ['LOCAL'],
-    attributes: {},
-    two_factor_config: { secret_configured: false },
-    credentials_type: c.type,
-  };
+/** TrueNAS's reconnect-token lifetimes: the UI's session lifetime preference, within these bounds. */
+const RECONNECT_TTL_DEFAULT = 600;
+const RECONNECT_TTL_MIN = 60;
+const RECONNECT_TTL_MAX = 86_400 * 30;
+
+function reconnectTtl(attributes: Record<string, unknown>): number {
+  const lifetime = (attributes.preferences as { lifetime?: unknown } | undefined)?.lifetime;
+  if (typeof lifetime !== 'number' || !Number.isInteger(lifetime) || lifetime < RECONNECT_TTL_MIN) return RECONNECT_TTL_DEFAULT;
+  return Math.min(lifetime, RECONNECT_TTL_MAX);
 }
 
 export function authModule(app: App): ModuleDef {
   const auth = app.auth;
+  const attributes = new AttributeStore(app.sublevel('user_attributes'));
+  const whoAmI = (c: Credentials) => userInfo(app, attributes, c);
 
-  const respond = (r: LoginResult, userInfo: boolean): Record<string, unknown> => {
+  /**
+   * A single-use token that logs this session's account in again (the web UI keeps it to survive a
+   * reload and chains a new one at each use, as TrueNAS does). Made by this session, so it is
+   * revoked with it (logout, termination) and counts against the account's token cap; an account
+   * at its cap logs in without one.
+   */
+  const reconnectToken = async (conn: ConnectionInfo, c: Credentials): Promise<string | null> => {
+    try {
+      return await auth.generateToken(conn, c, reconnectTtl(attributes.get(attributeOwner(principal(c)))), {}, true, true);
+    } catch (err) {
+      if (!(err instanceof CallError)) throw err;
+      app.log.warn({ conn: conn.id, user: c.username, reason: err.message }, 'login without a reconnect token');
+      return null;
+    }
+  };
+
+  const respond = async (conn: ConnectionInfo, r: LoginResult, options: LoginOptionsT | undefined): Promise<Record<string, unknown>> => {
     if (r.type !== 'SUCCESS') return { response_type: r.type };
-    return { response_type: 'SUCCESS', user_info: userInfo ? whoAmI(app, r.credentials) : null, authenticator: 'LEVEL_1', reconnect_token: null };
+    return {
+      response_type: 'SUCCESS',
+      user_info: (options?.user_info ?? true) ? whoAmI(r.credentials) : null,
+      authenticator: 'LEVEL_1',
+      reconnect_token: options?.reconnect_token === true ? await reconnectToken(conn, r.credentials) : null,
+    };
   };
 
   const loginEx = async (ctx: CallContext, data: LoginDataT): Promise<Record<string, unknown>> => {
     const conn = connectionOf(ctx);
     if (data.mechanism !== 'SCRAM') auth.abandonScram(conn);
-    const userInfo = 'login_options' in data ? (data.login_options?.user_info ?? true) : true;
     switch (data.mechanism) {
       case 'PASSWORD_PLAIN':
-        return respond(await auth.loginPassword(conn, data.username, data.password), userInfo);
+        return respond(conn, await auth.loginPassword(conn, data.username, data.password), data.login_options);
       case 'API_KEY_PLAIN':
-        return respond(await auth.loginApiKey(conn, data.username, data.api_key), userInfo);
+        return respond(conn, await auth.loginApiKey(conn, data.username, data.api_key), data.login_options);
       case 'TOKEN_PLAIN':
-        return respond(await auth.loginToken(conn, data.token), userInfo);
+        return respond(conn, await auth.loginToken(conn, data.token), data.login_options);
       case 'OTP_TOKEN':
         throw new ValidationErrors([['login_data.otp_token', 'OTP_TOKEN: no authentication in progress', ERRNO.EINVAL]]);
       case 'SCRAM': {
@@ -80,12 +97,15 @@ export function authModule(app: App): ModuleDef {
         }
         const { result, serverFinal } = await auth.scramFinish(conn, data.rfc_str);
         if (result.type !== 'SUCCESS') return { response_type: result.type };
-        return { response_type: 'SCRAM_RESPONSE', scram_type: 'SERVER_FINAL_RESPONSE', rfc_str: serverFinal, user_info: whoAmI(app, result.credentials) };
+        return { response_type: 'SCRAM_RESPONSE', scram_type: 'SERVER_FINAL_RESPONSE', rfc_str: serverFinal, user_info: whoAmI(result.credentials) };
       }
     }
   };
 
   return {
+    async start() {
+      await attributes.open((owner) => owner === 'root' || auth.users.get(Number(owner.slice('user:'.length))) !== undefined);
+    },
     services: [{ name: 'auth', type: 'service', cliDescription: 'Logins, tokens and sessions' }],
     methods: [
       method('auth.mechanism_choices', {
@@ -154,7 +174,18 @@ export function authModule(app: App): ModuleDef {
         args: [],
         result: MeResult,
         authOnly: true,
-        handler: (ctx) => whoAmI(app, ctx.credentials!),
+        handler: (ctx) => whoAmI(ctx.credentials!),
+      }),
+      method('auth.set_attribute', {
+        description: "Set `key` of the caller's attributes (auth.me's `attributes`: the web UI keeps its preferences and dashboard there) to `value`. Opaque to the daemon; at most 256 KiB of JSON per account.",
+        args: [arg('key', AttributeKey), arg('value', AttributeValue)],
+        result: SetAttributeResult,
+        authOnly: true,
+        audit: false,
+        handler: async (ctx, key, value) => {
+          await attributes.set(attributeOwner(principal(ctx.credentials!)), key, value);
+          return null;
+        },
       }),
       method('auth.logout', {
         description: 'End this session: later calls get ENOTAUTHENTICATED; event sources end with notify_unsubscribed; the token it logged in with and the tokens it generated stop working (closing the socket instead leaves them).',

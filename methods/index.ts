@@ -7,5 +7,12 @@ import { cronjobModule } from './cronjob.js';
 import { authModule } from './auth.js';
 import { userModule } from './user.js';
 import { apiKeyModule } from './api_key.js';
+// The calls the TrueNAS web UI makes besides those above (issue 20).
+import { twoFactorModule } from './auth/two-factor.js';
+import { systemSettingsModule } from './system_settings.js';
+import { truenasModule } from './truenas.js';
+import { serviceModule } from './service.js';
+import { alertModule } from './alert.js';
 
 export const modules: ModuleFactory[] = [coreModule, jobsModule, authModule, userModule, apiKeyModule, cronjobModule];
+modules.push(twoFactorModule, systemSettingsModule, truenasModule, serviceModule, alertModule);

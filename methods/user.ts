@@ -1,13 +1,22 @@
 // user.*: local accounts (issue 5). Passwords are hashed with scrypt and never returned.
 // Privilege never grows by itself (privilege.ts): roles are granted only by holders, other users'
 // passwords set only by full admins, and nobody changes their own roles.
-import { arg, checkMayGrant, checkMayManage, checkUserUpdate, ERRNO, isSelf, method, notFound, publicUser, queryMethod, ValidationErrors, type App, type ModuleDef } from '#midship/module-api';
-import { DeleteResult, UserCreate, UserEntry, UserId, UserUpdate } from '../schemas/user.js';
+import { arg, CallError, checkKnownRoles, checkMayGrant, checkMayManage, checkUserUpdate, ERRNO, isSelf, method, notFound, publicUser, queryMethod, Slots, ValidationErrors, type App, type ModuleDef, type UserRecord } from '#midship/module-api';
+import { AdministratorName, AdministratorOptions, AdministratorPassword, DeleteResult, HasAdministrator, SetupAdministratorResult, UserCreate, UserEntry, UserId, UserUpdate } from '../schemas/user.js';
+
+/** A working administrator: it can log in with a password and holds FULL_ADMIN. */
+function isWorkingAdministrator(u: UserRecord): boolean {
+  return !u.locked && u.password_hash !== null && u.roles.includes('FULL_ADMIN');
+}
 
 export function userModule(app: App): ModuleDef {
   const auth = app.auth;
   const users = auth.users;
   const emit = (msg: 'added' | 'changed' | 'removed', id: number, fields?: unknown) => app.events.emit('user.query', msg, id, fields);
+
+  // Set-ups one at a time: two racing callers cannot both find no administrator and both make one.
+  const setup = new Slots(1);
+  const hasAdministrator = () => users.all().some(isWorkingAdministrator);
 
   const instance = (id: number) => {
     const u = users.get(id);
@@ -31,6 +40,7 @@ export function userModule(app: App): ModuleDef {
         result: UserEntry,
         handler: async (ctx, data) => {
           const errors = new ValidationErrors();
+          checkKnownRoles(data.roles ?? [], app.registry.declaredRoles, 'user_create.roles', errors);
           checkMayGrant(ctx.credentials, data.roles ?? [], 'user_create.roles', errors);
           errors.throwIfAny();
           const u = publicUser(await users.create(data, 'user_create'));
@@ -44,6 +54,9 @@ export function userModule(app: App): ModuleDef {
         result: UserEntry,
         handler: async (ctx, id, data) => {
           const old = instance(id);
+          const errors = new ValidationErrors();
+          checkKnownRoles(data.roles ?? [], app.registry.declaredRoles, 'user_update.roles', errors);
+          errors.throwIfAny();
           checkUserUpdate(ctx.credentials, old, data, 'user_update');
           const u = await users.update(id, data, 'user_update');
           if (u.locked && !old.locked) {
@@ -76,6 +89,32 @@ export function userModule(app: App): ModuleDef {
           emit('removed', id);
           return true;
         },
+      }),
+      method('user.has_local_administrator_set_up', {
+        description: 'Whether an administrator can log in: an unlocked FULL_ADMIN account with a password (the first start makes `admin`). No login needed: the web UI asks before signing in.',
+        args: [],
+        result: HasAdministrator,
+        noAuth: true,
+        handler: () => hasAdministrator(),
+      }),
+      method('user.setup_local_administrator', {
+        description: 'Make `username` (admin, or truenas_admin as the TrueNAS web UI offers) a FULL_ADMIN with this password, unlocked. No login needed, and accepted only while user.has_local_administrator_set_up is false (EEXIST otherwise).',
+        args: [arg('username', AdministratorName), arg('password', AdministratorPassword), arg('options', AdministratorOptions, { default: {} })],
+        result: SetupAdministratorResult,
+        noAuth: true,
+        audit: true,
+        handler: (_ctx, username, password) => setup.run(async () => {
+          if (hasAdministrator()) throw new CallError('Local administrator is already set up', ERRNO.EEXIST);
+          if (username === 'root') throw new ValidationErrors([['username', 'root is the unix-socket administrator and has no password: set up truenas_admin or admin', ERRNO.EINVAL]]);
+          const existing = users.byName(username);
+          const u = existing
+            ? await users.update(existing.id, { password, roles: [...new Set([...existing.roles, 'FULL_ADMIN'])], locked: false }, 'setup_local_administrator')
+            : await users.create({ username, full_name: 'Administrator', password, roles: ['FULL_ADMIN'] }, 'setup_local_administrator');
+          if (existing) auth.refreshRoles(u);
+          app.log.warn({ user: u.username, id: u.id }, 'local administrator set up (user.setup_local_administrator)');
+          emit(existing ? 'changed' : 'added', u.id, publicUser(u));
+          return null;
+        }),
       }),
     ],
     events: [{ name: 'user.query', description: 'Users added, changed or removed.', roles: ['ACCOUNT_READ'] }],

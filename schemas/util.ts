@@ -19,3 +19,13 @@ export function WireDate(options: { integer?: boolean } = {}) {
     additionalProperties: false,
   });
 }
+
+/** A set as it goes over the wire: {"$set": [...]}, written like WireDate for the same reason. */
+export function WireSet(items: TSchema) {
+  return Type.Unsafe<{ $set: unknown[] }>({
+    type: 'object',
+    required: ['$set'],
+    patternProperties: { '^\\$set$': { type: 'array', items } },
+    additionalProperties: false,
+  });
+}

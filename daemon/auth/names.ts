@@ -19,13 +19,15 @@ export function checkNoControlChars(value: string, attr: string, errors: Validat
 /**
  * Names a local account cannot have: Debian's and TrueNAS's system accounts (whose names may also
  * appear as cron job users and in job ownership), and the credential types of PROTOCOL.md 5.1.
+ * Not `truenas_admin`: that is TrueNAS's name for the web UI's administrator, which the web UI
+ * offers to set up (user.setup_local_administrator), and a Midship account is exactly that.
  */
 const RESERVED_USERNAMES: ReadonlySet<string> = new Set([
   // system accounts
   'root', 'toor', 'daemon', 'bin', 'sys', 'sync', 'games', 'man', 'lp', 'mail', 'news', 'uucp', 'proxy',
   'www-data', 'backup', 'list', 'irc', 'gnats', '_apt', 'nobody', 'nogroup', 'messagebus', 'sshd', 'avahi',
   'ntp', 'ftp', 'nslcd', 'polkitd', 'libvirt-qemu', 'nut', 'webdav', 'syslog', 'tss', 'uuidd', 'docker',
-  'apps', 'netdata', 'truenas_admin', 'midship', 'midshipd',
+  'apps', 'netdata', 'midship', 'midshipd',
   // credential types and internal callers
   'unix_socket', 'login_password', 'login_twofactor', 'login_onetime_password', 'api_key', 'token',
   'truenas_node', 'internal',
