@@ -16,5 +16,6 @@ export function serviceModule(app: App): ModuleDef {
     methods: [
       queryMethod('service.query', 'midshipd (RUNNING, its process id) and the service of each loaded module (RUNNING inside it), in TrueNAS\'s shape: id, service, enable, state, pids. Filters and options as every *.query.', () => entries()),
     ],
+    events: [{ name: 'service.query', description: 'A service changed state (none do while the daemon runs: they start and stop with it).', roles: ['SERVICE_READ'] }],
   };
 }
