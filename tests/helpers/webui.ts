@@ -115,9 +115,9 @@ export interface CallFailure {
 
 /**
  * Every call the page's WebSocket makes that fails, as `method` (or `core.subscribe:<event>`) and
- * the error's message; `pending` counts calls not answered yet.
+ * the error's message; `pending` lists the calls not answered yet.
  */
-export function trackCalls(page: Page): { failures: CallFailure[]; pending: () => number } {
+export function trackCalls(page: Page): { failures: CallFailure[]; pending: () => string[] } {
   const sockets = new Set<Map<string, string>>();
   const failures: CallFailure[] = [];
   page.on('websocket', (ws) => {
@@ -138,7 +138,7 @@ export function trackCalls(page: Page): { failures: CallFailure[]; pending: () =
       if (m.error) failures.push({ method, error: m.error.data?.reason?.trim() ?? m.error.message ?? 'error' });
     });
   });
-  return { failures, pending: () => [...sockets].reduce((n, s) => n + s.size, 0) };
+  return { failures, pending: () => [...sockets].flatMap((s) => [...s.values()]) };
 }
 
 /**
