@@ -67,7 +67,9 @@ T('call over TCP with -U/-P; a wrong password is refused the way the client repo
   const me = JSON.parse((await midclt(['-u', tcp, '-U', 'admin', '-P', PASSWORD, 'call', 'auth.me'])).stdout) as Record<string, unknown>;
   assert.is(me.pw_name, 'admin');
   assert.is(me.credentials_type, 'LOGIN_PASSWORD');
-  assert.equal(me.privilege, { roles: { $set: ['FULL_ADMIN'] }, allowlist: [{ method: '*', resource: '*' }], web_shell: false });
+  const privilege = me.privilege as { roles: { $set: string[] } };
+  assert.ok(privilege.roles.$set.includes('FULL_ADMIN') && privilege.roles.$set.includes('SYSTEM_CRON_WRITE'), 'FULL_ADMIN and every role it includes');
+  assert.equal({ ...privilege, roles: undefined }, { roles: undefined, allowlist: [{ method: '*', resource: '*' }], web_shell: true, webui_access: true });
   // The client's quirk: a failed login prints on stdout and exits 0 (PROTOCOL.md 10.3).
   const bad = await midclt(['-u', tcp, '-U', 'admin', '-P', 'wrong-password', 'call', 'auth.me']);
   assert.match(bad.stdout, /^Failed to login: /);

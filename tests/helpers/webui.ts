@@ -127,7 +127,8 @@ export function trackCalls(page: Page): { failures: CallFailure[]; pending: () =
     ws.on('close', () => sockets.delete(sent));
     ws.on('framesent', ({ payload }) => {
       const m = JSON.parse(String(payload)) as { id?: string; method?: string; params?: unknown[] };
-      if (m.id === undefined || m.method === undefined) return;
+      // core.set_options is sent as the socket opens, sometimes on one the UI then abandons.
+      if (m.id === undefined || m.method === undefined || m.method === 'core.set_options') return;
       sent.set(m.id, m.method === 'core.subscribe' ? `core.subscribe:${String(m.params?.[0])}` : m.method);
     });
     ws.on('framereceived', ({ payload }) => {
