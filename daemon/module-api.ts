@@ -56,7 +56,7 @@ export { hasAnyRole, isFullAdmin, type CredentialType, type Credentials } from '
 export { checkKnownRoles, checkMayGrant, checkMayManage, checkUserUpdate, isSelf, mayHandleKeysOf } from './auth/privilege.js';
 export { expandRoles, hasWebUiAccess, roleGranted, ROLE_NAMES } from './auth/roles.js';
 export { checkNoControlChars } from './auth/names.js';
-export { publicUser, type NewUser, type PublicUser, type UserChange, type UserRecord } from './auth/users.js';
+export { HOST_USER_ID_BASE, publicUser, type NewUser, type PublicUser, type UserChange, type UserRecord } from './auth/users.js';
 export { isExpired, publicKey, type ApiKeyRecord, type KeyChange, type PublicApiKey } from './auth/apikeys.js';
 export { SESSIONS_EVENT, type SessionEntry } from './auth/sessions.js';
 export type { LoginResult } from './auth/service.js';
