@@ -273,7 +273,7 @@ test('hostile and odd lines are left out or cleaned, never passed on; groups com
   await stop(d);
 });
 
-test('a change to /etc/passwd shows at the next query; a missing /etc lists Midship\'s accounts alone', async () => {
+test('a change to /etc/passwd shows at the next query; an oversized or missing one lists Midship\'s accounts alone', async () => {
   const etc = join(base, 'etc-change');
   await writeEtc(etc, 'root:x:0:0:root:/root:/bin/bash\n', 'root:x:0:\n');
   const { d, root } = await start(join(base, 'change'), etc);
@@ -281,6 +281,11 @@ test('a change to /etc/passwd shows at the next query; a missing /etc lists Mids
   assert.equal(await names(), ['admin', 'root']);
   await writeFile(join(etc, 'passwd'), 'root:x:0:0:root:/root:/bin/bash\nbackupper:x:1500:1500::/home/b:/bin/sh\n');
   assert.equal(await names(), ['admin', 'root', 'backupper']);
+  // A passwd file beyond 16 MiB is not read: a warning, and no host users rather than a stall.
+  const line = 'u:x:1:1::/:/bin/sh\n';
+  await writeFile(join(etc, 'passwd'), `root:x:0:0:root:/root:/bin/bash\n${line.repeat(Math.ceil((16 * 1024 * 1024) / line.length) + 1)}`);
+  assert.equal(await names(), ['admin']);
+  assert.ok(d.logs.some((l) => String(l.msg).includes('is larger than 16777216 bytes, not read')), 'the warning is logged');
   await rm(etc, { recursive: true });
   assert.equal(await names(), ['admin']);
   await stop(d);
