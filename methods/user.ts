@@ -19,9 +19,10 @@ function accountEntry(u: UserRecord): Static<typeof UserEntry> {
 
 /**
  * The names user.setup_local_administrator offers: an account of that name is the web UI's
- * administrator, even where the host has a system user so named (truenas_admin on TrueNAS).
+ * administrator, even where the host has a system user so named (truenas_admin on TrueNAS). Root
+ * among them stays reserved all the same (daemon/auth/names.ts).
  */
-const ADMINISTRATOR_NAMES: ReadonlySet<string> = new Set(['admin', 'truenas_admin']);
+const ADMINISTRATOR_NAMES: ReadonlySet<string> = new Set(AdministratorName.anyOf.map((s) => s.const));
 
 /** The user module, listing the host users of `etc` (/etc on a real system; tests hand another). */
 export function userModuleReading(etc: string): ModuleFactory {
@@ -44,7 +45,7 @@ function userModuleWith(app: App, etc: string): ModuleDef {
   const hostUser = async (id: number) => (await hostUsers()).find((h) => h.id === id);
 
   /** Host users are read-only: their ids are refused by user.update and user.delete. */
-  const refuseHostUser = async (id: number, change: string) => {
+  const refuseHostUser = async (id: number, change: 'change' | 'delete') => {
     if (id < HOST_USER_ID_BASE) return;
     const h = await hostUser(id);
     if (!h) throw notFound(`User ${id} does not exist`);
