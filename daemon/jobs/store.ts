@@ -214,6 +214,15 @@ export function fairShares(counts: number[], max: number): number[] {
 
 type Stored = Pick<JobRecord, 'state' | 'method' | 'time_started' | 'time_finished' | 'owner'>;
 
+/** When a job's record is written with extra ops: as it is added, and as it ends. */
+export type JobChange = 'added' | 'ended';
+/**
+ * Writes another part of the daemon (the fleet's history outbox) puts into the very batch that
+ * stores a job when it is added and when it ends, so they are durable exactly when the job is.
+ * Called while the batch is built: it must not wait or throw.
+ */
+export type JobBatchHook = (job: JobRecord, change: JobChange) => readonly unknown[];
+
 export class JobStore {
   private readonly db: RootDb;
   private readonly records: Sub<JobRecord>;
@@ -233,6 +242,7 @@ export class JobStore {
   readonly #writes = new Slots(1);
   /** Counter values as stored (a cache: entries may be dropped, never ahead of the store). */
   private readonly countCache = new Map<string, number>();
+  readonly #batchHooks: JobBatchHook[] = [];
   /** Puts waiting for the next group commit, in call order. */
   private pending: Array<{ ops: BatchOp[]; deltas: CounterDeltas; resolve: () => void; reject: (e: unknown) => void }> = [];
 
@@ -300,14 +310,28 @@ export class JobStore {
       const before = previousState === null ? null : { ...storedBefore(snapshot, previousState), method: snapshot.method };
       const deltas: CounterDeltas = new Map();
       addTransition(deltas, before, snapshot);
-      return this.grouped([...this.recordOps(snapshot, before ?? undefined), ...this.markOps(snapshot.id)], deltas);
+      return this.grouped([...this.recordOps(snapshot, before ?? undefined), ...this.markOps(snapshot.id), ...this.hookOps(snapshot, previousState)], deltas);
     }
     return this.serial(async () => {
       const old = await this.records.get(padId(job.id));
       const deltas: CounterDeltas = new Map();
       addTransition(deltas, old === undefined ? null : { ...old, owner: old.owner ?? null }, job);
-      await this.commit([...this.recordOps(job, old), ...this.markOps(job.id)], deltas);
+      await this.commit([...this.recordOps(job, old), ...this.markOps(job.id), ...this.hookOps(job, old?.state ?? null)], deltas);
     });
+  }
+
+  /** Adds `hook`'s ops to every batch that stores a job as added or ended (JobBatchHook). */
+  addBatchHook(hook: JobBatchHook): void {
+    this.#batchHooks.push(hook);
+  }
+
+  /** The hooks' ops for writing `job` over its stored state (null: none stored). */
+  private hookOps(job: JobRecord, before: JobState | null): BatchOp[] {
+    if (this.#batchHooks.length === 0) return [];
+    const change: JobChange | null = before === null ? 'added' : TERMINAL_STATES.has(job.state) && !TERMINAL_STATES.has(before) ? 'ended' : null;
+    if (change === null) return [];
+    // The hooks' ops name sublevels of this same database (the module API types them so).
+    return this.#batchHooks.flatMap((hook) => hook(job, change) as BatchOp[]);
   }
 
   /** A record stored with an id at or past the mark (not from allocateId) moves the mark past it. */
@@ -487,7 +511,7 @@ export class JobStore {
       const deltas: CounterDeltas = new Map();
       for (let k = i; k < Math.min(updated.length, i + STORE_BATCH); k++) {
         const before = { ...stale[k]!, owner: stale[k]!.owner ?? null };
-        ops.push(...this.recordOps(updated[k]!, before));
+        ops.push(...this.recordOps(updated[k]!, before), ...this.hookOps(updated[k]!, before.state));
         addTransition(deltas, before, updated[k]!);
       }
       await this.serial(() => this.commit(ops, deltas));

@@ -104,6 +104,17 @@ export class HostLink<R extends OutboxRoot = OutboxRoot> {
 
   /** Opens the outbox (local store only) and starts connecting in the background. */
   static async open<R extends OutboxRoot>(o: HostLinkOptions<R>): Promise<HostLink<R>> {
+    const link = await HostLink.create(o);
+    link.start();
+    return link;
+  }
+
+  /**
+   * Opens the outbox (local store only) without connecting: outboxOp() works from here on, calls
+   * are answered once start() connected. The daemon creates the link before it loads the job
+   * history and starts it once every module is ready.
+   */
+  static async create<R extends OutboxRoot>(o: HostLinkOptions<R>): Promise<HostLink<R>> {
     checkHostId(o.host, 'fleet_host_id');
     const outbox = new HistoryOutbox<R>({ db: o.outboxDb, host: o.host, limits: o.outboxLimits, onError: o.onError });
     await outbox.open();
@@ -121,8 +132,12 @@ export class HostLink<R extends OutboxRoot = OutboxRoot> {
         link.heartbeat.detach();
       },
     });
-    link.connection.start();
     return link;
+  }
+
+  /** Starts connecting in the background; returns at once. */
+  start(): void {
+    if (!this.stopped) this.connection.start();
   }
 
   /** This store's instance id (part of every history message id). */
