@@ -152,9 +152,10 @@ export interface Jobs {
    * Writes that must be durable exactly when a job is: `fn`'s ops go into the batch that stores
    * each job as it is added and as it ends (jobs found interrupted at start included, so register
    * it in the module's factory, not in start()). It is called while the batch is built: it must
-   * not wait or throw, and must not change the record.
+   * not wait or throw, and must not change the record. `committed` is called after each batch
+   * holding some of its ops was written (cheaper than watching every write of the database).
    */
-  addToJobBatch(fn: (job: JobRecord, change: 'added' | 'ended') => readonly JobBatchOp[]): void;
+  addToJobBatch(fn: (job: JobRecord, change: 'added' | 'ended') => readonly JobBatchOp[], committed?: () => void): void;
 }
 
 /** A write added to a job's batch: a put or del in a sublevel of the daemon's database (App.sublevel or a child of one). */

@@ -572,8 +572,8 @@ export class JobManager implements Jobs {
   }
 
   /** Module API: `hook`'s ops go into the batch storing each job as it is added and as it ends. */
-  addToJobBatch(hook: JobBatchHook): void {
-    this.store.addBatchHook(hook);
+  addToJobBatch(hook: JobBatchHook, committed?: () => void): void {
+    this.store.addBatchHook(hook, committed ?? null);
   }
 
   /** Stored records, oldest first (or newest first), through the method and state indexes. */

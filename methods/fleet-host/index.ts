@@ -37,6 +37,8 @@ export async function fleetModule(app: App): Promise<ModuleDef> {
     version: midshipVersion(),
     heartbeatMs: o.heartbeatMs,
     outboxDb: app.sublevel('fleet_outbox'),
+    // The job store says when its batches are written (below): cheaper than watching every write.
+    watchWrites: false,
     dispatch: fleetDispatcher(app, () => o.maxRoles),
     toError: toJsonRpcError,
     jobCounts: async () => {
@@ -57,7 +59,7 @@ export async function fleetModule(app: App): Promise<ModuleDef> {
       log.error({ err, job: job.id }, 'fleet: job not recorded for the fleet history');
       return [];
     }
-  });
+  }, () => link.written());
 
   return {
     services: [{ name: 'fleet', type: 'service', rolePrefix: 'FLEET', cliDescription: 'This host in its fleet (fleet mode)' }],

@@ -34,6 +34,8 @@ export interface HostLinkOptions<R extends OutboxRoot> {
   /** Where the outbox lives: a sublevel of the daemon's database. */
   outboxDb: OutboxDb<R>;
   outboxLimits?: Partial<OutboxLimits>;
+  /** False: the caller calls written() after each batch holding outbox ops (HistoryOutboxOptions.watchWrites). */
+  watchWrites?: boolean;
   /** Used when this host creates a missing history stream. */
   historyLimits?: HistoryLimits;
   heartbeatMs?: number;
@@ -116,7 +118,7 @@ export class HostLink<R extends OutboxRoot = OutboxRoot> {
    */
   static async create<R extends OutboxRoot>(o: HostLinkOptions<R>): Promise<HostLink<R>> {
     checkHostId(o.host, 'fleet_host_id');
-    const outbox = new HistoryOutbox<R>({ db: o.outboxDb, host: o.host, limits: o.outboxLimits, onError: o.onError });
+    const outbox = new HistoryOutbox<R>({ db: o.outboxDb, host: o.host, limits: o.outboxLimits, watchWrites: o.watchWrites, onError: o.onError });
     await outbox.open();
     const link = new HostLink(o, outbox);
     link.connection.listen({
@@ -155,6 +157,11 @@ export class HostLink<R extends OutboxRoot = OutboxRoot> {
    */
   outboxOp(job: FleetJob): OutboxOp<R> | null {
     return this.outbox.outboxOp(job);
+  }
+
+  /** A batch holding outbox ops was written (with watchWrites: false): publish it. */
+  written(): void {
+    this.outbox.kick();
   }
 
   status(): HostLinkStatus {
