@@ -67,7 +67,6 @@ export interface FleetBenchResult {
   barePipelined: LatencyFigures;
   history: {
     jobs: number;
-    /** Jobs/s the daemon answered with fleet mode on (outbox entries in each job's batch) and off. */
     /** Jobs/s and daemon CPU µs a job: fleet mode on and publishing, off, and on with NATS unreachable (entries written, none published). */
     fleet: { jobsPerSecond: number; cpuUs: number };
     local: { jobsPerSecond: number; cpuUs: number };
