@@ -7,6 +7,7 @@
 // the database closes. The services are interfaces: what a module may ask of the engine, not
 // the classes behind them.
 import type { PassThrough } from 'node:stream';
+import type { Alerts } from './alerts.js';
 import type { Credentials } from './auth/credentials.js';
 import type { ApiKeyRecord, KeyChange } from './auth/apikeys.js';
 import type { LoginResult } from './auth/service.js';
@@ -31,6 +32,11 @@ export type {
 export { arg, type ArgSpec } from './schema.js';
 /** Schemas are TypeBox objects: one declaration is both the JSON Schema ajv checks and the TypeScript type. */
 export { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+// ---- alerts (daemon/alerts.ts: classes and sources in ModuleDef.alerts, raise/clear in App.alerts) ----
+
+export { alertSource } from './alerts.js';
+export type { AlertBackend, AlertClassDef, AlertDraft, Alerts, AlertSourceContext, AlertSourceDef } from './alerts.js';
 
 // ---- errors (daemon/errors.ts maps them to the wire) ----
 
@@ -75,6 +81,8 @@ export interface App {
   readonly jobs: Jobs;
   readonly auth: Accounts;
   readonly downloads: Downloads;
+  /** Raise and clear alerts of the classes modules declared; the alert module serves them. */
+  readonly alerts: Alerts;
   /** A JSON-valued sublevel of the daemon's database, e.g. `app.sublevel('cronjob')`: the module's own key space. */
   sublevel<V = unknown>(name: string): Sublevel<V>;
   /** Call a method from inside the daemon. Job methods resolve with the job's result. */
