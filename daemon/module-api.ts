@@ -10,12 +10,13 @@ import type { PassThrough } from 'node:stream';
 import type { Alerts } from './alerts.js';
 import type { Credentials } from './auth/credentials.js';
 import type { ApiKeyRecord, KeyChange } from './auth/apikeys.js';
-import type { LoginResult } from './auth/service.js';
+import type { FailedLogin, LoginResult } from './auth/service.js';
 import type { SessionEntry } from './auth/sessions.js';
 import type { NewUser, UserChange, UserRecord } from './auth/users.js';
 import type { Config } from './config.js';
 import type { EventMsg, Visibility } from './events.js';
 import type { JobHandle } from './jobs/handle.js';
+import type { JobObserver } from './jobs/manager.js';
 import type { JobRecord } from './jobs/types.js';
 import type { Logger } from './log.js';
 import type { CallContext, ConnectionInfo, RegisteredMethod, ServiceDef } from './registry.js';
@@ -50,6 +51,8 @@ export type { QueryFiltersT, QueryOptionsT } from '../schemas/query.js';
 // ---- jobs, events, storage, concurrency ----
 
 export type { JobEnd, JobHandle } from './jobs/handle.js';
+export type { JobObserver } from './jobs/manager.js';
+export { jobToWire, type WireJob } from './jobs/wire.js';
 export type { JobRecord, JobState } from './jobs/types.js';
 export type { EventMsg, Visibility } from './events.js';
 export type { Sublevel } from './storage.js';
@@ -65,7 +68,7 @@ export { checkNoControlChars } from './auth/names.js';
 export { publicUser, type NewUser, type PublicUser, type UserChange, type UserRecord } from './auth/users.js';
 export { isExpired, publicKey, type ApiKeyRecord, type KeyChange, type PublicApiKey } from './auth/apikeys.js';
 export { SESSIONS_EVENT, type SessionEntry } from './auth/sessions.js';
-export type { LoginResult } from './auth/service.js';
+export type { FailedLogin, LoginResult } from './auth/service.js';
 export { REDACTED } from './redact.js';
 
 // ---- the services a module is handed ----
@@ -152,6 +155,12 @@ export interface Jobs {
   lockHolder(lock: string): number | null;
   /** Jobs the previous run left waiting or running, stored as FAILED (interrupted) at this start. */
   readonly interrupted: readonly JobRecord[];
+  /**
+   * `fn` sees every job that is not transient as core.get_jobs events do: added once stored, then
+   * each (throttled) change and its end; arguments redacted, the result not. It is called
+   * synchronously on the jobs' path, so it must be cheap. Returns the remover.
+   */
+  observe(fn: JobObserver): () => void;
   /** Stored jobs, oldest first (reverse: newest first), of the given methods and states. */
   history(options?: { methods?: string[]; states?: string[]; reverse?: boolean }): AsyncIterable<JobRecord>;
 }
@@ -177,6 +186,8 @@ export interface Accounts {
   listSessions(caller: Credentials, currentId: string | null): SessionEntry[];
   terminateSession(caller: Credentials, id: string): Promise<boolean>;
   terminateOtherSessions(caller: Credentials, currentId: string | null): Promise<number>;
+  /** `fn` is told of every failed login, as it fails (cheap work only); returns the remover. */
+  onLoginFailed(fn: (f: FailedLogin) => void): () => void;
   /** Close every session whose credentials match (a revoked key, a deleted or locked user); returns how many. */
   endSessions(match: (c: Credentials) => boolean, reason: string): number;
   /** New roles of a user apply to its open sessions. */

@@ -2,14 +2,15 @@
 // runs the sources modules declare, takes raise/clear from any module, keeps the current alerts in
 // level (methods/alert/store.ts), lists them in TrueNAS's shape with the `alert.list` events the
 // web UI follows, and hands every change to the alert services (methods/alertservice.ts).
-import { arg, ERRNO, method, Type, ValidationErrors, type AlertClassDef, type AlertSourceDef, type App, type ModuleDef, type ModuleFactory } from '#midship/module-api';
+import { arg, CallError, ERRNO, method, Type, ValidationErrors, type AlertClassDef, type AlertSourceDef, type App, type ModuleDef, type ModuleFactory } from '#midship/module-api';
 import {
   ALERT_CATEGORIES, ALERT_LEVELS, ALERT_POLICIES, AlertCategories, AlertClassesConfig, AlertClassesUpdate, AlertList, AlertPolicies,
   AlertUuid, ProcessAlertsResult, type AlertCategoryT, type AlertT,
 } from '../schemas/alert.js';
 import { systemClock, type Clock } from './delivery/clock.js';
 import { formatAlertText } from './alert/percent-format.js';
-import { SourceRunner } from './alert/runner.js';
+import { SourceRunner, type RunnerDeps } from './alert/runner.js';
+import { builtinAlerts } from './alert/builtin/index.js';
 import { AlertSettings } from './alert/settings.js';
 import { AlertStore, stableJson, type AlertChange, type StoredAlert } from './alert/store.js';
 
@@ -77,7 +78,8 @@ function alertModule(app: App, options: AlertModuleOptions): ModuleDef {
   const store = new AlertStore(app.sublevel('alert'), changed);
   const keyOf = (klass: string, args: unknown) => stableJson((classes.get(klass)!.key ?? ((x: unknown) => x))(args));
 
-  const runner = new SourceRunner(app.alerts.sources.values(), {
+  // Made at start: sources of modules later in the list are declared only after this factory ran.
+  const runnerDeps: RunnerDeps = {
     clock,
     settings: (name) => settings.source(name),
     report: async (source: AlertSourceDef, result) => {
@@ -98,7 +100,9 @@ function alertModule(app: App, options: AlertModuleOptions): ModuleDef {
       await store.sync(source.name, drafts, clock.now());
       await store.clear(SOURCE_FAILED.name, keyOf(SOURCE_FAILED.name, { source: source.name }));
     },
-  });
+  };
+  let runner: SourceRunner | null = null;
+  const builtin = builtinAlerts(app, clock, app.sublevel<number>('alert.meta'));
 
   const sorted = (list: StoredAlert[]) => list.sort((a, b) =>
     levelRank(b) - levelRank(a)
@@ -176,8 +180,9 @@ function alertModule(app: App, options: AlertModuleOptions): ModuleDef {
         result: ProcessAlertsResult,
         roles: ['ALERT_WRITE'],
         handler: async (_ctx, names) => {
-          const unknown = names.filter((n) => !runner.has(n));
+          const unknown = names.filter((n) => !app.alerts.sources.has(n));
           if (unknown.length > 0) throw new ValidationErrors(unknown.map((n) => [`sources.${names.indexOf(n)}`, `Unknown alert source '${n}'`, ERRNO.EINVAL]));
+          if (runner === null) throw new CallError('Alert sources are not running yet', ERRNO.EAGAIN);
           return runner.runNow(names);
         },
       }),
@@ -200,22 +205,28 @@ function alertModule(app: App, options: AlertModuleOptions): ModuleDef {
       }),
     ],
     events: [{ name: ALERT_EVENT, description: 'Alerts added, changed (dismissed, restored) or removed (cleared); id is the alert\'s uuid.', roles: ['ALERT_LIST_READ'] }],
-    alerts: { classes: [SOURCE_FAILED] },
+    alerts: { classes: [SOURCE_FAILED, ...builtin.classes], sources: builtin.sources },
     async start() {
       await settings.load();
-      const dropped = await store.load((a) => classes.has(a.klass) && (a.source === '' || runner.has(a.source)));
+      runner = new SourceRunner(app.alerts.sources.values(), runnerDeps);
+      const dropped = await store.load((a) => classes.has(a.klass) && (a.source === '' || app.alerts.sources.has(a.source)));
       if (dropped.length > 0) app.log.info({ alerts: dropped.length }, 'stored alerts of classes or sources no module declares any more were deleted');
       await app.alerts.serve({
         raise: (klass, args) => store.raise({ klass, args, key: keyOf(klass, args) }, clock.now()),
         clear: (klass, args) => store.clear(klass, keyOf(klass, args)),
       });
+      await builtin.start();
       // Sources may ask other modules: they start once every module has.
-      void app.alerts.ready.then(() => runner.start());
+      void app.alerts.ready.then(async () => {
+        runner?.start();
+        await builtin.ready();
+      }).catch((err: unknown) => app.log.error({ err }, 'starting the alert checks failed'));
     },
     async stop() {
-      await app.alerts.serve(null);
-      await runner.stop();
+      await runner?.stop();
+      await builtin.stop();
       await store.idle();
+      await app.alerts.serve(null);
     },
   };
 }

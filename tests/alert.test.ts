@@ -179,8 +179,12 @@ test('alertclasses: a level override changes alerts (CHANGED), NEVER hides a cla
 
     assert.equal(await c.call('alert.list_policies'), ['IMMEDIATELY', 'HOURLY', 'DAILY', 'NEVER']);
     const cats = await c.call('alert.list_categories') as Array<{ id: string; title: string; classes: Array<{ id: string; title: string; level: string }> }>;
-    assert.equal(cats.map((x) => x.id), ['STORAGE', 'SYSTEM', 'TASKS']);
-    assert.equal(cats.find((x) => x.id === 'SYSTEM')!.classes.map((k) => k.title), ['Alert Check Failed', 'Reading Far Too High', 'Reading Too High']);
+    assert.equal(cats.map((x) => x.id), ['SECURITY', 'STORAGE', 'SYSTEM', 'TASKS'], 'categories with classes, the daemon\'s own among them');
+    const system = cats.find((x) => x.id === 'SYSTEM')!.classes;
+    assert.equal(system.map((k) => k.title), system.map((k) => k.title).sort((a, b) => a.localeCompare(b)), 'classes sorted by title');
+    assert.equal(system.filter((k) => k.id.startsWith('Test') || k.id === 'AlertSourceRunFailed').map((k) => [k.id, k.title, k.level]), [
+      ['AlertSourceRunFailed', 'Alert Check Failed', 'CRITICAL'], ['TestWayTooHigh', 'Reading Far Too High', 'CRITICAL'], ['TestTooHigh', 'Reading Too High', 'WARNING'],
+    ]);
   } finally {
     await c.close();
     await d.cleanup();

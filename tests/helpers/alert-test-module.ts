@@ -25,6 +25,15 @@ export function alertTestModule(app: App): ModuleDef {
           return null;
         },
       }),
+      method('alerttest.hold', {
+        description: 'A job holding lock `hold` until aborted (the next one WAITS behind it).',
+        args: [],
+        result: Type.Null(),
+        job: { lock: () => 'hold', lockQueueSize: null, abortable: true },
+        handler: (_ctx, job) => new Promise<null>((_resolve, reject) => {
+          job.signal.addEventListener('abort', () => reject(job.signal.reason), { once: true });
+        }),
+      }),
       method('alerttest.raise', {
         description: 'app.alerts.raise(klass, args).',
         args: [arg('klass', Type.String()), arg('args', Type.Unknown())],
