@@ -16,6 +16,8 @@ export interface JobFailureRule {
   task(args: readonly unknown[]): unknown;
   /** One-shot classes cleared by any run of the task, whatever its outcome (e.g. "missed"). */
   clearsOnRun?: string[];
+  /** Whether a job with these arguments is a run at all (pool.scrub.scrub also stops and pauses). */
+  counts?(args: readonly unknown[]): boolean;
 }
 
 const ERROR_CHARS = 500;
@@ -51,7 +53,7 @@ export function isFinalRun(record: Pick<JobRecord, 'internal'>): boolean {
  */
 export function jobOutcome(rules: ReadonlyMap<string, JobFailureRule>, r: Readonly<JobRecord>): { rule: JobFailureRule; raise: boolean } | null {
   const rule = rules.get(r.method);
-  if (!rule) return null;
+  if (!rule || (rule.counts && !rule.counts(r.arguments))) return null;
   if (r.state === 'SUCCESS') return { rule, raise: false };
   if (r.state === 'FAILED' && isFinalRun(r)) return { rule, raise: true };
   return null;
@@ -65,6 +67,7 @@ export function followJobFailures(app: App, rules: readonly JobFailureRule[]): (
     const ended = r.state === 'SUCCESS' || r.state === 'FAILED' || r.state === 'ABORTED';
     if (!ended) return;
     const rule = byMethod.get(r.method)!;
+    if (rule.counts && !rule.counts(r.arguments)) return;
     const id = rule.task(r.arguments);
     const fail = (err: unknown) => app.log.error({ err, job: r.id }, 'an alert for an ended job could not be stored');
     for (const klass of rule.clearsOnRun ?? []) app.alerts.clear(klass, { id }).catch(fail);
@@ -82,7 +85,5 @@ export function followJobFailures(app: App, rules: readonly JobFailureRule[]): (
   });
 }
 
-/** The rules for the daemon's own tasks (cron; the storage tasks join when storage does). */
-export const JOB_FAILURE_RULES: readonly JobFailureRule[] = [
-  { method: 'cronjob.run', klass: CRON_JOB_FAILED, task: (args) => args[0], clearsOnRun: [CRON_JOB_MISSED.name] },
-];
+/** Cron runs; the storage tasks' rules are in storage.ts. */
+export const CRON_FAILURE_RULE: JobFailureRule = { method: 'cronjob.run', klass: CRON_JOB_FAILED, task: (args) => args[0], clearsOnRun: [CRON_JOB_MISSED.name] };
