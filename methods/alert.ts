@@ -8,6 +8,7 @@ import {
   AlertUuid, ProcessAlertsResult, type AlertCategoryT, type AlertT,
 } from '../schemas/alert.js';
 import { systemClock, type Clock } from './delivery/clock.js';
+import { alertServices, type AlertServicesOptions } from './alertservice.js';
 import { formatAlertText } from './alert/percent-format.js';
 import { SourceRunner, type RunnerDeps } from './alert/runner.js';
 import { builtinAlerts } from './alert/builtin/index.js';
@@ -28,8 +29,10 @@ const SOURCE_FAILED: AlertClassDef = {
 };
 
 export interface AlertModuleOptions {
-  /** The clock sources run on and alerts are timed by (tests pass a ManualClock). */
+  /** The clock sources run on, alerts are timed by and digests and retries wait on (tests pass a ManualClock). */
   clock?: Clock;
+  /** Alert services: the host name messages name, outbound HTTP limits, the retry policy. */
+  services?: Omit<AlertServicesOptions, 'clock'>;
 }
 
 /** A change to the alerts as the alert services see it: the alert as clients see it. */
@@ -42,7 +45,8 @@ export function makeAlertModule(options: AlertModuleOptions = {}): ModuleFactory
 function alertModule(app: App, options: AlertModuleOptions): ModuleDef {
   const clock = options.clock ?? systemClock;
   const classes = app.alerts.classes;
-  const listeners: AlertListener[] = [];
+  const services = alertServices(app, { ...options.services, clock });
+  const listeners: AlertListener[] = [(change, wire, policy) => services.onAlertChange(change, wire, policy)];
   const settings = new AlertSettings(app.sublevel('alertclasses'), classes, app.alerts.sources);
   const levelRank = (a: StoredAlert) => ALERT_LEVELS.indexOf(settings.level(a.klass));
   const visible = (a: StoredAlert) => settings.policy(a.klass) !== 'NEVER';
@@ -124,6 +128,7 @@ function alertModule(app: App, options: AlertModuleOptions): ModuleDef {
     services: [
       { name: 'alert', type: 'service', rolePrefix: 'ALERT', cliDescription: 'Current alerts' },
       { name: 'alertclasses', type: 'config', rolePrefix: 'ALERT', cliDescription: 'Alert levels and policies per class, settings per source' },
+      ...services.services,
     ],
     methods: [
       method('alert.list', {
@@ -203,14 +208,16 @@ function alertModule(app: App, options: AlertModuleOptions): ModuleDef {
           return settings.config();
         },
       }),
+      ...services.methods,
     ],
-    events: [{ name: ALERT_EVENT, description: 'Alerts added, changed (dismissed, restored) or removed (cleared); id is the alert\'s uuid.', roles: ['ALERT_LIST_READ'] }],
-    alerts: { classes: [SOURCE_FAILED, ...builtin.classes], sources: builtin.sources },
+    events: [{ name: ALERT_EVENT, description: 'Alerts added, changed (dismissed, restored) or removed (cleared); id is the alert\'s uuid.', roles: ['ALERT_LIST_READ'] }, ...services.events],
+    alerts: { classes: [SOURCE_FAILED, ...builtin.classes, ...services.classes], sources: builtin.sources },
     async start() {
       await settings.load();
       runner = new SourceRunner(app.alerts.sources.values(), runnerDeps);
       const dropped = await store.load((a) => classes.has(a.klass) && (a.source === '' || app.alerts.sources.has(a.source)));
       if (dropped.length > 0) app.log.info({ alerts: dropped.length }, 'stored alerts of classes or sources no module declares any more were deleted');
+      await services.start();
       await app.alerts.serve({
         raise: (klass, args) => store.raise({ klass, args, key: keyOf(klass, args) }, clock.now()),
         clear: (klass, args) => store.clear(klass, keyOf(klass, args)),
@@ -227,6 +234,7 @@ function alertModule(app: App, options: AlertModuleOptions): ModuleDef {
       await builtin.stop();
       await store.idle();
       await app.alerts.serve(null);
+      await services.stop();
     },
   };
 }
