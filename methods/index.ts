@@ -13,6 +13,7 @@ import { systemSettingsModule } from './system_settings.js';
 import { truenasModule } from './truenas.js';
 import { serviceModule } from './service.js';
 import { makeAlertModule } from './alert.js';
+import { makeWebhookModule } from './webhook.js';
 
 export const modules: ModuleFactory[] = [coreModule, jobsModule, authModule, userModule, apiKeyModule, cronjobModule];
-modules.push(twoFactorModule, systemSettingsModule, truenasModule, serviceModule, makeAlertModule());
+modules.push(twoFactorModule, systemSettingsModule, truenasModule, serviceModule, makeAlertModule(), makeWebhookModule());

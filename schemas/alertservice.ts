@@ -4,7 +4,7 @@
 // argument schema here only carries the type and marks every secret attribute of every type, so
 // the audit trail and job records never hold one.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { ALERT_SERVICE_TYPES, SECRET_ATTRIBUTES } from '../methods/delivery/alert-attributes.js';
+import { ALERT_SERVICE_TYPES, SECRET_ATTRIBUTES } from './alertservice_attributes.js';
 import { AlertLevel } from './alert.js';
 
 const secretNames = [...new Set(Object.values(SECRET_ATTRIBUTES).flat())];

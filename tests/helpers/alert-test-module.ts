@@ -34,6 +34,25 @@ export function alertTestModule(app: App): ModuleDef {
           job.signal.addEventListener('abort', () => reject(job.signal.reason), { once: true });
         }),
       }),
+      method('alerttest.work', {
+        description: 'A job: `steps` progress changes `pause_ms` apart, then success, or failure with `fail` as its error; `secret` is an argument to redact.',
+        args: [
+          arg('steps', Type.Integer({ minimum: 0, maximum: 10_000 })),
+          arg('pause_ms', Type.Integer({ minimum: 0, maximum: 10_000 }), { default: 0 }),
+          arg('fail', Type.Union([Type.String(), Type.Null()]), { default: null }),
+          arg('secret', Type.String({ secret: true }), { default: '' }),
+        ],
+        result: Type.Integer(),
+        job: { abortable: true },
+        handler: async (_ctx, job, steps, pauseMs, fail) => {
+          for (let i = 1; i <= steps; i++) {
+            job.setProgress((100 * i) / steps, `step ${i} of ${steps}`);
+            if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
+          }
+          if (fail !== null) throw new Error(fail);
+          return steps;
+        },
+      }),
       method('alerttest.raise', {
         description: 'app.alerts.raise(klass, args).',
         args: [arg('klass', Type.String()), arg('args', Type.Unknown())],
