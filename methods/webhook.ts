@@ -83,6 +83,11 @@ function webhookModule(app: App, o: WebhookModuleOptions): ModuleDef {
     },
     onRecovered: (dest) => void app.alerts.clear(WEBHOOK_FAILING.name, { id: idOf(dest) }).catch(fail('clearing WebhookFailing failed')),
     onError: fail('a webhook delivery could not be stored'),
+    // A try changes the webhook's queue figures: followers (the dashboard) see them, the newest only.
+    onAttempt: (dest) => {
+      const h = hooks.get(idOf(dest));
+      if (h && app.events.hasListeners(EVENT)) app.events.emit(EVENT, 'changed', h.id, entry(h), { coalesceKey: `${EVENT}:${h.id}` });
+    },
   });
 
   const transport = (h: StoredWebhook) => webhookTransport({ url: h.url, secret: h.secret, headers: h.headers, urlField: 'webhook_update.url' }, http);
