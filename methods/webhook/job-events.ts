@@ -46,6 +46,8 @@ export function methodPattern(patterns: readonly string[]): RegExp {
 
 export class JobEventRouter {
   #hooks: Compiled[] = [];
+  /** Some webhook wants WAITING, RUNNING or progress: then jobs are followed through their changes. */
+  #follow = false;
   /** Active jobs as last seen, while any webhook is enabled. */
   readonly #seen = new Map<number, Seen>();
   readonly #throttles = new Map<string, Throttle>();
@@ -59,6 +61,8 @@ export class JobEventRouter {
   /** The enabled webhooks, as they are now. */
   setHooks(hooks: readonly HookFilter[]): void {
     this.#hooks = hooks.map((h) => ({ id: h.id, method: methodPattern(h.methods), states: new Set(h.states), progress: h.progress }));
+    this.#follow = this.#hooks.some((h) => h.progress || [...h.states].some((s) => !TERMINAL.has(s)));
+    if (!this.#follow) this.#seen.clear();
     for (const [key, t] of this.#throttles) {
       if (!this.#hooks.some((h) => key.startsWith(`${h.id}:`))) {
         t.timer?.cancel();
@@ -70,8 +74,10 @@ export class JobEventRouter {
 
   observe(r: Readonly<JobRecord>): void {
     if (this.#hooks.length === 0) return;
-    const prev = this.#seen.get(r.id);
     const terminal = TERMINAL.has(r.state);
+    // Only ends wanted (the usual FAILED webhook): a job's end is seen once, nothing to remember.
+    if (!this.#follow && !terminal) return;
+    const prev = this.#seen.get(r.id);
     const stateChanged = prev === undefined || prev.state !== r.state;
     const progressChanged = !stateChanged && r.state === 'RUNNING' && (prev.percent !== r.progress.percent || prev.description !== r.progress.description);
     if (terminal) this.#seen.delete(r.id);
