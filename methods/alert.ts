@@ -35,9 +35,6 @@ export interface AlertModuleOptions {
   services?: Omit<AlertServicesOptions, 'clock'>;
 }
 
-/** A change to the alerts as the alert services see it: the alert as clients see it. */
-export type AlertListener = (change: AlertChange, wire: AlertT, policy: string) => void;
-
 export function makeAlertModule(options: AlertModuleOptions = {}): ModuleFactory {
   return (app) => alertModule(app, options);
 }
@@ -46,7 +43,6 @@ function alertModule(app: App, options: AlertModuleOptions): ModuleDef {
   const clock = options.clock ?? systemClock;
   const classes = app.alerts.classes;
   const services = alertServices(app, { ...options.services, clock });
-  const listeners: AlertListener[] = [(change, wire, policy) => services.onAlertChange(change, wire, policy)];
   const settings = new AlertSettings(app.sublevel('alertclasses'), classes, app.alerts.sources);
   const levelRank = (a: StoredAlert) => ALERT_LEVELS.indexOf(settings.level(a.klass));
   const visible = (a: StoredAlert) => settings.policy(a.klass) !== 'NEVER';
@@ -69,12 +65,10 @@ function alertModule(app: App, options: AlertModuleOptions): ModuleDef {
     for (const c of changes) {
       const shown = visible(c.alert);
       if (shown) emit(c.kind, c.alert);
-      for (const l of listeners) {
-        try {
-          l(c, toWire(c.alert), settings.policy(c.alert.klass));
-        } catch (err) {
-          app.log.error({ err, alert: c.alert.uuid }, 'an alert listener failed');
-        }
+      try {
+        services.onAlertChange(c, toWire(c.alert), settings.policy(c.alert.klass));
+      } catch (err) {
+        app.log.error({ err, alert: c.alert.uuid }, 'handing an alert to the alert services failed');
       }
     }
   };
@@ -116,7 +110,8 @@ function alertModule(app: App, options: AlertModuleOptions): ModuleDef {
   /** Applies a settings change to the alerts shown: a class hidden (NEVER) or shown again, a new level. */
   const resettle = (before: Map<string, { shown: boolean; level: string }>) => {
     for (const a of store.all()) {
-      const was = before.get(a.uuid)!;
+      const was = before.get(a.uuid);
+      if (was === undefined) continue; // raised meanwhile: announced with the settings in force
       const shown = visible(a);
       if (was.shown && !shown) emit('removed', a);
       else if (!was.shown && shown) emit('added', a);
