@@ -70,7 +70,7 @@ export class Rpc {
   }
 }
 
-async function startDaemon(dir: string, core: number | null, flags: string[] = []): Promise<{ child: Child; startupMs: number }> {
+export async function startDaemon(dir: string, core: number | null, flags: string[] = []): Promise<{ child: Child; startupMs: number }> {
   const started = performance.now();
   // The test module provides test.noop; retention is raised so the seeded history stays whole.
   process.env.MIDSHIP_MODULES = testModules;
@@ -90,7 +90,7 @@ async function rssMb(pid: number): Promise<number> {
 }
 
 /** 8 connections x 16 jobs in flight, new-style calls: each returns when its job has ended. */
-async function throughput(socketPath: string, total: number): Promise<number> {
+export async function throughput(socketPath: string, total: number): Promise<number> {
   const conns = await Promise.all(Array.from({ length: 8 }, () => Rpc.open(socketPath)));
   for (const c of conns) await c.call('core.set_options', [{ legacy_jobs: false }]);
   for (let i = 0; i < 500; i++) await conns[0]!.call('test.noop'); // warm-up

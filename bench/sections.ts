@@ -1,6 +1,7 @@
 // The sections of `npm run bench` after the core.ping comparison, in the order they run. Adding a
 // section is one entry here: its name (for `--skip NAME` and its key in .bench/results.json), the
 // line printed before it runs, how to run it, and how to print its figures.
+import { alertsLines, benchAlerts } from './alerts.js';
 import { benchDelivery, deliveryLines } from './delivery.js';
 import { benchFleet, fleetLines } from './fleet.js';
 import { natsServerPath } from '../tests/helpers/nats.js';
@@ -89,6 +90,12 @@ export const SECTIONS: readonly Section[] = [
     title: 'Webhook delivery: 20,000 signed deliveries to a local receiver, persistence on',
     run: () => benchDelivery(),
     lines: deliveryLines,
+  }),
+  section({
+    name: 'alerts',
+    title: 'Alerts and job webhooks through the daemon: signed deliveries from ending jobs to a local receiver, persistence on; job throughput with one webhook on FAILED vs without, alternately',
+    run: (c) => benchAlerts(c.server, c.client),
+    lines: alertsLines,
   }),
   section({
     name: 'fleet',

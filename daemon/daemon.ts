@@ -2,6 +2,7 @@
 // listeners. Nothing is global, so tests run several daemons in one process.
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { AlertHub } from './alerts.js';
 import { INTERNAL_CREDENTIALS } from './auth/credentials.js';
 import { AuthService } from './auth/service.js';
 import type { Config } from './config.js';
@@ -30,6 +31,7 @@ export class Daemon {
   readonly jobs: JobManager;
   readonly auth: AuthService;
   readonly downloads: Downloads;
+  readonly alerts: AlertHub;
   readonly http = new HttpRouter();
   readonly bootId = randomUUID();
   /** Every write goes through it: one place notices storage faults for every store (storage.ts). */
@@ -52,6 +54,7 @@ export class Daemon {
       user: (id) => this.auth.users.get(id),
     });
     this.downloads = new Downloads(this.jobs, config.dataDir, config.jobs.downloadTokenTtlMs);
+    this.alerts = new AlertHub(this.log);
     this.dispatcher = new Dispatcher({ anonCallsPerMinute: config.limits.anonCallsPerMinute, log: this.log, auth: this.auth, jobs: this.jobs });
     const transport = new Transport(config.limits, this.registry, this.dispatcher, this.log);
     this.server = new Server(config, transport, this.events, this.http, {
@@ -111,6 +114,8 @@ export class Daemon {
       for (const s of mod.services) this.registry.addService(s);
       for (const m of mod.methods) this.registry.addMethod(m);
       for (const e of mod.events ?? []) this.events.register(e);
+      for (const c of mod.alerts?.classes ?? []) this.alerts.addClass(c);
+      for (const s of mod.alerts?.sources ?? []) this.alerts.addSource(s);
       this.modules.push(mod);
     }
     // After the factories: a module's addToJobBatch hook (the fleet outbox) must see the jobs
@@ -122,6 +127,7 @@ export class Daemon {
     const { port, socketPath } = await this.server.listen();
     this.port = port;
     this.log.info({ host: this.config.host, port, socket: socketPath, dataDir: this.config.dataDir, methods: this.registry.methods.size }, 'midshipd listening');
+    this.alerts.started();
   }
 
   /** What modules are made with (module-api.ts): the services, not the daemon itself. */
@@ -135,6 +141,7 @@ export class Daemon {
       jobs: this.jobs,
       auth: this.auth,
       downloads: this.downloads,
+      alerts: this.alerts,
       sublevel: (name) => this.sublevel(name),
       call: (name, args, options) => this.call(name, args, options),
     };

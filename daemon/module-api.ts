@@ -7,14 +7,16 @@
 // the database closes. The services are interfaces: what a module may ask of the engine, not
 // the classes behind them.
 import type { PassThrough } from 'node:stream';
+import type { Alerts } from './alerts.js';
 import type { Credentials } from './auth/credentials.js';
 import type { ApiKeyRecord, KeyChange } from './auth/apikeys.js';
-import type { LoginResult } from './auth/service.js';
+import type { FailedLogin, LoginResult } from './auth/service.js';
 import type { SessionEntry } from './auth/sessions.js';
 import type { NewUser, UserChange, UserRecord } from './auth/users.js';
 import type { Config } from './config.js';
 import type { EventMsg, Visibility } from './events.js';
 import type { JobHandle } from './jobs/handle.js';
+import type { JobObserver } from './jobs/manager.js';
 import type { JobRecord } from './jobs/types.js';
 import type { Logger } from './log.js';
 import type { CallContext, ConnectionInfo, RegisteredMethod, ServiceDef } from './registry.js';
@@ -32,6 +34,11 @@ export { arg, type ArgSpec } from './schema.js';
 /** Schemas are TypeBox objects: one declaration is both the JSON Schema ajv checks and the TypeScript type. */
 export { Type, type Static, type TSchema } from '@sinclair/typebox';
 
+// ---- alerts (daemon/alerts.ts: classes and sources in ModuleDef.alerts, raise/clear in App.alerts) ----
+
+export { alertSource } from './alerts.js';
+export type { AlertBackend, AlertClassDef, AlertDraft, Alerts, AlertSourceContext, AlertSourceDef } from './alerts.js';
+
 // ---- errors (daemon/errors.ts maps them to the wire) ----
 
 export { CallError, ERRNO, JobAborted, JobInterrupted, ValidationErrors, notFound, type ValidationEntry } from './errors.js';
@@ -46,6 +53,8 @@ export type { QueryFiltersT, QueryOptionsT } from '../schemas/query.js';
 // ---- jobs, events, storage, concurrency ----
 
 export type { JobEnd, JobHandle } from './jobs/handle.js';
+export type { JobObserver } from './jobs/manager.js';
+export { jobToWire, type WireJob } from './jobs/wire.js';
 export type { JobRecord, JobState } from './jobs/types.js';
 export type { EventMsg, Visibility } from './events.js';
 export type { Sublevel } from './storage.js';
@@ -61,7 +70,7 @@ export { checkNoControlChars } from './auth/names.js';
 export { HOST_USER_ID_BASE, publicUser, type NewUser, type PublicUser, type UserChange, type UserRecord } from './auth/users.js';
 export { isExpired, publicKey, type ApiKeyRecord, type KeyChange, type PublicApiKey } from './auth/apikeys.js';
 export { SESSIONS_EVENT, type SessionEntry } from './auth/sessions.js';
-export type { LoginResult } from './auth/service.js';
+export type { FailedLogin, LoginResult } from './auth/service.js';
 export { REDACTED } from './redact.js';
 
 // ---- the services a module is handed ----
@@ -77,6 +86,8 @@ export interface App {
   readonly jobs: Jobs;
   readonly auth: Accounts;
   readonly downloads: Downloads;
+  /** Raise and clear alerts of the classes modules declared; the alert module serves them. */
+  readonly alerts: Alerts;
   /** A JSON-valued sublevel of the daemon's database, e.g. `app.sublevel('cronjob')`: the module's own key space. */
   sublevel<V = unknown>(name: string): Sublevel<V>;
   /** Call a method from inside the daemon. Job methods resolve with the job's result. */
@@ -146,6 +157,12 @@ export interface Jobs {
   lockHolder(lock: string): number | null;
   /** Jobs the previous run left waiting or running, stored as FAILED (interrupted) at this start. */
   readonly interrupted: readonly JobRecord[];
+  /**
+   * `fn` sees every job that is not transient as core.get_jobs events do: added once stored, then
+   * each (throttled) change and its end; arguments redacted, the result not. It is called
+   * synchronously on the jobs' path, so it must be cheap. Returns the remover.
+   */
+  observe(fn: JobObserver): () => void;
   /** Stored jobs, oldest first (reverse: newest first), of the given methods and states. */
   history(options?: { methods?: string[]; states?: string[]; reverse?: boolean }): AsyncIterable<JobRecord>;
   /**
@@ -185,6 +202,8 @@ export interface Accounts {
   listSessions(caller: Credentials, currentId: string | null): SessionEntry[];
   terminateSession(caller: Credentials, id: string): Promise<boolean>;
   terminateOtherSessions(caller: Credentials, currentId: string | null): Promise<number>;
+  /** `fn` is told of every failed login, as it fails (cheap work only); returns the remover. */
+  onLoginFailed(fn: (f: FailedLogin) => void): () => void;
   /** Close every session whose credentials match (a revoked key, a deleted or locked user); returns how many. */
   endSessions(match: (c: Credentials) => boolean, reason: string): number;
   /** New roles of a user apply to its open sessions. */

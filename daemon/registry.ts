@@ -2,6 +2,7 @@
 // receives the App of module-api.ts and returns its definitions; the engine never imports a
 // module, it is handed them (main.ts, tests).
 import type { TSchema } from '@sinclair/typebox';
+import type { AlertClassDef, AlertSourceDef } from './alerts.js';
 import type { App, MethodCatalog } from './module-api.js';
 import { hasAnyRole, type Credentials } from './auth/credentials.js';
 import type { JobHandle } from './jobs/handle.js';
@@ -177,6 +178,8 @@ export interface ModuleDef {
   services: ServiceDef[];
   methods: MethodDef[];
   events?: EventDef[];
+  /** Alert classes the module raises, and sources the alert module runs (daemon/alerts.ts). */
+  alerts?: { classes?: AlertClassDef[]; sources?: AlertSourceDef[] };
   /** Called once all modules are registered and the daemon is about to listen. */
   start?(): Promise<void> | void;
   /** Called on shutdown, before the database closes. */

@@ -12,10 +12,11 @@ import { twoFactorModule } from './auth/two-factor.js';
 import { systemSettingsModule } from './system_settings.js';
 import { truenasModule } from './truenas.js';
 import { serviceModule } from './service.js';
-import { alertModule } from './alert.js';
+import { makeAlertModule } from './alert.js';
+import { makeWebhookModule } from './webhook.js';
 // Fleet mode (docs/fleet.md): registers nothing unless --fleet-url is set.
 import { fleetModule } from './fleet-host/index.js';
 
 export const modules: ModuleFactory[] = [coreModule, jobsModule, authModule, userModule, apiKeyModule, cronjobModule];
-modules.push(twoFactorModule, systemSettingsModule, truenasModule, serviceModule, alertModule);
+modules.push(twoFactorModule, systemSettingsModule, truenasModule, serviceModule, makeAlertModule(), makeWebhookModule());
 modules.push(fleetModule);

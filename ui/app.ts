@@ -1,11 +1,15 @@
 // The shell: login screen or the pages, the "reconnecting" banner, navigation and logout.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from './html.js';
+import { AlertBell, AlertsPage, type Alert } from './alerts-page.js';
+import { AlertServicesPage } from './alertservices-page.js';
 import { JobsPage } from './jobs-page.js';
+import { useLiveList, type LiveList } from './live-list.js';
 import { useRoute, type Route } from './router.js';
 import type { ConnState, RpcClient } from './rpc.js';
 import { SchedulesPage } from './schedules-page.js';
 import { SessionsPage } from './sessions-page.js';
+import { WebhooksPage } from './webhooks-page.js';
 import { LoginFailed, storedToken, type Session, type SessionInfo } from './session.js';
 
 export interface AppProps {
@@ -72,27 +76,43 @@ function LoginScreen({ session, reason }: { session: Session; reason: string | n
     </main>`;
 }
 
+const TITLES: Record<Route['page'], string> = { jobs: 'Jobs', schedules: 'Schedules', sessions: 'Sessions', alerts: 'Alerts', alertservices: 'Alert services', webhooks: 'Webhooks' };
+
+function page(route: Route, rpc: RpcClient, alerts: LiveList<Alert>) {
+  switch (route.page) {
+    case 'jobs': return html`<${JobsPage} rpc=${rpc} route=${route} />`;
+    case 'schedules': return html`<${SchedulesPage} rpc=${rpc} route=${route} />`;
+    case 'sessions': return html`<${SessionsPage} rpc=${rpc} />`;
+    case 'alerts': return html`<${AlertsPage} rpc=${rpc} alerts=${alerts} />`;
+    case 'alertservices': return html`<${AlertServicesPage} rpc=${rpc} />`;
+    case 'webhooks': return html`<${WebhooksPage} rpc=${rpc} />`;
+  }
+}
+
 function Shell({ rpc, session, user }: AppProps & { user: SessionInfo }) {
   const route = useRoute();
+  // One alert list for the bell and the alerts page, followed from login on.
+  const alerts = useLiveList<Alert>(rpc, 'alert.list', 'alert.list');
   const [loggingOut, setLoggingOut] = useState(false);
   const mainRef = useRef<HTMLElement>(null);
   const link = (page: Route['page'], label: string) =>
     html`<a href=${`#/${page}`} class=${route.page === page ? 'active' : ''} aria-current=${route.page === page ? 'page' : undefined}>${label}</a>`;
   useEffect(() => {
-    document.title = route.page === 'jobs' ? (route.id !== null ? `Job ${route.id} \u00b7 Midship` : 'Jobs \u00b7 Midship') : route.page === 'schedules' ? 'Schedules \u00b7 Midship' : 'Sessions \u00b7 Midship';
+    document.title = route.page === 'jobs' && route.id !== null ? `Job ${route.id} \u00b7 Midship` : `${TITLES[route.page]} \u00b7 Midship`;
   }, [route.page, route.id]);
   return html`
     <a class="skip" href="#main" onClick=${(e: Event) => (e.preventDefault(), mainRef.current?.focus())}>Skip to content</a>
     <header class="topbar">
       <span class="brand">Midship</span>
-      <nav aria-label="Pages">${link('jobs', 'Jobs')}${link('schedules', 'Schedules')}${link('sessions', 'Sessions')}</nav>
+      <nav aria-label="Pages">${link('jobs', 'Jobs')}${link('schedules', 'Schedules')}${link('sessions', 'Sessions')}${link('alertservices', 'Alert services')}${link('webhooks', 'Webhooks')}</nav>
+      <${AlertBell} alerts=${alerts} />
       <span class="user">
         <span class="muted" data-testid="whoami">${user.username}</span>
         <button type="button" disabled=${loggingOut} onClick=${() => (setLoggingOut(true), void session.logout())}>Log out</button>
       </span>
     </header>
     <main id="main" ref=${mainRef} tabindex="-1">
-      ${route.page === 'jobs' ? html`<${JobsPage} rpc=${rpc} route=${route} />` : route.page === 'schedules' ? html`<${SchedulesPage} rpc=${rpc} route=${route} />` : html`<${SessionsPage} rpc=${rpc} />`}
+      ${page(route, rpc, alerts)}
     </main>`;
 }
 

@@ -38,6 +38,13 @@ interface PendingScram {
   account: string;
 }
 
+/** A failed login as observers see it: where from, and the user name tried (null: unknown or none given). */
+export interface FailedLogin {
+  address: string;
+  transport: 'tcp' | 'unix';
+  username: string | null;
+}
+
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const TOKEN_SWEEP_MS = 60_000;
 
@@ -49,6 +56,7 @@ export class AuthService implements Accounts {
   readonly #scram = new Map<string, PendingScram>();
   readonly #throttle: LoginThrottle;
   readonly #expiryTimers = new Map<string, NodeJS.Timeout>();
+  readonly #failedLoginObservers = new Set<(f: FailedLogin) => void>();
   #sweepTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -260,10 +268,23 @@ export class AuthService implements Accounts {
 
   private async failed<T extends LoginResult>(conn: ConnectionInfo, account: string, started: number, result: T, why: string, username: string | null): Promise<T> {
     this.log.info({ conn: conn.id, remote: conn.remoteAddress, user: username, why }, 'login failed');
+    for (const fn of this.#failedLoginObservers) {
+      try {
+        fn({ address: conn.remoteAddress, transport: conn.transport, username });
+      } catch (err) {
+        this.log.error({ err }, 'a failed-login observer failed');
+      }
+    }
     if (conn.transport !== 'unix') this.#throttle.failed(account, conn.remoteAddress);
     // Answer every failure at the same moment after it arrived, whatever went wrong.
     await sleep(Math.max(0, started + this.config.failDelayMs - Date.now()));
     return result;
+  }
+
+  /** `fn` is told of every failed login (the alert module counts them per address); returns the remover. */
+  onLoginFailed(fn: (f: FailedLogin) => void): () => void {
+    this.#failedLoginObservers.add(fn);
+    return () => this.#failedLoginObservers.delete(fn);
   }
 
   private succeeded(conn: ConnectionInfo, credentials: Credentials, loginToken: string | null = null): LoginResult {

@@ -91,6 +91,9 @@ interface Throttle {
 
 type Watcher = (job: Job) => void;
 
+/** A module following jobs (Jobs.observe): the record as stored or changed, arguments redacted. */
+export type JobObserver = (record: Readonly<JobRecord>, msg: 'added' | 'changed') => void;
+
 /** The error callers of interrupted jobs get (they are gone by then; one is enough). */
 const INTERRUPTED = new JobInterrupted();
 
@@ -109,6 +112,8 @@ export class JobManager implements Jobs {
   readonly #locks = new Map<string, LockState>();
   readonly #throttles = new Map<number, Throttle>();
   readonly #watchers = new Map<number, Set<Watcher>>();
+  /** Modules following every job (webhooks, alerts): told what clients are told, as it is sent. */
+  readonly #observers = new Set<JobObserver>();
   /** Active (and being submitted) top-level jobs per owner, for maxActivePerOwner. */
   readonly #activeByOwner = new Map<string, number>();
   /** Jobs that ended but whose final record could not be written yet (storage fault). */
@@ -265,9 +270,10 @@ export class JobManager implements Jobs {
   /** The added record is durable: the job exists for clients from now on. */
   #announce(t: Tracked, stored: JobRecord): void {
     t.announced = true;
-    if (t.record.transient || !this.events.hasListeners(JOB_EVENT)) return;
+    if (t.record.transient) return;
     // "added" is the job as stored (WAITING); a job that started meanwhile follows at once.
-    this.#emitRecord(t.job, 'added', stored);
+    this.#observe(stored, 'added');
+    if (this.events.hasListeners(JOB_EVENT)) this.#emitRecord(t.job, 'added', stored);
     const r = t.record;
     if (r.state !== stored.state || r.progress !== stored.progress || r.message_ids !== stored.message_ids) this.#emit(t, 'changed');
   }
@@ -511,8 +517,29 @@ export class JobManager implements Jobs {
   }
 
   #emit(t: Tracked, msg: 'added' | 'changed'): void {
-    if (!t.announced || t.record.transient || !this.events.hasListeners(JOB_EVENT)) return;
+    if (!t.announced || t.record.transient) return;
+    this.#observe(t.record, msg);
+    if (!this.events.hasListeners(JOB_EVENT)) return;
     this.#emitRecord(t.job, msg, t.record);
+  }
+
+  #observe(record: JobRecord, msg: 'added' | 'changed'): void {
+    for (const o of this.#observers) {
+      try {
+        o(record, msg);
+      } catch (err) {
+        this.log.error({ err, job: record.id }, 'a job observer failed');
+      }
+    }
+  }
+
+  /**
+   * `fn` sees every job that is not transient as its events do: added once stored, then each
+   * (throttled) change and its end. Called synchronously: it must be cheap. Returns the remover.
+   */
+  observe(fn: JobObserver): () => void {
+    this.#observers.add(fn);
+    return () => this.#observers.delete(fn);
   }
 
   #emitRecord(job: Job, msg: 'added' | 'changed', record: JobRecord): void {
