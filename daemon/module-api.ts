@@ -44,6 +44,7 @@ export type { QueryFiltersT, QueryOptionsT } from '../schemas/query.js';
 // ---- jobs, events, storage, concurrency ----
 
 export type { JobEnd, JobHandle } from './jobs/handle.js';
+export type { JobCountersT } from './jobs/job-counters.js';
 export type { JobRecord, JobState } from './jobs/types.js';
 export type { EventMsg, Visibility } from './events.js';
 export type { Sublevel } from './storage.js';

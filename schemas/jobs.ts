@@ -45,3 +45,15 @@ export const DownloadLogsResult = Type.String();
 
 /** Arguments of the core.job_logs event source: core.job_logs:{"id": N}. */
 export const JobLogsSourceArgs = Type.Object({ id: JobId }, { additionalProperties: false });
+
+/** One counter of a job: a whole number of records, 0 or more. */
+const CounterValue = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+
+/**
+ * Counters a job reports, Celigo-style: records processed with success, with an error, ignored.
+ * Kept in the job's progress.extra.counters (filterable: [["progress.extra.counters.error", ">", 0]]).
+ */
+export const JobCounters = Type.Object(
+  { success: Type.Optional(CounterValue), error: Type.Optional(CounterValue), ignore: Type.Optional(CounterValue) },
+  { additionalProperties: false },
+);

@@ -4,7 +4,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { formatFullTime, isTerminal, toMs } from './format.js';
 import { html } from './html.js';
-import { jobDuration, ProgressBar, StateBadge, useNow } from './job-parts.js';
+import { CountersLine, jobCounters, jobDuration, ProgressBar, StateBadge, useNow } from './job-parts.js';
 import type { Job, JobsStore } from './jobs-store.js';
 import { navigate } from './router.js';
 import { RpcError, type ErrorData, type RpcClient } from './rpc.js';
@@ -232,6 +232,7 @@ export function JobDetail({ rpc, store, id }: { rpc: RpcClient; store: JobsStore
       <dl class="facts">
         <dt>State</dt><dd data-testid="detail-state"><${StateBadge} state=${job.state} /></dd>
         <dt>Progress</dt><dd><${ProgressBar} job=${job} /></dd>
+        ${jobCounters(job) !== null ? html`<dt>Counters</dt><dd><${CountersLine} job=${job} /></dd>` : null}
         <dt>Started</dt><dd>${formatFullTime(started)}</dd>
         ${finished !== null ? html`<dt>Finished</dt><dd>${formatFullTime(finished)}</dd>` : null}
         <dt>Duration</dt><dd>${jobDuration(job, now)}</dd>

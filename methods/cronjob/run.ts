@@ -130,6 +130,7 @@ export async function runCronJob(o: RunOptions): Promise<RunResultT> {
           if (stream === 'stdout' && line.includes('{')) {
             const p = parseProgressLine(line);
             if (p !== null) {
+              if (p.counters) job.setCounters(p.counters);
               job.setProgress(p.percent, p.description, p.extra);
               continue;
             }
