@@ -45,6 +45,7 @@ export type { QueryFiltersT, QueryOptionsT } from '../schemas/query.js';
 
 export type { JobEnd, JobHandle } from './jobs/handle.js';
 export type { JobCountersT } from './jobs/job-counters.js';
+export type { JobMetrics, MetricsPoint, UsageSample } from './jobs/metrics.js';
 export type { JobRecord, JobState } from './jobs/types.js';
 export type { EventMsg, Visibility } from './events.js';
 export type { Sublevel } from './storage.js';

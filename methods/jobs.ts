@@ -15,6 +15,7 @@ import {
   JobAbortResult,
   JobId,
   JobLogsSourceArgs,
+  JobMetricsResult,
   JobWaitResult,
   MethodName,
 } from '../schemas/jobs.js';
@@ -154,6 +155,25 @@ export function jobsModule(app: App): ModuleDef {
           const job = await jobs.submit(m, validArgs, ctx, { output: output.stream });
           output.attach(job.id);
           return [job.id, app.downloads.issue(job.id, filename, originOf(ctx), 'output')] as [number, string];
+        },
+      }),
+
+      method('core.job_metrics', {
+        description: "CPU time and resident memory of job `id`'s processes, sampled every few seconds while it ran: a series of at most 120 points, the total CPU seconds and the peak RSS. Readable by whoever may read the job (as core.job_logs).",
+        args: [arg('id', JobId)],
+        result: JobMetricsResult,
+        authOnly: true,
+        handler: async (ctx, id) => {
+          const r = await jobs.read(id, ctx.credentials);
+          const m = r.metrics;
+          return {
+            id: r.id,
+            state: r.state,
+            samples_per_point: m?.step ?? 1,
+            points: (m?.points ?? []).map((p) => ({ time: { $date: p.time }, cpu_seconds: p.cpu_seconds, rss_bytes: p.rss_bytes })),
+            cpu_seconds: m?.cpu_seconds ?? null,
+            peak_rss_bytes: m?.peak_rss_bytes ?? null,
+          };
         },
       }),
 

@@ -57,3 +57,20 @@ export const JobCounters = Type.Object(
   { success: Type.Optional(CounterValue), error: Type.Optional(CounterValue), ignore: Type.Optional(CounterValue) },
   { additionalProperties: false },
 );
+
+const EjsonDate = Type.Object({ $date: Type.Integer() });
+
+/**
+ * core.job_metrics: the resources the job's processes used, sampled every few seconds while it
+ * ran. `points` is a series of at most 120 (older samples merged pairwise as it grows: each point
+ * keeps the larger RSS); `cpu_seconds` is the total and `peak_rss_bytes` the peak (null: never
+ * sampled, e.g. a job that runs no process).
+ */
+export const JobMetricsResult = Type.Object({
+  id: Type.Integer(),
+  state: Type.String(),
+  samples_per_point: Type.Integer({ minimum: 1 }),
+  points: Type.Array(Type.Object({ time: EjsonDate, cpu_seconds: Type.Number({ minimum: 0 }), rss_bytes: Type.Number({ minimum: 0 }) })),
+  cpu_seconds: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
+  peak_rss_bytes: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
+});

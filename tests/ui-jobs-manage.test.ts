@@ -62,4 +62,22 @@ it("the job panel shows the counters a cron run reported", async () => {
   assert.equal(watch.problems, []);
 });
 
+it("the job panel charts the memory and CPU of a run's processes", async () => {
+  const node = JSON.stringify(process.execPath);
+  const id = await cron(`${node} -e "globalThis.b = Buffer.alloc(120 * 1024 * 1024, 1); setInterval(() => {}, 1000)"`);
+  const jobId = await run(admin, id);
+  const { page, watch } = await loggedIn();
+  await page.goto(`http://127.0.0.1:${d.port}/ui/#/jobs/${jobId}`);
+  // Two points make a line: the panel polls while the job runs.
+  await untilInPage(page, `!!document.querySelector('[data-testid=job-metrics] polyline.line-rss') && /MiB/.test(document.querySelector('[data-testid=peak-rss]').textContent)`, 60_000);
+  const peak = await inPage<string>(page, `document.querySelector('[data-testid=peak-rss]').textContent`);
+  const mib = Number(/([\d.]+) MiB/.exec(peak)![1]);
+  assert.ok(mib > 120, peak);
+  assert.ok(await inPage<number>(page, `document.querySelector('polyline.line-rss').getAttribute('points').split(' ').length`) >= 2);
+  await screenshot(page, dir, 'job-metrics');
+  await admin.call('core.job_abort', jobId);
+  await jobEnd(admin, jobId);
+  assert.equal(watch.problems, []);
+});
+
 test.run();

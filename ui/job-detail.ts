@@ -5,6 +5,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { formatFullTime, isTerminal, toMs } from './format.js';
 import { html } from './html.js';
 import { CountersLine, jobCounters, jobDuration, ProgressBar, StateBadge, useNow } from './job-parts.js';
+import { MetricsChart } from './job-metrics.js';
 import type { Job, JobsStore } from './jobs-store.js';
 import { navigate } from './router.js';
 import { RpcError, type ErrorData, type RpcClient } from './rpc.js';
@@ -244,6 +245,7 @@ export function JobDetail({ rpc, store, id }: { rpc: RpcClient; store: JobsStore
         <h3 id="args-title">Arguments</h3>
         <pre class="json" data-testid="job-args">${pretty(job.arguments)}</pre>
       </section>
+      <${MetricsChart} rpc=${rpc} job=${job} />
       ${job.state === 'SUCCESS' ? html`
         <section aria-labelledby="result-title">
           <h3 id="result-title">Result</h3>

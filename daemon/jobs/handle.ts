@@ -2,6 +2,7 @@
 import type { Writable } from 'node:stream';
 import type { Credentials } from '../auth/credentials.js';
 import type { JobCountersT } from './job-counters.js';
+import type { UsageSample } from './metrics.js';
 
 /** How a job ended, as its onEnd listeners learn it. */
 export interface JobEnd {
@@ -29,6 +30,12 @@ export interface JobHandle {
    */
   setCounters(counters: JobCountersT): void;
   addCounters(counters: JobCountersT): void;
+  /**
+   * One sample of the resources the job's processes use: CPU seconds so far (across all of them,
+   * never decreasing) and resident bytes now. Kept as a bounded series with peak and total
+   * (core.job_metrics); a module that runs processes samples them every few seconds.
+   */
+  recordMetrics(sample: UsageSample): void;
   setDescription(description: string): void;
   /** Append text to the job's log (jobs declared with `logs`). */
   log(text: string): void;

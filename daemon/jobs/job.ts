@@ -7,6 +7,7 @@ import type { RegisteredMethod } from '../registry.js';
 import type { JobEnd, JobHandle } from './handle.js';
 import { checkCounters, extraWithCounters, mergeCounters, type JobCountersT } from './job-counters.js';
 import { JobLogWriter } from './logs.js';
+import { addSample, type UsageSample } from './metrics.js';
 import { encodingError } from './wire.js';
 import { TERMINAL_STATES, interruptedRecord, jobTime, type JobRecord, type JobState } from './types.js';
 
@@ -239,6 +240,12 @@ export class Job implements JobHandle {
     const old = this.record.progress;
     this.record.progress = { ...old, extra: extraWithCounters(old.extra, this.#counters) };
     this.events.changed(this, false);
+  }
+
+  recordMetrics(sample: UsageSample): void {
+    if (this.finished) return;
+    // Replaced, never mutated (as progress): a snapshot taken for the store stays what it was.
+    this.record.metrics = addSample(this.record.metrics, sample, Date.now());
   }
 
   setDescription(description: string): void {
