@@ -295,6 +295,7 @@ export function cronjobModule(app: App): ModuleDef {
           abortable: true,
           logs: true,
           readRoles: ['SYSTEM_CRON_READ'],
+          tags: ([id]) => records.get(id)?.tags ?? [],
           description: ([id]) => {
             const r = records.get(id);
             const what = r ? r.description || r.command : `#${id}`;

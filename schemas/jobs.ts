@@ -74,3 +74,15 @@ export const JobMetricsResult = Type.Object({
   cpu_seconds: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
   peak_rss_bytes: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
 });
+
+/** Tags of a job: short labels, each once (repeats are dropped), no control characters. */
+export const JobTags = Type.Array(Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f\\u007f]*$' }), { maxItems: 100 });
+
+/** core.job_update: what may change. */
+export const JobUpdate = Type.Object({ tags: JobTags }, { additionalProperties: false });
+
+/** core.job_delete: how many finished jobs were deleted. */
+export const JobDeleteResult = Type.Integer({ minimum: 0 });
+
+/** core.job_abort_many: the jobs signalled, and the matching ones that cannot be aborted. */
+export const JobAbortManyResult = Type.Object({ aborted: Type.Array(Type.Integer()), not_abortable: Type.Array(Type.Integer()) });

@@ -536,6 +536,13 @@ export class JobStore {
     }
   }
 
+  /** core.job_delete: deletes those of `ids` that are finished jobs (re-checked here), in one batch. */
+  async deleteJobs(ids: number[]): Promise<PurgedJob[]> {
+    const removed: PurgedJob[] = [];
+    await this.deleteFinished(ids.filter(isValidId), removed);
+    return removed;
+  }
+
   private async deleteFinished(ids: number[], removed: PurgedJob[]): Promise<void> {
     const recs = await this.records.getMany(ids.map(padId));
     // Index entries are read from a snapshot; skip anything that is no longer a finished job.
