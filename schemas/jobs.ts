@@ -1,6 +1,7 @@
 // Argument and result schemas of the core.* job methods and of the core.job_logs event source
 // (PROTOCOL.md 6.1-6.6). core.get_jobs takes the shared query arguments of query.ts.
 import { Type } from '@sinclair/typebox';
+import { WireDate } from './util.js';
 
 export const JobId = Type.Integer({ minimum: 1 });
 
@@ -58,8 +59,6 @@ export const JobCounters = Type.Object(
   { additionalProperties: false },
 );
 
-const EjsonDate = Type.Object({ $date: Type.Integer() });
-
 /**
  * core.job_metrics: the resources the job's processes used, sampled every few seconds while it
  * ran. `points` is a series of at most 120 (older samples merged pairwise as it grows: each point
@@ -70,7 +69,7 @@ export const JobMetricsResult = Type.Object({
   id: Type.Integer(),
   state: Type.String(),
   samples_per_point: Type.Integer({ minimum: 1 }),
-  points: Type.Array(Type.Object({ time: EjsonDate, cpu_seconds: Type.Number({ minimum: 0 }), rss_bytes: Type.Number({ minimum: 0 }) })),
+  points: Type.Array(Type.Object({ time: WireDate({ integer: true }), cpu_seconds: Type.Number({ minimum: 0 }), rss_bytes: Type.Number({ minimum: 0 }) })),
   cpu_seconds: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
   peak_rss_bytes: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
 });
