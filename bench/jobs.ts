@@ -35,6 +35,15 @@ export interface JobBenchResult {
   startupMs: number;
   /** The same for the very first open after the bulk load (LevelDB compacts it meanwhile). */
   firstStartupMs: number;
+  /** core.job_delete of half the history (issue 19), with core.ping answered meanwhile. */
+  deleteJobs: DeleteBench;
+}
+
+export interface DeleteBench {
+  deleted: number;
+  ms: number;
+  pings: number;
+  ping: { p50Ms: number; p99Ms: number };
 }
 
 /** A minimal JSON-RPC client over the unix socket (the daemon's local administrator). */
@@ -136,6 +145,30 @@ async function seedHistory(dir: string, n: number): Promise<void> {
   await db.close();
 }
 
+/** core.job_delete of `filters` on one connection while another pings one call after another until it returns. */
+async function deleteWhilePinging(socketPath: string, filters: unknown[]): Promise<DeleteBench> {
+  const [deleter, pinger] = await Promise.all([Rpc.open(socketPath), Rpc.open(socketPath)]);
+  try {
+    const samples: number[] = [];
+    let done = false;
+    const started = performance.now();
+    const deleting = deleter.call('core.job_delete', [filters]).then((n) => {
+      done = true;
+      return { n: n as number, ms: performance.now() - started };
+    });
+    while (!done) {
+      const t = performance.now();
+      await pinger.call('core.ping');
+      samples.push(performance.now() - t);
+    }
+    const { n, ms } = await deleting;
+    return { deleted: n, ms, pings: samples.length, ping: latencySummary(Float64Array.from(samples), samples.length) };
+  } finally {
+    deleter.close();
+    pinger.close();
+  }
+}
+
 async function timed(times: number, fn: () => Promise<unknown>): Promise<{ p50Ms: number; p99Ms: number }> {
   const samples = new Float64Array(times);
   for (let i = 0; i < times; i++) {
@@ -183,7 +216,11 @@ export async function benchJobs(serverCore: number | null, clientCore: number | 
       await stop(again.child);
     }
     restarts.sort((a, b) => a - b);
-    return { jobs, jobsPerSecond, jobsPerSecondNoFsync, history, failedPage, failedCount, firstPage, summaryCount, rssMb: rss, startupMs: restarts[1]!, firstStartupMs };
+    // Half the history (two of its four methods) deleted while another client pings.
+    d = await startDaemon(seedDir, serverCore);
+    const deleteJobs = await deleteWhilePinging(join(seedDir, 'middlewared.sock'), [['method', 'in', ['cronjob.run', 'pool.scrub']]]);
+    await stop(d.child);
+    return { jobs, jobsPerSecond, jobsPerSecondNoFsync, history, failedPage, failedCount, firstPage, summaryCount, rssMb: rss, startupMs: restarts[1]!, firstStartupMs, deleteJobs };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -206,6 +243,10 @@ export function jobTargetLines(r: JobBenchResult): string {
     line('daemon RSS with that history (after the queries)', `${r.rssMb.toFixed(0)} MB`, '< 150 MB', r.rssMb < 150),
     line('start-up with that history (restart: spawn to listening)', `${Math.round(r.startupMs)} ms`, '< 1000 ms', r.startupMs < 1000),
     line('  first open right after the bulk load (compacting)', `${Math.round(r.firstStartupMs)} ms`, '(report)', true),
+    line(`core.job_delete of ${r.deleteJobs.deleted.toLocaleString('en-US')} jobs (filter on method)`, `${(r.deleteJobs.ms / 1000).toFixed(1)} s`, '(report)', true),
+    line('  same, jobs deleted per second', `${Math.round(r.deleteJobs.deleted / (r.deleteJobs.ms / 1000)).toLocaleString('en-US')} jobs/s`, '(report)', true),
+    line(`  core.ping p99 meanwhile (${r.deleteJobs.pings.toLocaleString('en-US')} pings)`, `${r.deleteJobs.ping.p99Ms.toFixed(1)} ms`, '< 20 ms', r.deleteJobs.ping.p99Ms < 20),
+    line('  core.ping p50 meanwhile', `${r.deleteJobs.ping.p50Ms.toFixed(1)} ms`, '(report)', true),
   ].join('\n');
 }
 

@@ -38,7 +38,7 @@ function section<R>(s: Section<R>): Section {
 export const SECTIONS: readonly Section[] = [
   section({
     name: 'jobs',
-    title: 'Job engine: 20,000 trivial jobs over 8 connections x 16 in flight (new-style calls, each returns when its job ended and is stored), with and without fsync; then a 200,000-job history finished within one day',
+    title: 'Job engine: 20,000 trivial jobs over 8 connections x 16 in flight (new-style calls, each returns when its job ended and is stored), with and without fsync; then a 200,000-job history finished within one day, half of it deleted with core.job_delete while another client pings',
     run: (c) => benchJobs(c.server, c.client),
     lines: jobTargetLines,
   }),

@@ -14,6 +14,7 @@ import { EventBus } from './events.js';
 import { HttpRouter, sendJson } from './http.js';
 import { JobManager } from './jobs/manager.js';
 import { Downloads } from './jobs/download.js';
+import { JOB_LOGS_PREFIX, jobLogsRoute } from './jobs/log-http.js';
 import { createLogger, type Logger } from './log.js';
 import type { App, InternalCallOptions } from './module-api.js';
 import { Registry, type ModuleDef, type ModuleFactory } from './registry.js';
@@ -67,6 +68,8 @@ export class Daemon {
     // The TrueNAS web UI downloads with POST, as middlewared accepts (the token is in the URL).
     this.http.add('GET', '/_download/', this.downloads.handle);
     this.http.add('POST', '/_download/', this.downloads.handle);
+    // A job's log over plain HTTP, followed as Server-Sent Events (jobs/log-http.ts).
+    this.http.add('GET', JOB_LOGS_PREFIX, jobLogsRoute({ jobs: this.jobs, auth: this.auth, log: this.log }));
     // The dashboard at /ui/, and / redirecting there.
     registerUi(this.http);
   }

@@ -55,6 +55,8 @@ export type { QueryFiltersT, QueryOptionsT } from '../schemas/query.js';
 export type { JobEnd, JobHandle } from './jobs/handle.js';
 export type { JobObserver } from './jobs/manager.js';
 export { jobToWire, type WireJob } from './jobs/wire.js';
+export type { JobCountersT } from './jobs/job-counters.js';
+export type { JobMetrics, MetricsPoint, UsageSample } from './jobs/metrics.js';
 export type { JobRecord, JobState } from './jobs/types.js';
 export type { EventMsg, Visibility } from './events.js';
 export type { Sublevel } from './storage.js';
@@ -143,6 +145,12 @@ export interface Jobs {
   getRecord(id: number): Promise<JobRecord | undefined>;
   /** core.job_abort on behalf of `credentials`. */
   abort(id: number, credentials: Credentials | null): Promise<void>;
+  /** core.job_delete on behalf of `credentials`: its finished jobs (all, for a full admin) matching `filters`, with their logs; returns how many. */
+  deleteMatching(filters: unknown[], credentials: Credentials | null): Promise<number>;
+  /** core.job_abort_many on behalf of `credentials`: aborts its matching waiting and running jobs. */
+  abortMatching(filters: unknown[], credentials: Credentials | null): Promise<{ aborted: number[]; not_abortable: number[] }>;
+  /** core.job_update: replace the tags of job `id` (its owner or a full admin). */
+  updateTags(id: number, tags: string[], credentials: Credentials | null): Promise<void>;
   /** A user was deleted or locked: abort its waiting and running jobs; returns how many. */
   abortOwnedBy(user: { id: number; created_at: number }, reason: string): number;
   /** core.job_wait: mirror job `id`'s progress on `waiter` until it ends; resolves with its result or throws its error. */

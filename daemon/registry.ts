@@ -56,6 +56,8 @@ export interface JobOptions<A extends unknown[] = unknown[]> {
   transient?: boolean;
   /** Human title from the raw arguments. */
   description?: (args: A) => string | null;
+  /** The job's first tags, from its arguments (core.job_update changes them later). */
+  tags?: (args: A) => string[];
   /** Roles that may read (list, follow) jobs of this method besides the owner. */
   readRoles?: string[];
   /** The job writes an output stream that core.download serves. */

@@ -16,6 +16,7 @@ import { QueryOptions } from '../schemas/query.js';
 import { bootId } from './cronjob/procfs.js';
 import { killLeftover, parseRunInternal } from './cronjob/recovery.js';
 import { KILL_GRACE_MS, STOP_GRACE_MS, runCronJob } from './cronjob/run.js';
+import { UsageSampler } from './cronjob/usage.js';
 import { DEFAULT_SCHEDULE, Scheduler, validateSchedule } from './cronjob/schedule.js';
 import {
   CronJobCreate,
@@ -124,6 +125,7 @@ export function cronjobModule(app: App): ModuleDef {
   /** Handlers of runs in progress, by job id: the daemon's stop interrupts and awaits them. */
   const running = new Map<number, { stop: AbortController; done: Promise<unknown> }>();
   const scheduler = new Scheduler((id) => fire(id));
+  const usage = new UsageSampler();
   let nextId = 1;
   let boot: string | null = null;
   let stopping = false;
@@ -293,6 +295,7 @@ export function cronjobModule(app: App): ModuleDef {
           abortable: true,
           logs: true,
           readRoles: ['SYSTEM_CRON_READ'],
+          tags: ([id]) => records.get(id)?.tags ?? [],
           description: ([id]) => {
             const r = records.get(id);
             const what = r ? r.description || r.command : `#${id}`;
@@ -308,7 +311,7 @@ export function cronjobModule(app: App): ModuleDef {
           // After noteRun: a refused run shows as this cron job's last run.
           await checkRunAs(r);
           const stop = new AbortController();
-          const done = runCronJob({ job, record: structuredClone(r), stopSignal: stop.signal, bootId: boot, log: app.log });
+          const done = runCronJob({ job, record: structuredClone(r), stopSignal: stop.signal, bootId: boot, log: app.log, usage });
           running.set(job.id, { stop, done });
           try {
             return await done;

@@ -12,9 +12,13 @@ import {
   DownloadResult,
   Filename,
   GetJobsResult,
+  JobAbortManyResult,
   JobAbortResult,
+  JobDeleteResult,
   JobId,
   JobLogsSourceArgs,
+  JobMetricsResult,
+  JobUpdate,
   JobWaitResult,
   MethodName,
 } from '../schemas/jobs.js';
@@ -73,6 +77,40 @@ export function jobsModule(app: App): ModuleDef {
         handler: async (ctx, id) => {
           await jobs.abort(id, ctx.credentials);
           return null;
+        },
+      }),
+
+      method('core.job_abort_many', {
+        description: 'Abort every waiting or running job matching `filters` (query filters, as core.get_jobs) that the caller may abort: its own, or any for a full admin. Returns {aborted, not_abortable}: the ids signalled, and those matching but not abortable.',
+        args: [arg('filters', QueryFilters)],
+        result: JobAbortManyResult,
+        authOnly: true,
+        audit: true,
+        handler: (ctx, filters) => jobs.abortMatching(filters, ctx.credentials),
+      }),
+
+      method('core.job_delete', {
+        description: 'Delete the finished jobs (SUCCESS, FAILED, ABORTED) matching `filters` (query filters, as core.get_jobs) that the caller may delete: its own, or any for a full admin; their log files go too. Waiting and running jobs are never deleted. [] matches every finished job. Returns how many were deleted.',
+        args: [arg('filters', QueryFilters)],
+        result: JobDeleteResult,
+        authOnly: true,
+        audit: true,
+        handler: async (ctx, filters) => {
+          const n = await jobs.deleteMatching(filters, ctx.credentials);
+          app.log.info({ user: ctx.credentials?.username, filters, deleted: n }, 'jobs deleted');
+          return n;
+        },
+      }),
+
+      method('core.job_update', {
+        description: "Change job `id`: {tags: [...]} replaces its tags (labels to find jobs by: core.get_jobs [[\"tags\", \"rin\", \"nightly\"]]). The job's owner or a full admin. Returns the job.",
+        args: [arg('id', JobId), arg('data', JobUpdate)],
+        result: GetJobsResult,
+        authOnly: true,
+        audit: true,
+        handler: async (ctx, id, data) => {
+          await jobs.updateTags(id, data.tags, ctx.credentials);
+          return jobs.query([['id', '=', id]], { get: true } as never, ctx.credentials, false);
         },
       }),
 
@@ -154,6 +192,25 @@ export function jobsModule(app: App): ModuleDef {
           const job = await jobs.submit(m, validArgs, ctx, { output: output.stream });
           output.attach(job.id);
           return [job.id, app.downloads.issue(job.id, filename, originOf(ctx), 'output')] as [number, string];
+        },
+      }),
+
+      method('core.job_metrics', {
+        description: "CPU time and resident memory of job `id`'s processes, sampled every few seconds while it ran: a series of at most 120 points, the total CPU seconds and the peak RSS. Readable by whoever may read the job (as core.job_logs).",
+        args: [arg('id', JobId)],
+        result: JobMetricsResult,
+        authOnly: true,
+        handler: async (ctx, id) => {
+          const r = await jobs.read(id, ctx.credentials);
+          const m = r.metrics;
+          return {
+            id: r.id,
+            state: r.state,
+            samples_per_point: m?.step ?? 1,
+            points: (m?.points ?? []).map((p) => ({ time: { $date: p.time }, cpu_seconds: p.cpu_seconds, rss_bytes: p.rss_bytes })),
+            cpu_seconds: m?.cpu_seconds ?? null,
+            peak_rss_bytes: m?.peak_rss_bytes ?? null,
+          };
         },
       }),
 

@@ -4,7 +4,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { formatFullTime, isTerminal, toMs } from './format.js';
 import { html } from './html.js';
-import { jobDuration, ProgressBar, StateBadge, useNow } from './job-parts.js';
+import { CountersLine, jobCounters, jobDuration, ProgressBar, StateBadge, useNow } from './job-parts.js';
+import { MetricsChart } from './job-metrics.js';
 import type { Job, JobsStore } from './jobs-store.js';
 import { navigate } from './router.js';
 import { RpcError, type ErrorData, type RpcClient } from './rpc.js';
@@ -232,6 +233,7 @@ export function JobDetail({ rpc, store, id }: { rpc: RpcClient; store: JobsStore
       <dl class="facts">
         <dt>State</dt><dd data-testid="detail-state"><${StateBadge} state=${job.state} /></dd>
         <dt>Progress</dt><dd><${ProgressBar} job=${job} /></dd>
+        ${jobCounters(job) !== null ? html`<dt>Counters</dt><dd><${CountersLine} job=${job} /></dd>` : null}
         <dt>Started</dt><dd>${formatFullTime(started)}</dd>
         ${finished !== null ? html`<dt>Finished</dt><dd>${formatFullTime(finished)}</dd>` : null}
         <dt>Duration</dt><dd>${jobDuration(job, now)}</dd>
@@ -243,6 +245,7 @@ export function JobDetail({ rpc, store, id }: { rpc: RpcClient; store: JobsStore
         <h3 id="args-title">Arguments</h3>
         <pre class="json" data-testid="job-args">${pretty(job.arguments)}</pre>
       </section>
+      <${MetricsChart} rpc=${rpc} job=${job} />
       ${job.state === 'SUCCESS' ? html`
         <section aria-labelledby="result-title">
           <h3 id="result-title">Result</h3>

@@ -1,6 +1,6 @@
 // Pieces shared by the jobs table and the detail panel.
 import { useEffect, useState } from 'preact/hooks';
-import { formatDuration, isTerminal, STATE_LOOK, toMs, type JobState } from './format.js';
+import { formatCount, formatDuration, isTerminal, STATE_LOOK, toMs, type JobState } from './format.js';
 import { html } from './html.js';
 import type { Job } from './jobs-store.js';
 
@@ -40,3 +40,22 @@ export function jobDuration(job: Job, now: number): string {
   return formatDuration(end - start);
 }
 
+
+/** The counters a job reported (progress.extra.counters), or null when it reported none. */
+export function jobCounters(job: Job): { success?: number; error?: number; ignore?: number } | null {
+  const extra = job.progress?.extra;
+  const c = typeof extra === 'object' && extra !== null ? (extra as { counters?: unknown }).counters : undefined;
+  return typeof c === 'object' && c !== null ? (c as { success?: number; error?: number; ignore?: number }) : null;
+}
+
+const COUNTER_LOOK = [
+  ['success', '\u2714', 'success'],
+  ['error', '\u2716', 'errors'],
+  ['ignore', '\u25CB', 'ignored'],
+] as const;
+
+export function CountersLine({ job }: { job: Job }) {
+  const c = jobCounters(job);
+  if (c === null) return null;
+  return html`<span class="counters" data-testid="counters">${COUNTER_LOOK.filter(([k]) => typeof c[k] === 'number').map(([k, icon, word]) => html`<span class=${`counter counter-${k}`} data-counter=${k}><span aria-hidden="true">${icon}</span> ${formatCount(c[k]!)} ${word}</span>`)}</span>`;
+}

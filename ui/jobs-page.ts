@@ -3,6 +3,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { formatCount, formatFullTime, formatTime, STATE_LOOK, STATES, toMs, type JobState } from './format.js';
 import { html } from './html.js';
+import { BulkBar, type Selection } from './job-bulk.js';
 import { JobDetail } from './job-detail.js';
 import { jobDuration, ProgressBar, StateBadge, useNow } from './job-parts.js';
 import { JobsStore, PAGE_SIZE, successRate, type Job, type JobFilter, type Summary } from './jobs-store.js';
@@ -57,6 +58,8 @@ function Filters({ filter, onChange }: { filter: JobFilter; onChange: (f: JobFil
             later({ ...filter, text, method: v });
           }} />
       </label>
+      <label class="check"><input type="checkbox" name="tree" data-testid="filter-tree" checked=${filter.tree}
+        onChange=${(e: Event) => onChange({ ...filter, method, text, tree: (e.target as HTMLInputElement).checked })} /> Tree</label>
       <label class="grow">Search
         <input type="search" name="q" data-testid="filter-text" placeholder="description, method or id" value=${text} autocomplete="off"
           onInput=${(e: Event) => {
@@ -68,15 +71,25 @@ function Filters({ filter, onChange }: { filter: JobFilter; onChange: (f: JobFil
     </form>`;
 }
 
-function JobRow({ job, now, selected }: { job: Job; now: number; selected: boolean }) {
+interface RowTree {
+  depth: number;
+  /** null: no children (no unfold button). */
+  expanded: boolean | null;
+  toggle: () => void;
+}
+
+function JobRow({ job, now, selected, checked, onCheck, tree }: { job: Job; now: number; selected: boolean; checked: boolean; onCheck: (on: boolean) => void; tree: RowTree | null }) {
   const started = toMs(job.time_started);
   return html`
-    <tr class=${selected ? 'selected' : ''} aria-current=${selected ? 'true' : undefined} data-job=${job.id} onClick=${(e: MouseEvent) => {
+    <tr class=${`${selected ? 'selected' : ''}${tree && tree.depth > 0 ? ' child' : ''}`} aria-current=${selected ? 'true' : undefined} aria-level=${tree ? tree.depth + 1 : undefined} data-job=${job.id} data-depth=${tree?.depth} onClick=${(e: MouseEvent) => {
       // The id link is the keyboard path; the whole row is a convenience for the mouse.
-      if ((e.target as HTMLElement).closest('a, button')) return;
+      if ((e.target as HTMLElement).closest('a, button, input, label')) return;
       navigate(`/jobs/${job.id}`);
     }}>
-      <td data-label="Id"><a href=${`#/jobs/${job.id}`} aria-label=${`Job ${job.id}`}>${job.id}</a></td>
+      <td class="select-cell" data-label="Select"><input type="checkbox" data-select=${job.id} aria-label=${`Select job ${job.id}`} checked=${checked} onChange=${(e: Event) => onCheck((e.target as HTMLInputElement).checked)} /></td>
+      <td data-label="Id" class="id-cell" style=${tree ? { paddingLeft: `${8 + tree.depth * 18}px` } : undefined}>
+        ${tree ? (tree.expanded === null ? html`<span class="twisty" aria-hidden="true"></span>` : html`<button type="button" class="twisty" data-testid="toggle" aria-expanded=${tree.expanded ? 'true' : 'false'} aria-label=${`${tree.expanded ? 'Fold' : 'Unfold'} the child jobs of job ${job.id}`} onClick=${tree.toggle}>${tree.expanded ? '\u25BE' : '\u25B8'}</button>`) : null}
+        <a href=${`#/jobs/${job.id}`} aria-label=${`Job ${job.id}`}>${job.id}</a></td>
       <td data-label="Method"><code>${job.method}</code></td>
       <td data-label="Description" class="desc" title=${job.description ?? ''}>${job.description ?? ''}</td>
       <td data-label="State"><${StateBadge} state=${job.state} /></td>
@@ -114,9 +127,24 @@ export function JobsPage({ rpc, route }: { rpc: RpcClient; route: Route }) {
       store.stop();
     };
   }, [store]);
-  const rows = store.rows;
+  const tree = store.filter.tree;
+  const shown = tree ? store.treeRows : store.rows.map((job) => ({ job, depth: 0 }));
+  const rows = shown.map((r) => r.job);
   const selected = route.id;
   const now = useNow(rows.some((j) => j.state === 'RUNNING'));
+  const [selection, setSelection] = useState<Selection>({ kind: 'ids', ids: new Set() });
+  // A new search is a new selection.
+  useEffect(() => setSelection({ kind: 'ids', ids: new Set() }), [store.filter]);
+  const isChecked = (id: number) => selection.kind === 'all' || selection.ids.has(id);
+  const pageIds = rows.map((j) => j.id);
+  const check = (id: number, on: boolean) => {
+    const ids = new Set(selection.kind === 'all' ? pageIds : selection.ids);
+    if (on) ids.add(id);
+    else ids.delete(id);
+    setSelection({ kind: 'ids', ids });
+  };
+  const allChecked = pageIds.length > 0 && pageIds.every(isChecked);
+  const checkPage = (on: boolean) => setSelection({ kind: 'ids', ids: on ? new Set([...(selection.kind === 'ids' ? selection.ids : []), ...pageIds]) : new Set() });
 
   return html`
     <div class=${`jobs-layout${selected !== null ? ' with-detail' : ''}`}>
@@ -126,15 +154,17 @@ export function JobsPage({ rpc, route }: { rpc: RpcClient; route: Route }) {
         <${Filters} filter=${store.filter} onChange=${(f: JobFilter) => store.setFilter(f)} />
         ${store.newer > 0 ? html`<p class="note"><button type="button" class="link" onClick=${() => store.setPage(0)}>${formatCount(store.newer)} newer job${store.newer === 1 ? '' : 's'} \u2014 show the newest</button></p>` : null}
         ${store.error ? html`<p class="error" role="alert">${store.error}</p>` : null}
+        <${BulkBar} rpc=${rpc} store=${store} selection=${selection} pageIds=${pageIds} onSelect=${setSelection} onDone=${() => setSelection({ kind: 'ids', ids: new Set() })} />
         <div class="table-wrap">
           <table class="jobs" aria-busy=${store.loading ? 'true' : 'false'} data-testid="jobs-table">
             <caption class="sr-only">Jobs, newest first</caption>
-            <thead><tr><th scope="col">Id</th><th scope="col">Method</th><th scope="col">Description</th><th scope="col">State</th><th scope="col">Progress</th><th scope="col">Started</th><th scope="col">Duration</th></tr></thead>
+            <thead><tr><th scope="col" class="select-cell"><input type="checkbox" data-testid="select-page" aria-label="Select every job on this page" checked=${allChecked} onChange=${(e: Event) => checkPage((e.target as HTMLInputElement).checked)} /></th><th scope="col">Id</th><th scope="col">Method</th><th scope="col">Description</th><th scope="col">State</th><th scope="col">Progress</th><th scope="col">Started</th><th scope="col">Duration</th></tr></thead>
             <tbody>
-              ${rows.map((j) => html`<${JobRow} key=${j.id} job=${j} now=${now} selected=${j.id === selected} />`)}
+              ${shown.map(({ job: j, depth }) => html`<${JobRow} key=${j.id} job=${j} now=${now} selected=${j.id === selected} checked=${isChecked(j.id)} onCheck=${(on: boolean) => check(j.id, on)}
+                tree=${tree ? { depth, expanded: store.hasChildren.has(j.id) ? store.expanded.has(j.id) : null, toggle: () => void store.toggle(j.id) } : null} />`)}
             </tbody>
           </table>
-          ${!store.loading && rows.length === 0 ? html`<p class="empty muted">${store.total === 0 && store.filter.state === '' && !store.filter.method && !store.filter.text ? 'No jobs yet.' : 'No jobs match these filters.'}</p>` : null}
+          ${!store.loading && rows.length === 0 ? html`<p class="empty muted">${store.total === 0 && store.filter.state === '' && !store.filter.method && !store.filter.text && !store.filter.tree ? 'No jobs yet.' : 'No jobs match these filters.'}</p>` : null}
         </div>
         <${Pager} store=${store} />
       </div>

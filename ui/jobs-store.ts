@@ -35,6 +35,8 @@ export interface JobFilter {
   method: string;
   /** Case-insensitive substring of description, method or progress text; a number also matches the id. */
   text: string;
+  /** Top-level jobs only, each with its child jobs (parent_id) to unfold beneath it. */
+  tree: boolean;
 }
 
 /** null: not known yet. */
@@ -55,6 +57,8 @@ export function successRate(s: Summary): number | null {
 }
 
 export const PAGE_SIZE = 50;
+/** Child jobs shown under one parent at most (the rest: open the parent's panel or filter). */
+export const CHILDREN_SHOWN = 200;
 const CACHE_LIMIT = 5000;
 const PAGE_RELOAD_MS = 2000;
 const ACTIVE_COUNTS_MS = 1000;
@@ -77,6 +81,7 @@ function methodCondition(method: string): unknown[] | null {
 /** The query filters (PROTOCOL.md 7.1) for a filter. */
 export function queryFilters(f: JobFilter): unknown[] {
   const out: unknown[] = [];
+  if (f.tree) out.push(['parent_id', '=', null]);
   if (f.state !== '') out.push(['state', '=', f.state]);
   const m = methodCondition(f.method);
   if (m !== null) out.push(m);
@@ -91,6 +96,7 @@ export function queryFilters(f: JobFilter): unknown[] {
 
 /** The same test as queryFilters, on a job already here. */
 export function jobMatches(j: Job, f: JobFilter): boolean {
+  if (f.tree && typeof j.parent_id === 'number') return false;
   if (f.state !== '' && j.state !== f.state) return false;
   const m = f.method.trim();
   if (m !== '') {
@@ -109,7 +115,7 @@ export function jobMatches(j: Job, f: JobFilter): boolean {
 }
 
 export class JobsStore {
-  filter: JobFilter = { state: '', method: '', text: '' };
+  filter: JobFilter = { state: '', method: '', text: '', tree: false };
   page = 0;
   /** Ids of the rows shown, newest first. */
   rowIds: number[] = [];
@@ -122,6 +128,11 @@ export class JobsStore {
   /** Bumped on every change; the view re-renders when it moves. */
   version = 0;
 
+  /** Tree mode: the children loaded under each unfolded job, ascending; and how many it has in all. */
+  readonly childRows = new Map<number, { ids: number[]; total: number }>();
+  /** Tree mode: jobs known to have child jobs (they get an unfold button). */
+  readonly hasChildren = new Set<number>();
+  readonly expanded = new Set<number>();
   private readonly cache = new Map<number, Job>();
   private readonly children = new Map<number, Set<number>>();
   private readonly pinned = new Set<number>();
@@ -235,6 +246,10 @@ export class JobsStore {
       const newer = this.duringLoad!;
       for (const j of rows) this.remember(newer.get(j.id) ?? j);
       this.rowIds = rows.map((j) => j.id);
+      if (this.filter.tree) {
+        void this.findParents(this.rowIds);
+        for (const id of this.expanded) void this.loadChildren(id).catch(() => undefined);
+      }
       this.newer = 0;
       this.error = null;
       this.changed();
@@ -254,6 +269,49 @@ export class JobsStore {
     }
   }
 
+  /** Which of `ids` have child jobs: one index lookup each, answered with at most one id. */
+  private async findParents(ids: number[]): Promise<void> {
+    const found = await Promise.all(ids.map((id) => this.rpc.call<Array<{ id: number }>>('core.get_jobs', [[['parent_id', '=', id]], { limit: 1, select: ['id'] }]).then((r) => r.length > 0, () => false)));
+    ids.forEach((id, i) => found[i] && this.hasChildren.add(id));
+    this.changed();
+  }
+
+  /** Unfold or fold job `id` in the tree; unfolding loads its children (and finds theirs). */
+  async toggle(id: number): Promise<void> {
+    if (this.expanded.delete(id)) return this.changed();
+    this.expanded.add(id);
+    this.changed();
+    await this.loadChildren(id);
+  }
+
+  private async loadChildren(id: number): Promise<void> {
+    const filters = [['parent_id', '=', id]];
+    const [rows, total] = await Promise.all([
+      this.rpc.call<Job[]>('core.get_jobs', [filters, { order_by: ['id'], limit: CHILDREN_SHOWN }]),
+      this.rpc.call<number>('core.get_jobs', [filters, { count: true }]),
+    ]);
+    for (const j of rows) this.remember(this.cache.get(j.id) ?? j);
+    this.childRows.set(id, { ids: rows.map((j) => j.id), total });
+    this.changed();
+    await this.findParents(rows.map((j) => j.id));
+  }
+
+  /** Tree mode: the rows shown, each with its depth (children under unfolded parents). */
+  get treeRows(): Array<{ job: Job; depth: number }> {
+    const out: Array<{ job: Job; depth: number }> = [];
+    const walk = (ids: number[], depth: number) => {
+      for (const id of ids) {
+        const job = this.cache.get(id);
+        if (!job) continue;
+        out.push({ job, depth });
+        const kids = this.childRows.get(id);
+        if (this.expanded.has(id) && kids && depth < 20) walk(kids.ids, depth + 1);
+      }
+    };
+    walk(this.rowIds, 0);
+    return out;
+  }
+
   private remember(j: Job): void {
     this.cache.delete(j.id);
     this.cache.set(j.id, j);
@@ -271,7 +329,11 @@ export class JobsStore {
   }
 
   private onEvent(u: CollectionUpdate): void {
-    if (u.msg === 'removed' || !u.fields) return;
+    if (u.msg === 'removed') {
+      if (typeof u.id === 'number') this.forget(u.id);
+      return;
+    }
+    if (!u.fields) return;
     const job = u.fields as unknown as Job;
     this.stats.events++;
     const prev = this.pending.get(job.id);
@@ -295,6 +357,7 @@ export class JobsStore {
       if (isTerminal(job.state)) this.countFinished(job, before);
       const wasKnown = before !== undefined;
       if (wasKnown || shown.has(job.id) || this.pinned.has(job.id) || typeof job.parent_id === 'number' || !isTerminal(job.state)) this.remember(job);
+      if (added && typeof job.parent_id === 'number') this.adopt(job);
       const matches = jobMatches(job, this.filter);
       if (shown.has(job.id)) {
         if (!matches) {
@@ -327,6 +390,27 @@ export class JobsStore {
     this.changed();
   }
 
+  /** A job was deleted (core.job_delete): it leaves the page, which is refilled. */
+  private forget(id: number): void {
+    this.pending.delete(id);
+    this.cache.delete(id);
+    this.hasChildren.delete(id);
+    for (const kids of this.childRows.values()) {
+      const i = kids.ids.indexOf(id);
+      if (i !== -1) {
+        kids.ids.splice(i, 1);
+        kids.total--;
+      }
+    }
+    const row = this.rowIds.indexOf(id);
+    if (row !== -1) {
+      this.rowIds.splice(row, 1);
+      if (this.total !== null) this.total--;
+      this.throttled('page', PAGE_RELOAD_MS, () => this.load());
+    }
+    this.changed();
+  }
+
   private countFinished(job: Job, before: Job | undefined): void {
     if (this.finishedSeen.has(job.id) || (before !== undefined && isTerminal(before.state))) return;
     this.finishedSeen.add(job.id);
@@ -334,6 +418,16 @@ export class JobsStore {
     const s = this.summary;
     if (job.state === 'FAILED' && s.failed24h !== null) this.summary = { ...s, failed24h: s.failed24h + 1 };
     if (job.state === 'SUCCESS' && s.succeeded24h !== null) this.summary = { ...s, succeeded24h: s.succeeded24h + 1 };
+  }
+
+  /** A new child job: its parent has children now, and an unfolded parent shows it. */
+  private adopt(job: Job): void {
+    const parent = job.parent_id as number;
+    this.hasChildren.add(parent);
+    const kids = this.childRows.get(parent);
+    if (!kids || kids.ids.includes(job.id)) return;
+    kids.total++;
+    if (kids.ids.length < CHILDREN_SHOWN) kids.ids.push(job.id);
   }
 
   private insertRow(id: number): void {

@@ -1,6 +1,8 @@
 // What a job handler sees of its job. The manager's Job implements it.
 import type { Writable } from 'node:stream';
 import type { Credentials } from '../auth/credentials.js';
+import type { JobCountersT } from './job-counters.js';
+import type { UsageSample } from './metrics.js';
 
 /** How a job ended, as its onEnd listeners learn it. */
 export interface JobEnd {
@@ -21,6 +23,19 @@ export interface JobHandle {
   readonly credentials: Credentials | null;
   /** percent 0-100 (fractions truncated); empty description/extra keep the previous value. */
   setProgress(percent?: number | null, description?: string | null, extra?: unknown): void;
+  /**
+   * Counters of processed records, kept in progress.extra.counters (filterable with core.get_jobs):
+   * setCounters sets the given ones, addCounters adds to them. Whole numbers 0 or more; a wrong
+   * name or value throws ValidationErrors naming it.
+   */
+  setCounters(counters: JobCountersT): void;
+  addCounters(counters: JobCountersT): void;
+  /**
+   * One sample of the resources the job's processes use: CPU seconds so far (across all of them,
+   * never decreasing) and resident bytes now. Kept as a bounded series with peak and total
+   * (core.job_metrics); a module that runs processes samples them every few seconds.
+   */
+  recordMetrics(sample: UsageSample): void;
   setDescription(description: string): void;
   /** Append text to the job's log (jobs declared with `logs`). */
   log(text: string): void;

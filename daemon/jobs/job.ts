@@ -5,7 +5,9 @@ import type { Credentials } from '../auth/credentials.js';
 import { CallError, ERRNO, ValidationErrors, errorData, errname, type JobInterrupted } from '../errors.js';
 import type { RegisteredMethod } from '../registry.js';
 import type { JobEnd, JobHandle } from './handle.js';
+import { checkCounters, extraWithCounters, mergeCounters, type JobCountersT } from './job-counters.js';
 import { JobLogWriter } from './logs.js';
+import { addSample, type UsageSample } from './metrics.js';
 import { encodingError } from './wire.js';
 import { TERMINAL_STATES, interruptedRecord, jobTime, type JobRecord, type JobState } from './types.js';
 
@@ -41,6 +43,8 @@ export class Job implements JobHandle {
   #callerResult: { value: unknown } | null = null;
   #writer: JobLogWriter | null = null;
   #endListeners: Array<(end: JobEnd) => void> | null = null;
+  /** The counters reported so far (null: none): kept apart so a later setProgress extra keeps them. */
+  #counters: JobCountersT | null = null;
   readonly #settled: Promise<void>;
   #settle!: () => void;
 
@@ -214,11 +218,34 @@ export class Job implements JobHandle {
     let p = old.percent;
     if (typeof percent === 'number' && Number.isFinite(percent)) p = Math.max(0, Math.min(100, Math.trunc(percent)));
     const d = description ? description : old.description;
-    const e = extra !== undefined && extra !== null ? extra : old.extra;
+    const e = extra !== undefined && extra !== null ? extraWithCounters(extra, this.#counters) : old.extra;
     if (p === old.percent && d === old.description && e === old.extra) return;
     // Replaced, never mutated: a snapshot taken for the store stays what it was.
     this.record.progress = { percent: p, description: d, extra: e };
     this.events.changed(this, false);
+  }
+
+  setCounters(counters: JobCountersT): void {
+    this.#updateCounters(counters, false);
+  }
+
+  addCounters(counters: JobCountersT): void {
+    this.#updateCounters(counters, true);
+  }
+
+  #updateCounters(change: JobCountersT, add: boolean): void {
+    checkCounters(change); // a handler's mistake is its caller's error, never a corrupt record
+    if (this.finished) return;
+    this.#counters = mergeCounters(this.#counters, change, add);
+    const old = this.record.progress;
+    this.record.progress = { ...old, extra: extraWithCounters(old.extra, this.#counters) };
+    this.events.changed(this, false);
+  }
+
+  recordMetrics(sample: UsageSample): void {
+    if (this.finished) return;
+    // Replaced, never mutated (as progress): a snapshot taken for the store stays what it was.
+    this.record.metrics = addSample(this.record.metrics, sample, Date.now());
   }
 
   setDescription(description: string): void {

@@ -7,11 +7,12 @@
 import type { Credentials } from '../auth/credentials.js';
 import { isFullAdmin } from '../auth/credentials.js';
 import { MatchNotFound } from '../errors.js';
-import { applyQuery, checkOptions, compileFilters, parseIsoTimestamp, projectWith } from '../query/index.js';
+import { applyQuery, checkOptions, compileFilters, parseIsoTimestamp, projectWith, type Filter } from '../query/index.js';
 import type { Redactor } from '../redact.js';
 import type { QueryOptionsT } from '../../schemas/query.js';
 import type { TimeField, TimeRange } from './counters.js';
 import type { JobManager } from './manager.js';
+import type { ScanOptions } from './store.js';
 import type { JobRecord } from './types.js';
 import { jobToWire, type WireJob } from './wire.js';
 
@@ -24,7 +25,7 @@ export interface JobQueryContext {
 
 type Visible = (r: JobRecord) => boolean;
 
-const INDEXED = new Set(['state', 'method']);
+const INDEXED = new Set(['state', 'method', 'parent_id']);
 const TIME_FIELDS: ReadonlyMap<string, TimeField> = new Map([
   ['time_started.$date', 'time_started'],
   ['time_finished.$date', 'time_finished'],
@@ -47,7 +48,7 @@ function timeBound(c: unknown): { field: TimeField; gte: number; lt: number } | 
 }
 
 /** The range the top-level time conditions allow on the first time field they name. */
-function timeRangeHint(filters: unknown[]): TimeRange | undefined {
+function timeRangeHint(filters: readonly unknown[]): TimeRange | undefined {
   let range: TimeRange | undefined;
   for (const c of filters) {
     const b = timeBound(c);
@@ -79,6 +80,21 @@ function stringHints(values: unknown[] | undefined): string[] | undefined {
   return values.filter((v): v is string => typeof v === 'string');
 }
 
+/** What the store's indexes can narrow compiled filters to (every record found is still matched). */
+export function scanHints(filter: Filter): Pick<ScanOptions, 'methods' | 'states' | 'range' | 'parents'> {
+  const methods = stringHints(filter.equals.get('method'));
+  const states = stringHints(filter.equals.get('state'));
+  const parents = parentHints(filter.equals.get('parent_id'));
+  const range = timeRangeHint(filter.conditions);
+  return { ...(methods ? { methods } : {}), ...(states ? { states } : {}), ...(parents ? { parents } : {}), ...(range ? { range } : {}) };
+}
+
+/** parent_id values as the parent index keys them (null: 0); a value no job's parent_id can hold matches nothing. */
+function parentHints(values: unknown[] | undefined): number[] | undefined {
+  if (values === undefined) return undefined;
+  return values.filter((v) => v === null || (Number.isSafeInteger(v) && (v as number) > 0)).map((v) => (v === null ? 0 : (v as number)));
+}
+
 export async function queryJobs(jobs: JobManager, filters: unknown[], options: QueryOptionsT, q: JobQueryContext): Promise<unknown> {
   // Compiled (and so validated) once; every path below uses this one.
   const filter = compileFilters(filters);
@@ -87,10 +103,8 @@ export async function queryJobs(jobs: JobManager, filters: unknown[], options: Q
   const admin = isFullAdmin(q.credentials);
   const visible: Visible = admin ? () => true : (r) => jobs.mayRead(q.credentials, r, q.readRoles(r.method));
   const hints = filter.equals;
-  const methods = stringHints(hints.get('method'));
-  const states = stringHints(hints.get('state'));
-  const range = timeRangeHint(filters);
-  const scanFilter = { ...(methods ? { methods } : {}), ...(states ? { states } : {}), ...(range ? { range } : {}) };
+  const scanFilter = scanHints(filter);
+  const { methods, states, parents, range } = scanFilter;
   const live = jobs.unflushed();
   const liveIds = new Set(live.map((j) => j.record.id));
   const toWire = (r: JobRecord): WireJob => jobToWire(r, q.resultRedactor(r.method));
@@ -108,6 +122,7 @@ export async function queryJobs(jobs: JobManager, filters: unknown[], options: Q
     const storedMatches = (j: (typeof live)[number]): boolean => {
       const state = j.stored;
       if (state === null || (states && !states.includes(state)) || (methods && !methods.includes(j.record.method))) return false;
+      if (parents && !parents.includes(j.record.parent_id ?? 0)) return false;
       if (range === undefined) return true;
       const finished = state === 'SUCCESS' || state === 'FAILED' || state === 'ABORTED';
       return inRange(range.field === 'time_started' ? j.record.time_started : finished ? j.record.time_finished : null, range);

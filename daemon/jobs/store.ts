@@ -7,6 +7,7 @@
 //   by_started  <13-digit time_started>\x00<12-digit id>    -> id   (every job: time-range queries)
 //   by_finished <13-digit time_finished>\x00<12-digit id>   -> id   (finished jobs: age purges, queries)
 //   by_owner    <owner>\x00<12-digit id>                    -> id   (finished jobs: per-owner retention)
+//   by_parent   <12-digit parent_id, 0: none>\x00<12-digit id> -> id  (trees: a job's children, top-level jobs)
 //   counts      <counter key>                               -> number (counters.ts)
 //   meta        id_mark -> number, purged_max -> number, layout -> number
 // A record, its index entries and its counters are always written in one atomic batch, so they
@@ -51,8 +52,8 @@ const PURGED_MAX_KEY = 'purged_max';
 const LAYOUT_KEY = 'layout';
 /** When the daemon last stopped with jobs running (they are recorded as interrupted then). */
 const STOPPED_AT_KEY = 'stopped_at';
-/** 2: whole-second times, by_started, by_owner, counters. */
-const LAYOUT = 2;
+/** 2: whole-second times, by_started, by_owner, counters. 3: by_parent. */
+const LAYOUT = 3;
 const ACTIVE_STATES: JobState[] = ['WAITING', 'RUNNING'];
 const FINISHED_STATES: JobState[] = [...TERMINAL_STATES];
 const ALL_STATES: JobState[] = [...ACTIVE_STATES, ...FINISHED_STATES];
@@ -69,6 +70,8 @@ export interface ScanOptions {
   states?: string[];
   /** Only jobs whose time_started or time_finished lies in this range (uses that time index). */
   range?: TimeRange;
+  /** Only children of these jobs; 0 stands for none (top-level jobs). Uses the parent index first. */
+  parents?: number[];
 }
 
 export type CountOptions = Omit<ScanOptions, 'reverse'>;
@@ -104,6 +107,10 @@ export interface StoreOpenReport {
 
 function timeKey(ms: number, id: number): string {
   return String(Math.max(0, Math.trunc(ms))).padStart(13, '0') + SEP + padId(id);
+}
+
+function parentKey(parent: number | null | undefined, id: number): string {
+  return padId(parent ?? 0) + SEP + padId(id);
 }
 
 function ownerKey(owner: string | null | undefined, id: number): string {
@@ -183,6 +190,22 @@ async function* mergeIds(cursors: IdCursor[], reverse: boolean): AsyncGenerator<
   }
 }
 
+/** The index narrowing of scan options: each list without repeats; null when one is empty (nothing matches). */
+interface Narrowing {
+  methods?: string[];
+  states?: string[];
+  parents?: number[];
+  range?: TimeRange;
+}
+
+function narrowing(o: ScanOptions): Narrowing | null {
+  const methods = unique(o.methods);
+  const states = unique(o.states);
+  const parents = o.parents === undefined ? undefined : [...new Set(o.parents.filter(isValidId))];
+  if (methods?.length === 0 || states?.length === 0 || parents?.length === 0) return null;
+  return { ...(methods ? { methods } : {}), ...(states ? { states } : {}), ...(parents ? { parents } : {}), ...(o.range ? { range: o.range } : {}) };
+}
+
 /** Inclusive integer id bounds from optional (possibly fractional) limits; NaN means no limit. */
 function idBounds(o: { gte?: number; lte?: number }): [number, number] {
   const lo = o.gte === undefined || Number.isNaN(o.gte) ? 0 : Math.max(0, Math.ceil(o.gte));
@@ -231,6 +254,7 @@ export class JobStore {
   private readonly byStarted: Sub<number>;
   private readonly byFinished: Sub<number>;
   private readonly byOwner: Sub<number>;
+  private readonly byParent: Sub<number>;
   private readonly counts: Sub<number>;
   private readonly meta: Sub<number>;
   private nextId = 0; // 0: open() has not run
@@ -256,6 +280,7 @@ export class JobStore {
     this.byStarted = sub<number>('by_started');
     this.byFinished = sub<number>('by_finished');
     this.byOwner = sub<number>('by_owner');
+    this.byParent = sub<number>('by_parent');
     this.counts = sub<number>('counts');
     this.meta = sub<number>('meta');
   }
@@ -430,12 +455,11 @@ export class JobStore {
    * record never appears under a filter it fails.
    */
   async *scan(options: ScanOptions = {}): AsyncGenerator<JobRecord> {
-    const methods = unique(options.methods);
-    const states = unique(options.states);
+    const n = narrowing(options);
     const [lo, hi] = idBounds(options);
-    if (lo > hi || methods?.length === 0 || states?.length === 0) return;
+    if (lo > hi || n === null) return;
     const reverse = options.reverse === true;
-    const check = (ids: number[]) => this.fetchMatching(ids, methods, states, options.range);
+    const check = (ids: number[]) => this.fetchMatching(ids, n);
     if (options.range !== undefined) {
       // The range's ids come in time order: collect them (bounded by the range) and sort.
       const ids = await this.idsInRange(options.range, lo, hi);
@@ -443,7 +467,7 @@ export class JobStore {
       for (let i = 0; i < ids.length; i += SCAN_CHUNK) yield* await check(ids.slice(i, i + SCAN_CHUNK));
       return;
     }
-    const cursors = this.cursors(methods, states, lo, hi, reverse);
+    const cursors = this.cursors(n, lo, hi, reverse);
     try {
       let chunk: number[] = [];
       for await (const id of mergeIds(cursors, reverse)) {
@@ -465,18 +489,17 @@ export class JobStore {
    * both methods and states, or a range with methods or id bounds, are given.
    */
   async count(options: CountOptions = {}): Promise<number> {
-    const methods = unique(options.methods);
-    const states = unique(options.states);
+    const narrow = narrowing(options);
     const [lo, hi] = idBounds(options);
-    if (lo > hi || methods?.length === 0 || states?.length === 0) return 0;
-    const range = options.range;
-    if (range !== undefined && methods === undefined && lo === 0 && hi === MAX_JOB_ID) return this.countByCounters(range, states);
+    if (lo > hi || narrow === null) return 0;
+    const { methods, states, parents, range } = narrow;
+    if (range !== undefined && methods === undefined && parents === undefined && lo === 0 && hi === MAX_JOB_ID) return this.countByCounters(range, states);
     let n = 0;
-    if (range !== undefined || (methods !== undefined && states !== undefined)) {
+    if (range !== undefined || [methods, states, parents].filter((x) => x !== undefined).length > 1) {
       for await (const _ of this.scan(options)) n++;
       return n;
     }
-    const cursors = this.cursors(methods, states, lo, hi, false);
+    const cursors = this.cursors(narrow, lo, hi, false);
     try {
       for await (const _ of mergeIds(cursors, false)) n++;
     } finally {
@@ -576,6 +599,13 @@ export class JobStore {
     }
   }
 
+  /** core.job_delete: deletes those of `ids` that are finished jobs (re-checked here), in one batch. */
+  async deleteJobs(ids: number[]): Promise<PurgedJob[]> {
+    const removed: PurgedJob[] = [];
+    await this.deleteFinished(ids.filter(isValidId), removed);
+    return removed;
+  }
+
   private async deleteFinished(ids: number[], removed: PurgedJob[]): Promise<void> {
     const recs = await this.records.getMany(ids.map(padId));
     // Index entries are read from a snapshot; skip anything that is no longer a finished job.
@@ -598,13 +628,19 @@ export class JobStore {
    * indexes and the counters are rebuilt from the records. Safe to interrupt: it starts over.
    */
   private async migrate(): Promise<number> {
-    if ((await this.meta.get(LAYOUT_KEY)) === LAYOUT) return 0;
+    const layout = await this.meta.get(LAYOUT_KEY);
+    if (layout === LAYOUT) return 0;
     const setLayout = () => this.serial(() => this.db.batch([{ type: 'put', sublevel: this.meta, key: LAYOUT_KEY, value: LAYOUT }]));
+    if (layout === 2) {
+      const n = await this.buildParentIndex();
+      await setLayout();
+      return n;
+    }
     if ((await this.records.keys({ limit: 1 }).all()).length === 0) {
       await setLayout();
       return 0;
     }
-    for (const index of [this.byStarted, this.byFinished, this.byOwner, this.counts]) await index.clear();
+    for (const index of [this.byStarted, this.byFinished, this.byOwner, this.byParent, this.counts]) await index.clear();
     this.countCache.clear();
     let n = 0;
     let after: string | null = null;
@@ -632,12 +668,29 @@ export class JobStore {
     return n;
   }
 
-  private async fetchMatching(ids: number[], methods: string[] | undefined, states: string[] | undefined, range: TimeRange | undefined): Promise<JobRecord[]> {
+  /** Layout 2 to 3: the parent index of every record (nothing else changes). Returns how many. */
+  private async buildParentIndex(): Promise<number> {
+    await this.byParent.clear();
+    let n = 0;
+    let after: string | null = null;
+    for (;;) {
+      const entries: Array<[string, JobRecord]> = await this.records.iterator({ ...(after === null ? {} : { gt: after }), limit: STORE_BATCH }).all();
+      if (entries.length === 0) return n;
+      const ops: BatchOp[] = entries.map(([, r]) => ({ type: 'put', sublevel: this.byParent, key: parentKey(r.parent_id, r.id), value: r.id }));
+      await this.serial(() => this.db.batch(ops));
+      n += entries.length;
+      after = entries[entries.length - 1]![0];
+      await yieldToEventLoop();
+    }
+  }
+
+  private async fetchMatching(ids: number[], { methods, states, parents, range }: Narrowing): Promise<JobRecord[]> {
     const recs = await this.records.getMany(ids.map(padId));
     return recs.filter((r): r is JobRecord => {
       if (r === undefined) return false;
       if (methods !== undefined && !methods.includes(r.method)) return false;
       if (states !== undefined && !states.includes(r.state)) return false;
+      if (parents !== undefined && !parents.includes(r.parent_id ?? 0)) return false;
       if (range === undefined) return true;
       const t = r[range.field];
       return t !== null && t >= range.gte && t < range.lt;
@@ -680,6 +733,8 @@ export class JobStore {
     if (old === undefined || old.method !== job.method) ops.push({ type: 'put', sublevel: this.byMethod, key: job.method + SEP + key, value: job.id });
     if (old === undefined || old.state !== job.state) ops.push({ type: 'put', sublevel: this.byState, key: job.state + SEP + key, value: job.id });
     if (old === undefined || old.time_started !== job.time_started) ops.push({ type: 'put', sublevel: this.byStarted, key: timeKey(job.time_started, job.id), value: job.id });
+    // A job's parent never changes: its entry is written with its first record.
+    if (old === undefined) ops.push({ type: 'put', sublevel: this.byParent, key: parentKey(job.parent_id, job.id), value: job.id });
     const finished = (r: Stored) => r.time_finished !== null && TERMINAL_STATES.has(r.state);
     if (finished(job) && (old === undefined || !finished(old) || old.time_finished !== job.time_finished || old.owner !== job.owner)) {
       ops.push(
@@ -698,14 +753,16 @@ export class JobStore {
       { type: 'del', sublevel: this.byState, key: job.state + SEP + key },
       { type: 'del', sublevel: this.byStarted, key: timeKey(job.time_started, job.id) },
       { type: 'del', sublevel: this.byOwner, key: ownerKey(job.owner, job.id) },
+      { type: 'del', sublevel: this.byParent, key: parentKey(job.parent_id, job.id) },
     ];
     if (job.time_finished !== null) ops.push({ type: 'del', sublevel: this.byFinished, key: timeKey(job.time_finished, job.id) });
     return ops;
   }
 
-  /** One id cursor per index value (methods win over states), or one over the records. */
-  private cursors(methods: string[] | undefined, states: string[] | undefined, lo: number, hi: number, reverse: boolean): IdCursor[] {
+  /** One id cursor per index value (parents win over methods, methods over states), or one over the records. */
+  private cursors({ methods, states, parents }: Narrowing, lo: number, hi: number, reverse: boolean): IdCursor[] {
     const range = (prefix: string) => ({ gte: prefix + padId(lo), lte: prefix + padId(hi), reverse });
+    if (parents !== undefined) return parents.map((p) => new IdCursor(this.byParent.keys(range(padId(p) + SEP))));
     if (methods !== undefined) return methods.map((m) => new IdCursor(this.byMethod.keys(range(m + SEP))));
     if (states !== undefined) return states.map((s) => new IdCursor(this.byState.keys(range(s + SEP))));
     return [new IdCursor(this.records.keys(range('')))];

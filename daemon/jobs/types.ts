@@ -6,6 +6,7 @@
 // and they make the per-second summary counters exact (counters.ts).
 
 import { ERRNO } from '../errors.js';
+import type { JobMetrics } from './metrics.js';
 
 export type JobState = 'WAITING' | 'RUNNING' | 'SUCCESS' | 'FAILED' | 'ABORTED';
 
@@ -58,6 +59,10 @@ export interface JobRecord {
   credentials: JobCredentials | null;
   /** Midship extras (not in the reference object, harmless to its clients). */
   parent_id?: number | null;
+  /** Labels for finding jobs: core.job_update, or set by the method from its arguments (a cron job's tags). */
+  tags?: string[];
+  /** Resources its processes used (metrics.ts), sent by core.job_metrics only. */
+  metrics?: JobMetrics;
   /** Module-owned data kept with the job, e.g. the process group a cron run started. */
   internal?: Record<string, unknown>;
   /**

@@ -37,6 +37,7 @@ export function jobToWire(r: JobRecord, redactResult: Redactor | null = null): W
     time_finished: r.time_finished === null ? null : { $date: r.time_finished },
     credentials: r.credentials,
     parent_id: r.parent_id ?? null,
+    tags: r.tags ?? [],
   };
 }
 

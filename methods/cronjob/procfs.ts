@@ -15,16 +15,21 @@ export interface ProcStat {
   starttime: number;
 }
 
-/** Parse the text of /proc/<pid>/stat; null when it does not look like one. */
-export function parseStat(text: string): ProcStat | null {
+/** The pid and field `n` (from 3 on) of a /proc/<pid>/stat text; null when it does not look like one. */
+function statFields(text: string): { pid: number; field: (n: number) => number; state: string | undefined } | null {
   // comm (field 2) is in parentheses and may itself contain spaces and parentheses.
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return null;
-  const pid = Number(text.slice(0, open).trim());
   const rest = text.slice(close + 2).split(' '); // rest[0] is field 3
-  const field = (n: number): number => Number(rest[n - 3]);
-  const state = rest[0];
+  return { pid: Number(text.slice(0, open).trim()), field: (n) => Number(rest[n - 3]), state: rest[0] };
+}
+
+/** Parse the text of /proc/<pid>/stat; null when it does not look like one. */
+export function parseStat(text: string): ProcStat | null {
+  const f = statFields(text);
+  if (f === null) return null;
+  const { pid, field, state } = f;
   const stat = { pid, state: state ?? '', ppid: field(4), pgrp: field(5), session: field(6), starttime: field(22) };
   if (!state || [stat.pid, stat.ppid, stat.pgrp, stat.session, stat.starttime].some((n) => !Number.isSafeInteger(n))) return null;
   return stat;
@@ -97,5 +102,44 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** A process's group and CPU time (job metrics, usage.ts). */
+export interface ProcUsage {
+  pid: number;
+  pgrp: number;
+  state: string;
+  /** utime + stime + cutime + cstime (fields 14-17): its own CPU time and its reaped children's, in clock ticks. */
+  cpuTicks: number;
+}
+
+export function parseUsage(text: string): ProcUsage | null {
+  const f = statFields(text);
+  if (f === null || !f.state) return null;
+  const cpuTicks = f.field(14) + f.field(15) + f.field(16) + f.field(17);
+  const u = { pid: f.pid, pgrp: f.field(5), state: f.state, cpuTicks };
+  return [u.pid, u.pgrp, u.cpuTicks].every((n) => Number.isSafeInteger(n) && n >= 0) ? u : null;
+}
+
+/** Group and CPU time of every process; null when /proc cannot be read. */
+export async function allUsage(): Promise<ProcUsage[] | null> {
+  let names: string[];
+  try {
+    names = await readdir('/proc');
+  } catch {
+    return null;
+  }
+  const texts = await Promise.all(names.filter((n) => /^\d+$/.test(n)).map((n) => readFile(`/proc/${n}/stat`, 'utf8').catch(() => null)));
+  return texts.map((t) => (t === null ? null : parseUsage(t))).filter((u): u is ProcUsage => u !== null);
+}
+
+/** Resident memory of process `pid` in bytes (VmRSS of /proc/<pid>/status); null when it is gone. */
+export async function residentBytes(pid: number): Promise<number | null> {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0; // kernel threads and zombies have no VmRSS line
+  } catch {
+    return null;
   }
 }

@@ -12,6 +12,7 @@ import { parseProgressLine } from './progress.js';
 import { startAttempt, type AttemptOutcome, type StreamName } from './runner.js';
 import type { RunResultT } from '../../schemas/cronjob.js';
 import type { CronRecord } from './store.js';
+import type { UsageSampler } from './usage.js';
 import { canEnter, currentUser, lookupUser, runAsPlan, type PasswdEntry } from './users.js';
 
 /** Between SIGTERM and SIGKILL on timeout and abort. */
@@ -31,6 +32,8 @@ export interface RunOptions {
   stopSignal: AbortSignal;
   bootId: string | null;
   log: Logger;
+  /** Samples the CPU time and memory of the run's process groups (core.job_metrics). */
+  usage?: UsageSampler;
 }
 
 function note(job: JobHandle, tag: 'cronjob' | StreamName, text: string): void {
@@ -130,6 +133,7 @@ export async function runCronJob(o: RunOptions): Promise<RunResultT> {
           if (stream === 'stdout' && line.includes('{')) {
             const p = parseProgressLine(line);
             if (p !== null) {
+              if (p.counters) job.setCounters(p.counters);
               job.setProgress(p.percent, p.description, p.extra);
               continue;
             }
@@ -156,10 +160,12 @@ export async function runCronJob(o: RunOptions): Promise<RunResultT> {
         .then(() => note(job, 'cronjob', `started process group ${a.pid!}`))
         .catch((err: unknown) => o.log.warn({ err, job: job.id }, 'cannot record the process group of a cron job run'));
     }
+    const unwatch = a.pid === undefined ? undefined : o.usage?.watch(job, a.pid);
     let outcome: AttemptOutcome;
     try {
       outcome = await a.done;
     } finally {
+      unwatch?.();
       job.signal.removeEventListener('abort', onAbort);
       stopSignal.removeEventListener('abort', onStop);
     }
