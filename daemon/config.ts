@@ -89,6 +89,8 @@ export interface Config {
    * `https://nas.example.com`. Clients that send no Origin (midclt, scripts) are not affected.
    */
   allowedOrigins: string[];
+  /** disk.query lists bound loop devices too, so pools can be built on them (labs, tests). */
+  disksIncludeLoop: boolean;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -127,6 +129,7 @@ export function defaultConfig(overrides: Partial<Config> = {}): Config {
     cronRunAsUsers: [],
     logDestination: null,
     allowedOrigins: [],
+    disksIncludeLoop: false,
     ...overrides,
     dataDir,
     socketPath: resolve(overrides.socketPath ?? join(dataDir, 'middlewared.sock')),
@@ -195,6 +198,7 @@ function numberEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   const raw: Record<string, string> = {};
   let fsync = fsyncEnv(env);
+  let disksIncludeLoop = env.MIDSHIP_DISKS_INCLUDE_LOOP === '1';
   for (const [name, key] of Object.entries(ENV)) {
     const v = env[name];
     if (v !== undefined && v !== '') raw[key] = v;
@@ -204,6 +208,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     if (a === '--help' || a === '-h') throw new ConfigError(usage());
     if (a === '--fsync' || a === '--no-fsync') {
       fsync = a === '--fsync';
+      continue;
+    }
+    if (a === '--disks-include-loop') {
+      disksIncludeLoop = true;
       continue;
     }
     const eq = a.indexOf('=');
@@ -237,6 +245,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     limits: { ...DEFAULT_LIMITS, ...limits },
     jobs: { ...DEFAULT_JOBS, ...jobs },
     storage: { ...DEFAULT_STORAGE, ...(fsync === undefined ? {} : { fsync }) },
+    disksIncludeLoop,
   };
   if (raw.host !== undefined) overrides.host = raw.host;
   if (raw.port !== undefined) overrides.port = parsePort(raw.port, raw.port === env.MIDSHIP_PORT ? 'MIDSHIP_PORT' : '--port');
@@ -280,6 +289,7 @@ export function usage(): string {
   --repair-db  repair the data dir's database (after a refused start), report, and exit
   --allowed-origins  comma-separated browser origins allowed to open WebSockets besides the
                daemon's own (env MIDSHIP_ALLOWED_ORIGINS; clients sending no Origin are not affected)
+  --disks-include-loop  disk.query lists loop devices too, for pools on them (env MIDSHIP_DISKS_INCLUDE_LOOP=1)
   --fsync, --no-fsync  sync every database write, so acknowledged writes survive power loss
                (env MIDSHIP_FSYNC=1|0, default on)
 

@@ -7,5 +7,8 @@ import { cronjobModule } from './cronjob.js';
 import { authModule } from './auth.js';
 import { userModule } from './user.js';
 import { apiKeyModule } from './api_key.js';
+import { storageModule } from './storage/index.js';
 
-export const modules: ModuleFactory[] = [coreModule, jobsModule, authModule, userModule, apiKeyModule, cronjobModule];
+export const modules: ModuleFactory[] = [coreModule, jobsModule, authModule, userModule, apiKeyModule, cronjobModule,
+  storageModule,
+];

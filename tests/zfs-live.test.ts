@@ -15,7 +15,9 @@ import { ZfsCommandError, ZfsInputError, ZfsUnsupportedError } from '../methods/
 import { mapDatasets } from '../methods/zfs/map-dataset.js';
 import { mapPoolEntry } from '../methods/zfs/map-pool.js';
 import { mapSnapshot } from '../methods/zfs/map-snapshot.js';
-import { DatasetEntry, PoolEntry, SnapshotEntry, type DatasetEntryT } from '../methods/zfs/shapes.js';
+import { PoolEntry } from '../schemas/pool.js';
+import { DatasetEntry, type DatasetEntryT } from '../schemas/pool_dataset.js';
+import { SnapshotEntry } from '../schemas/pool_snapshot.js';
 import type { PoolStatus } from '../methods/zfs/types.js';
 import { ZfsLab, zfsTest } from './helpers/zfs.js';
 import { until } from './helpers/until.js';

@@ -3,7 +3,7 @@
 // (plugins/pool_/dataset_query_utils.py normalize_zfs_properties), the properties TrueNAS
 // manages as user properties under their API names (comments, quota_warning, ...), and the
 // children nested by name.
-import type { DatasetEntryT, DatasetPropertyT } from './shapes.js';
+import type { DatasetEntryT, DatasetPropertyT } from '../../schemas/pool_dataset.js';
 import type { PropertySourceKind, PropertyTable, PropertyValue } from './types.js';
 import { formatSize } from './units.js';
 
