@@ -24,12 +24,16 @@ export class ScanWatcher {
 
   constructor(private readonly ctx: StorageContext, private readonly onEnded: (pool: string) => void) {}
 
-  /** Follows `pool`'s scan until it ends; `follower` hears every reading. */
-  follow(pool: string, follower?: Follower): { ended: Promise<ScanStatus | null>; unfollow(): void } {
+  /**
+   * Follows `pool`'s scan until it ends; `follower` hears every reading. `starting` is the
+   * command that starts a new scan: until it returns, a reading of no running scan is the old
+   * scan's (zfs-fuse's `zpool scrub` returns only when its scrub is done; OpenZFS's at once).
+   */
+  follow(pool: string, follower?: Follower, starting?: Promise<unknown>): { ended: Promise<ScanStatus | null>; unfollow(): void } {
     let w = this.watches.get(pool);
     if (w === undefined) {
       const followers = new Set<Follower>();
-      w = { followers, ended: this.loop(pool, followers) };
+      w = { followers, ended: this.loop(pool, followers, starting) };
       this.watches.set(pool, w);
       const self = w;
       void w.ended.finally(() => { if (this.watches.get(pool) === self) this.watches.delete(pool); });
@@ -57,17 +61,23 @@ export class ScanWatcher {
     return { scan: status.scan, wire: mapScan(status.scan, allocated) };
   }
 
-  private async loop(pool: string, followers: Set<Follower>): Promise<ScanStatus | null> {
+  private async loop(pool: string, followers: Set<Follower>, starting?: Promise<unknown>): Promise<ScanStatus | null> {
     const signal = this.stopping.signal;
     let last: ScanStatus | null = null;
+    let pending = starting !== undefined;
+    let startFailed = false;
+    starting?.then(() => { pending = false; }, () => { pending = false; startFailed = true; });
     try {
       for (let first = true; !signal.aborted; first = false) {
         if (!first) await sleep(this.ctx.scanIntervalMs, signal);
-        if (signal.aborted) break;
+        if (signal.aborted || startFailed) break;
+        // Read whether the start command is still running before the status, not after.
+        const stillStarting = pending;
         const r = await this.read(pool);
         if (r === null) break; // the pool is gone
-        last = r.scan;
         const scanning = r.scan?.state === 'SCANNING';
+        if (stillStarting && !scanning) continue; // the new scan has not shown yet
+        last = r.scan;
         // The first reading is not sent: TrueNAS's first event comes one interval after the start.
         if (r.wire !== null && (!first || !scanning)) this.ctx.app.events.emit(SCAN_EVENT, 'changed', undefined, { name: pool, scan: r.wire });
         for (const f of followers) f(r.scan, r.wire);

@@ -57,12 +57,18 @@ export function scrubPart(ctx: StorageContext): Part {
 
   const entry = (t: ScrubTask): PoolScrubEntryT => ({ ...t, pool_name: ctx.pools.get(t.pool)?.name ?? '' });
 
-  async function start(name: string): Promise<void> {
+  /**
+   * Starts a scrub; resolves with the start command, which may run as long as the scrub itself
+   * (zfs-fuse's does), so callers follow the scan while it runs instead of waiting for it.
+   */
+  async function start(name: string): Promise<{ command: Promise<void> }> {
     const [status] = await zfsCall(() => ctx.zfs.pools.status(name, { guids: false }));
     if (status?.scan?.state === 'SCANNING') {
       throw new CallError(status.scan.function === 'RESILVER' ? `${q(name)}: resilver in progress` : `${q(name)}: scrub already in progress`, ERRNO.EBUSY);
     }
-    await zfsCall(() => ctx.zfs.pools.scrub(name, 'start'));
+    const command = zfsCall(() => ctx.zfs.pools.scrub(name, 'start', { timeoutMs: 0 }));
+    command.catch(() => {}); // its failure is reported by whoever follows it
+    return { command };
   }
 
   async function scrub(job: JobHandle, name: string, action: Action): Promise<null> {
@@ -76,11 +82,10 @@ export function scrubPart(ctx: StorageContext): Part {
       await zfsCall(() => z.pools.scrub(name, 'pause'));
       return null;
     }
-    await start(name);
-    void emitPoolChanged(ctx, name);
+    const { command } = await start(name);
     const follow = watcher.follow(name, (scan) => {
       if (scan?.state === 'SCANNING' && scan.percentage !== null) job.setProgress(scan.percentage, 'Scrub in progress');
-    });
+    }, command);
     const onAbort = () => void z.pools.scrub(name, 'stop').catch((e: unknown) => {
       // Finished in the meantime: nothing to stop.
       if (!(e instanceof ZfsCommandError && e.errno === 'ENOENT')) ctx.log.warn({ err: e, pool: name }, 'stopping an aborted scrub failed');
@@ -89,6 +94,8 @@ export function scrubPart(ctx: StorageContext): Part {
     try {
       const last = await follow.ended;
       if (job.signal.aborted) throw new JobAborted();
+      // A start that failed (not one a stop cut short: then the scan reads CANCELED) fails the job.
+      if (last === null || last.state !== 'CANCELED') await command;
       if (last?.state === 'FINISHED') job.setProgress(100, 'Scrub finished');
       else if (last?.paused) job.setProgress(100, 'Scrub paused');
       return null;
@@ -102,9 +109,9 @@ export function scrubPart(ctx: StorageContext): Part {
   async function runIfDue(name: string, threshold: number): Promise<boolean> {
     managed(ctx, name);
     if (!(await due(ctx, name, threshold))) return false;
-    await start(name);
-    watcher.follow(name);
-    void emitPoolChanged(ctx, name);
+    const { command } = await start(name);
+    command.catch((e: unknown) => ctx.log.warn({ err: e, pool: name }, 'pool.scrub.run: the scrub did not start'));
+    watcher.follow(name, undefined, command);
     return true;
   }
 

@@ -12,11 +12,17 @@ import { makeStorageModule } from '../../methods/storage/index.js';
 import { startDaemon, type Client, type Message, type TestDaemon } from './daemon.js';
 import type { ZfsLab } from './zfs.js';
 
-export function storageModules(lab: ZfsLab, o: { clock?: Clock } = {}): ModuleFactory[] {
-  return [coreModule, jobsModule, makeStorageModule({ mountRoot: join(lab.dir, 'mnt'), includeLoop: true, scanIntervalMs: 500, ...(o.clock ? { clock: o.clock } : {}) })];
+export interface StorageTestOptions {
+  clock?: Clock;
+  /** How often a running scan is read (default 500 ms here; the daemon's is 2 s). */
+  scanIntervalMs?: number;
 }
 
-export async function startStorage(lab: ZfsLab, o: { clock?: Clock; dataDir?: string; modules?: ModuleFactory[] } = {}): Promise<TestDaemon> {
+export function storageModules(lab: ZfsLab, o: StorageTestOptions = {}): ModuleFactory[] {
+  return [coreModule, jobsModule, makeStorageModule({ mountRoot: join(lab.dir, 'mnt'), includeLoop: true, scanIntervalMs: o.scanIntervalMs ?? 500, ...(o.clock ? { clock: o.clock } : {}) })];
+}
+
+export async function startStorage(lab: ZfsLab, o: StorageTestOptions & { dataDir?: string; modules?: ModuleFactory[] } = {}): Promise<TestDaemon> {
   await mkdir(join(lab.dir, 'mnt'), { recursive: true });
   return startDaemon({ modules: o.modules ?? storageModules(lab, o), ...(o.dataDir ? { dataDir: o.dataDir } : {}) });
 }
