@@ -43,12 +43,6 @@ async function corrupt(file: string, size: number): Promise<void> {
   }
 }
 
-async function scrubJob(name: string): Promise<number> {
-  const r = await c.request('pool.scrub.scrub', [name]);
-  if (r.error) throw new Error(JSON.stringify(r.error));
-  return ((await c.call('core.get_jobs', [['method', '=', 'pool.scrub.scrub']], { order_by: ['-id'], get: true })) as { id: number }).id;
-}
-
 ztest('corrupt one side of a mirror, scrub as a job: checksum errors on that disk, data intact', async () => {
   lab = new ZfsLab();
   const size = 192 * MiB;

@@ -10,8 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from './helpers/daemon.js';
-import { callError, events, hashTree, job, progressSeen, startStorage, validationOf, type TestDaemon } from './helpers/storage.js';
-import { until } from './helpers/until.js';
+import { callError, events, hashTree, progressSeen, startStorage, validationOf, type TestDaemon } from './helpers/storage.js';
 import { ZfsLab, zfsTest } from './helpers/zfs.js';
 
 const ztest = zfsTest(test);

@@ -20,6 +20,7 @@ type Action = 'START' | 'STOP' | 'PAUSE';
 type ScrubTask = Omit<PoolScrubEntryT, 'pool_name'>;
 
 const DAY_MS = 86_400_000;
+const TASK_EVENT = 'pool.scrub.query';
 const q = (s: string) => `'${s}'`;
 
 function managed(ctx: StorageContext, name: string): PoolRecord {
@@ -171,6 +172,7 @@ export function scrubPart(ctx: StorageContext): Part {
           check({ ...t, id: 0 }, 'pool_scrub_create', null);
           const saved = await tasks.insert(t);
           scheduler.set(saved.id, saved.schedule, saved.enabled);
+          ctx.app.events.emit(TASK_EVENT, 'added', saved.id, entry(saved));
           return entry(saved);
         },
       }),
@@ -186,6 +188,7 @@ export function scrubPart(ctx: StorageContext): Part {
           check(t, 'pool_scrub_update', id);
           await tasks.put(t);
           scheduler.set(t.id, t.schedule, t.enabled);
+          ctx.app.events.emit(TASK_EVENT, 'changed', id, entry(t));
           return entry(t);
         },
       }),
@@ -196,6 +199,7 @@ export function scrubPart(ctx: StorageContext): Part {
         handler: async (_c, id) => {
           if (!(await tasks.delete(id))) throw notFound(`Scrub task ${id} does not exist`);
           scheduler.remove(id);
+          ctx.app.events.emit(TASK_EVENT, 'removed', id);
           return true as const;
         },
       }),
@@ -234,7 +238,7 @@ export function scrubPart(ctx: StorageContext): Part {
         },
       }),
     ],
-    events: [{ name: SCAN_EVENT, description: `Progress of a scrub or resilver, every ${ctx.scanIntervalMs / 1000} s while it runs and once when it ends: CHANGED without an id, fields {name, scan}.`, roles: ['POOL_SCRUB_READ'] }],
+    events: [{ name: TASK_EVENT, description: 'Scrub tasks added, changed and removed (the whole entry).', roles: ['POOL_SCRUB_READ'] }, { name: SCAN_EVENT, description: `Progress of a scrub or resilver, every ${ctx.scanIntervalMs / 1000} s while it runs and once when it ends: CHANGED without an id, fields {name, scan}.`, roles: ['POOL_SCRUB_READ'] }],
     async start() {
       await tasks.load();
       for (const t of tasks.all()) scheduler.set(t.id, t.schedule, t.enabled);

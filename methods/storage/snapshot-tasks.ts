@@ -22,6 +22,7 @@ import { fullSchedule, TaskScheduler, validateTaskSchedule } from './task-schedu
 
 /** The user property that marks a snapshot as made by periodic snapshot task <value>. */
 export const TASK_PROPERTY = 'org.midship:snapshot_task';
+const TASK_EVENT = 'pool.snapshottask.query';
 
 type Entry = PoolSnapshotTaskEntryT;
 interface TaskRecord extends Omit<Entry, 'vmware_sync' | 'state'> {
@@ -42,15 +43,17 @@ export function snapshotTaskPart(ctx: StorageContext): Part {
   ctx.snapshotTaskEntries = () => tasks.all().map(entry);
   ctx.taskCounters.snapshot.push((d) => tasks.all().filter((t) => t.dataset === d || (t.recursive && within(d, t.dataset))).length);
 
+  /** Stores the task's state and sends it as a partial CHANGED ({state}), as zettarepl's state changes are. */
   async function setState(t: TaskRecord, state: Entry['state']): Promise<void> {
     const cur = tasks.get(t.id);
     if (cur === undefined) return; // deleted meanwhile
     await tasks.put({ ...cur, state });
+    ctx.app.events.emit(TASK_EVENT, 'changed', t.id, { state });
   }
 
   async function validate(t: TaskRecord, attr: string): Promise<void> {
     const v = new ValidationErrors();
-    const found = (await ctx.poolOf(t.dataset)) === null ? [] : await datasetItems(ctx, [t.dataset], { retrieve_children: false, properties: ['type'], retrieve_user_props: false });
+    const found = (await ctx.poolOf(t.dataset)) === null ? [] : await datasetItems(ctx, [t.dataset], { retrieve_children: false, properties: [], retrieve_user_props: false });
     if (!found.some((d) => d.id === t.dataset && d.type === 'FILESYSTEM')) v.add(`${attr}.dataset`, 'Dataset not found', ERRNO.ENOENT);
     if (!t.recursive && t.exclude.length > 0) v.add(`${attr}.exclude`, 'Excluding datasets is not necessary for non-recursive periodic snapshot tasks');
     t.exclude.forEach((x, i) => {
@@ -190,6 +193,7 @@ export function snapshotTaskPart(ctx: StorageContext): Part {
           const { id: _i, ...rest } = t;
           const saved = await tasks.insert(rest);
           scheduler.set(saved.id, saved.schedule, saved.enabled);
+          ctx.app.events.emit(TASK_EVENT, 'added', saved.id, entry(saved));
           return entry(saved);
         },
       }),
@@ -210,6 +214,7 @@ export function snapshotTaskPart(ctx: StorageContext): Part {
           }
           await tasks.put(t);
           scheduler.set(t.id, t.schedule, t.enabled);
+          ctx.app.events.emit(TASK_EVENT, 'changed', id, entry(t));
           return entry(t);
         },
       }),
@@ -225,6 +230,7 @@ export function snapshotTaskPart(ctx: StorageContext): Part {
           }
           await tasks.delete(id);
           scheduler.remove(id);
+          ctx.app.events.emit(TASK_EVENT, 'removed', id);
           return true as const;
         },
       }),
@@ -237,6 +243,7 @@ export function snapshotTaskPart(ctx: StorageContext): Part {
         handler: (_c, job, id, at) => run(job, id, at),
       }),
     ],
+    events: [{ name: TASK_EVENT, description: 'Periodic snapshot tasks added, changed (the entry; while running only {state}) and removed.', roles: ['SNAPSHOT_TASK_READ'] }],
     async start() {
       await tasks.load();
       for (const t of tasks.all()) {

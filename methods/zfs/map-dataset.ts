@@ -126,7 +126,8 @@ export function mapDataset(name: string, props: Map<string, PropertyValue>, o: D
   for (const zname of wanted) {
     const pv = props.get(zname);
     if (pv === undefined || zname.includes(':')) continue;
-    if (zname === 'mountpoint') continue;
+    // Fields of the item itself, not properties: asking for them must not replace them.
+    if (zname === 'mountpoint' || zname === 'type' || zname === 'name') continue;
     entry[RENAMED[zname] ?? zname] = mapProperty(RENAMED[zname] ?? zname, pv);
   }
   const er = props.get('encryptionroot')?.raw;
