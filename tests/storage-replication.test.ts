@@ -35,9 +35,12 @@ test.after(async () => {
 
 async function writeRandom(path: string, mib: number): Promise<void> {
   const fh = await open(path, 'w');
-  for (let i = 0; i < mib; i++) await fh.write(randomBytes(MiB));
-  await fh.sync();
-  await fh.close();
+  try {
+    for (let i = 0; i < mib; i++) await fh.write(randomBytes(MiB));
+    await fh.sync();
+  } finally {
+    await fh.close(); // an open file keeps the dataset busy: the pool could not be destroyed
+  }
 }
 
 type Task = { id: number; state: { state: string; error?: string; last_snapshot?: string; progress?: { bytes_sent: number; snapshot: string } } };

@@ -115,9 +115,12 @@ ztest('a long scrub: progress from zpool status, pool.scan every interval while 
   await c.call('pool.create', { name, topology: { data: [{ type: 'MIRROR', disks: devices.map((x) => x.device.slice(5)) }] } });
   await c.call('pool.dataset.update', name, { copies: 3, compression: 'OFF' });
   const fh = await open(join(lab.dir, 'mnt', name, 'big.bin'), 'w');
-  for (let i = 0; i < 400; i++) await fh.write(randomBytes(MiB));
-  await fh.sync();
-  await fh.close();
+  try {
+    for (let i = 0; i < 400; i++) await fh.write(randomBytes(MiB));
+    await fh.sync();
+  } finally {
+    await fh.close(); // an open file keeps the dataset busy: the pool could not be destroyed
+  }
   // A scrub reads what is on disk: let ZFS write out what it still holds in memory.
   spawnSync('sync');
   await c.call('core.subscribe', 'core.get_jobs');

@@ -2,17 +2,18 @@
 //   #/jobs            the jobs table          #/jobs/42          ... with job 42's panel open
 //   #/schedules       cron jobs               #/schedules/new    #/schedules/3/edit
 //   #/sessions        active sessions
+//   #/storage         pools, datasets, snapshots, replication
 import { useEffect, useState } from 'preact/hooks';
 
 export interface Route {
-  page: 'jobs' | 'schedules' | 'sessions';
+  page: 'jobs' | 'schedules' | 'sessions' | 'storage';
   id: number | null;
   action: 'new' | 'edit' | null;
 }
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter((p) => p !== '');
-  const page = parts[0] === 'schedules' ? 'schedules' : parts[0] === 'sessions' ? 'sessions' : 'jobs';
+  const page = parts[0] === 'schedules' ? 'schedules' : parts[0] === 'sessions' ? 'sessions' : parts[0] === 'storage' ? 'storage' : 'jobs';
   const id = parts[1] !== undefined && /^\d+$/.test(parts[1]) ? Number(parts[1]) : null;
   const action = parts[1] === 'new' ? 'new' : parts[2] === 'edit' && id !== null ? 'edit' : null;
   return { page, id, action };
