@@ -7,7 +7,7 @@
 // last complete snapshot.
 import type { ReplicationData } from '../../schemas/replication.js';
 import { ZfsCommandError } from '../zfs/errors.js';
-import type { ReceiveOptions, SendOptions } from '../zfs/streams.js';
+import { pumpCounted, type ReceiveOptions, type SendOptions } from '../zfs/streams.js';
 import { formatSize } from '../zfs/units.js';
 import { minusLifetime, parser, type LifetimeUnit } from '../storage/naming-schema.js';
 import { planDataset, snapshotMatcher, targetOf, type DatasetPlan } from './plan.js';
@@ -55,11 +55,10 @@ async function pipe(t: Transport, send: SendOptions, target: string, recv: Recei
   const s = t.source.send(send);
   const r = t.target.receive(target, recv);
   let bytes = 0;
-  s.stream.on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
-    onBytes(bytes);
+  pumpCounted(s.stream, r.input, (n) => {
+    bytes = n;
+    onBytes(n);
   });
-  s.stream.pipe(r.input);
   let first: unknown = null;
   const onAbort = () => {
     first ??= new ReplicationAborted('Replication aborted');

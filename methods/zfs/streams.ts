@@ -67,6 +67,28 @@ export function receivePropertyArgs(opts: ReceiveOptions, dialect: Dialect): str
   return args;
 }
 
+/** How much of a stream the daemon may hold while the receiving end is slower. */
+export const PUMP_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Copies `from` into `to`, counting the bytes. Unlike stream.pipe(), which stops reading as soon
+ * as 16 KiB wait to be written, it lets up to PUMP_BUFFER_BYTES queue: between `zfs send` and
+ * `zfs recv` the daemon sits on two 64 KiB pipes, and with pipe()'s small buffer both commands
+ * wait for the daemon to be scheduled at nearly every chunk, which on a busy host makes the copy
+ * much slower than `zfs send | zfs recv`.
+ */
+export function pumpCounted(from: Readable, to: Writable, onBytes: (total: number) => void): void {
+  let bytes = 0;
+  from.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    onBytes(bytes);
+    to.write(chunk);
+    if (to.writableLength >= PUMP_BUFFER_BYTES) from.pause();
+  });
+  to.on('drain', () => from.resume());
+  from.on('end', () => to.end());
+}
+
 export class Streams {
   constructor(private readonly c: ZfsCommands) {}
 
@@ -101,11 +123,10 @@ export class Streams {
     const s = this.send(send, ac.signal);
     const r = this.receive(target, recv, ac.signal);
     let bytes = 0;
-    s.stream.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      o.onBytes?.(bytes);
+    pumpCounted(s.stream, r.input, (n) => {
+      bytes = n;
+      o.onBytes?.(n);
     });
-    s.stream.pipe(r.input);
     // Whichever side fails first explains the failure; stopping the other one is a consequence.
     let first: unknown = null;
     // When recv ends first, nothing reads the send any more: stop it instead of letting it block.
