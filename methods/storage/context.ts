@@ -148,11 +148,19 @@ export class StorageContext {
     return this.pools.find((p) => p.name === name);
   }
 
+  /** The managed pools that are imported now, with the guid ZFS gives each. */
+  async imported(): Promise<Array<{ name: string; guid: string }>> {
+    if (!this.available || this.pools.all().length === 0) return [];
+    const live = new Map((await this.zfs.pools.list()).map((p) => [p.name, p.guid]));
+    return this.pools.all().flatMap((p) => {
+      const guid = live.get(p.name);
+      return guid === undefined ? [] : [{ name: p.name, guid }];
+    });
+  }
+
   /** Names of the managed pools that are imported now. */
   async importedPools(): Promise<string[]> {
-    if (!this.available || this.pools.all().length === 0) return [];
-    const live = new Set((await this.zfs.pools.list()).map((p) => p.name));
-    return this.pools.all().map((p) => p.name).filter((n) => live.has(n));
+    return (await this.imported()).map((p) => p.name);
   }
 
   /** The managed, imported pool a dataset or snapshot name belongs to, else null. */

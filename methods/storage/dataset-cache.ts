@@ -8,7 +8,12 @@
 //  - space figures also move with file writes, which history does not record: they are read again
 //    for the whole pool (one `zfs get` of seven properties) when the table's are older than
 //    SPACE_FRESH_MS, in the background while they are younger than SPACE_MAX_AGE_MS, before
-//    answering otherwise. A query never sees usage older than SPACE_MAX_AGE_MS.
+//    answering otherwise. A query never sees usage older than SPACE_MAX_AGE_MS. A background
+//    read is also not started sooner than SPACE_DUTY times its last duration after the last one:
+//    on a big pool it takes seconds, and zfs-fuse answers one command at a time, so reading it
+//    every 2 s while a dashboard polls would keep ZFS busy for everyone.
+// A table handed out is never changed: every change makes a new one, so what a caller derives
+// from a table (the mapped items, see derived()) stays true for as long as the table is current.
 import { createHash } from 'node:crypto';
 import type { ZfsDriver } from '../zfs/driver.js';
 import { ZfsCommandError } from '../zfs/errors.js';
@@ -17,6 +22,7 @@ import type { PropertyTable } from '../zfs/types.js';
 
 export const SPACE_FRESH_MS = 2_000;
 export const SPACE_MAX_AGE_MS = 30_000;
+const SPACE_DUTY = 5;
 const SPACE = ['used', 'available', 'referenced', 'usedbysnapshots', 'usedbydataset', 'usedbychildren', 'usedbyrefreservation', 'compressratio'];
 
 interface PoolTable {
@@ -25,6 +31,8 @@ interface PoolTable {
   historyLines: number;
   historyHash: string;
   spaceAt: number;
+  /** How long the last space read took. */
+  spaceCostMs: number;
   spaceRefresh: Promise<void> | null;
 }
 
@@ -80,6 +88,7 @@ export class DatasetCache {
   private readonly queues = new Map<string, Promise<unknown>>();
   /** How tables were answered (benchmark and tests). */
   readonly stats = { reused: 0, partial: 0, full: 0, spaceRefreshes: 0 };
+  private readonly derivedFrom = new WeakMap<PropertyTable, Map<string, unknown>>();
 
   constructor(private readonly z: ZfsDriver, private readonly now: () => number = Date.now) {}
 
@@ -95,31 +104,33 @@ export class DatasetCache {
 
   private async full(pool: string, guid: string, lines: string[]): Promise<PoolTable> {
     this.stats.full++;
-    const t: PoolTable = { guid, table: await this.readAll([pool], true), historyLines: lines.length, historyHash: sha(lines), spaceAt: this.now(), spaceRefresh: null };
+    const t: PoolTable = { guid, table: await this.readAll([pool], true), historyLines: lines.length, historyHash: sha(lines), spaceAt: this.now(), spaceCostMs: 0, spaceRefresh: null };
     this.pools.set(pool, t);
     return t;
   }
 
-  private async load(pool: string): Promise<PropertyTable> {
-    const guid = (await this.z.commands.zpool(['list', '-H', '-o', 'guid', pool])).stdout.trim();
+  private async load(pool: string, guid: string): Promise<PropertyTable> {
     const lines = await this.history(pool);
     const t = this.pools.get(pool);
     if (!t || t.guid !== guid || lines.length < t.historyLines || sha(lines.slice(0, t.historyLines)) !== t.historyHash) return (await this.full(pool, guid, lines)).table;
     if (lines.length > t.historyLines) {
       const delta = touchedDatasets(pool, lines.slice(t.historyLines));
       if (delta === null) return (await this.full(pool, guid, lines)).table;
-      const next: PropertyTable = new Map(t.table);
-      for (const d of delta.destroyed) for (const n of [...next.keys()]) if (within(n, d)) next.delete(n);
       const roots = [...delta.touched].filter((d, _i, all) => !all.some((o) => o !== d && within(d, o)));
       const above = new Set([...delta.touched, ...delta.destroyed].flatMap(ancestors));
+      const read: PropertyTable = new Map();
       try {
-        for (const [n, p] of await this.readAll(roots, true)) next.set(n, p);
-        for (const [n, p] of await this.readAll([...above].filter((a) => !roots.some((r) => within(a, r))), false)) next.set(n, p);
+        for (const [n, p] of await this.readAll(roots, true)) read.set(n, p);
+        for (const [n, p] of await this.readAll([...above].filter((a) => !roots.some((r) => within(a, r))), false)) read.set(n, p);
       } catch (e) {
         // A dataset named in the history may be gone again (created and destroyed since).
         if (e instanceof ZfsCommandError && e.errno === 'ENOENT') return (await this.full(pool, guid, lines)).table;
         throw e;
       }
+      // Onto the table as it is now: a space read may have replaced it while these ran.
+      const next: PropertyTable = new Map(t.table);
+      for (const d of delta.destroyed) for (const n of [...next.keys()]) if (within(n, d)) next.delete(n);
+      for (const [n, p] of read) next.set(n, p);
       // Keep ZFS's order: parents before children, as a fresh read lists them.
       t.table = new Map([...next].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
       t.historyLines = lines.length;
@@ -130,7 +141,7 @@ export class DatasetCache {
     }
     const age = this.now() - t.spaceAt;
     if (age >= SPACE_MAX_AGE_MS) await this.refreshSpace(pool, t);
-    else if (age >= SPACE_FRESH_MS) void this.refreshSpace(pool, t).catch(() => {});
+    else if (age >= Math.max(SPACE_FRESH_MS, SPACE_DUTY * t.spaceCostMs)) void this.refreshSpace(pool, t).catch(() => {});
     return t.table;
   }
 
@@ -139,11 +150,14 @@ export class DatasetCache {
       try {
         const started = this.now();
         const fresh = parseGetTable((await this.z.commands.zfs(['get', '-H', '-p', '-r', '-o', 'name,property,value,source', SPACE.join(','), pool], { timeoutMs: 120_000 })).stdout);
-        for (const [n, props] of fresh) {
-          const row = t.table.get(n);
-          if (row) for (const [k, v] of props) row.set(k, v);
+        const next: PropertyTable = new Map();
+        for (const [n, row] of t.table) {
+          const f = fresh.get(n);
+          next.set(n, f === undefined ? row : new Map([...row, ...f]));
         }
+        t.table = next;
         t.spaceAt = started;
+        t.spaceCostMs = this.now() - started;
         this.stats.spaceRefreshes++;
       } finally {
         t.spaceRefresh = null;
@@ -152,15 +166,27 @@ export class DatasetCache {
     return t.spaceRefresh;
   }
 
-  /** Every property of every filesystem and volume of `pool`, up to date as described above. */
-  async table(pool: string): Promise<PropertyTable> {
-    const p = (this.queues.get(pool) ?? Promise.resolve()).catch(() => {}).then(() => this.load(pool));
+  /**
+   * Every property of every filesystem and volume of `pool`, up to date as described above.
+   * `guid`: the pool's, as `zpool list` gave it just now (a pool made again under the same name
+   * is read afresh).
+   */
+  async table(pool: string, guid: string): Promise<PropertyTable> {
+    const p = (this.queues.get(pool) ?? Promise.resolve()).catch(() => {}).then(() => this.load(pool, guid));
     this.queues.set(pool, p);
     try {
       return await p;
     } finally {
       if (this.queues.get(pool) === p) this.queues.delete(pool);
     }
+  }
+
+  /** What `make` derives from `table` (under `key`), made once per table: tables never change in place. */
+  derived<T>(table: PropertyTable, key: string, make: () => T): T {
+    let byKey = this.derivedFrom.get(table);
+    if (byKey === undefined) this.derivedFrom.set(table, (byKey = new Map()));
+    if (!byKey.has(key)) byKey.set(key, make());
+    return byKey.get(key) as T;
   }
 
   /** Drops what is known about a pool (exported, destroyed). */

@@ -6,9 +6,8 @@
 import { arg, CallError, ERRNO, method, Type, ValidationErrors } from '#midship/module-api';
 import { DatasetEntry, PoolDatasetCreate, PoolDatasetDeleteOptions, PoolDatasetUpdate, type DatasetEntryT, type PoolDatasetCreateT, type PoolDatasetUpdateT } from '../../schemas/pool_dataset.js';
 import { ZfsInputError } from '../zfs/errors.js';
-import { mapDatasets } from '../zfs/map-dataset.js';
+import { mapDatasets, type DatasetMapOptions } from '../zfs/map-dataset.js';
 import { checkDatasetName } from '../zfs/names.js';
-import type { PropertyTable } from '../zfs/types.js';
 import type { StorageContext } from './context.js';
 import { FILESYSTEM_ONLY, propertyChanges, recordsizeChoices, validateUserProperties, VOLUME_ONLY } from './dataset-props.js';
 import { zfsCall } from './errors.js';
@@ -28,14 +27,22 @@ export interface DatasetQueryExtra {
   snapshots_count?: boolean;
 }
 
-/** The property tables of the managed, imported pools (restricted to `ids` and their subtrees). */
-async function tables(ctx: StorageContext, ids: readonly unknown[] | null): Promise<PropertyTable> {
-  const pools = await ctx.importedPools();
-  const wanted = ids === null ? pools : pools.filter((p) => ids.some((id) => typeof id === 'string' && within(id, p)));
-  const out: PropertyTable = new Map();
-  for (const pool of wanted) {
-    for (const [name, props] of await zfsCall(() => ctx.datasetCache.table(pool))) {
-      if (ids === null || ids.some((id) => typeof id === 'string' && within(name, id))) out.set(name, props);
+/**
+ * Flat items (children empty) of the managed, imported pools, restricted to `ids` and their
+ * subtrees. A whole pool's items are mapped once per version of its table and copied per call
+ * (each call nests its own children); a few datasets of a pool are mapped as asked, so a create
+ * or update, which changes the table, does not map every dataset of the pool again.
+ */
+async function flatItems(ctx: StorageContext, ids: readonly unknown[] | null, o: DatasetMapOptions): Promise<DatasetEntryT[]> {
+  const asked = (name: string) => ids === null || ids.some((id) => typeof id === 'string' && within(name, id));
+  const out: DatasetEntryT[] = [];
+  for (const { name: pool, guid } of (await ctx.imported()).filter((p) => ids === null || ids.some((id) => typeof id === 'string' && within(id, p.name)))) {
+    const table = await zfsCall(() => ctx.datasetCache.table(pool, guid));
+    if (ids === null || ids.includes(pool)) {
+      const all = ctx.datasetCache.derived(table, JSON.stringify([o.properties ?? null, o.userProperties]), () => mapDatasets(table, { ...o, flat: true }));
+      for (const item of all) if (asked(item.id)) out.push({ ...item, children: [] });
+    } else {
+      out.push(...mapDatasets(new Map([...table].filter(([name]) => asked(name))), { ...o, flat: true }));
     }
   }
   return out;
@@ -43,8 +50,7 @@ async function tables(ctx: StorageContext, ids: readonly unknown[] | null): Prom
 
 /** Items for a table: each with its children nested; flat: all of them, else the top ones. */
 export async function datasetItems(ctx: StorageContext, ids: readonly unknown[] | null, extra: DatasetQueryExtra): Promise<DatasetEntryT[]> {
-  const table = await tables(ctx, ids);
-  const items = mapDatasets(table, { flat: true, ...(Array.isArray(extra.properties) ? { properties: extra.properties } : {}), userProperties: extra.retrieve_user_props !== false });
+  const items = await flatItems(ctx, ids, { ...(Array.isArray(extra.properties) ? { properties: extra.properties } : {}), userProperties: extra.retrieve_user_props !== false });
   if (extra.snapshots_count === true) {
     const counts = new Map<string, number>();
     for (const s of await zfsCall(() => ctx.zfs.snapshots.list({ datasets: [...new Set(items.map((i) => i.pool))] }))) counts.set(s.dataset, (counts.get(s.dataset) ?? 0) + 1);
@@ -211,7 +217,8 @@ async function destroy(ctx: StorageContext, id: string, o: { recursive: boolean;
 
 export function datasetPart(ctx: StorageContext): Part {
   const read = async (filter: Parameters<typeof hinted>[0], extra: Record<string, unknown>) => {
-    const ids = hinted(filter, 'id') ?? hinted(filter, 'name');
+    // A pool's datasets are the subtree of its root dataset: `pool = P` reads only that pool.
+    const ids = hinted(filter, 'id') ?? hinted(filter, 'name') ?? hinted(filter, 'pool');
     return datasetItems(ctx, ids, extra as DatasetQueryExtra);
   };
   return {
