@@ -51,13 +51,20 @@ export class ScanWatcher {
     this.stopping.abort();
   }
 
-  private async read(pool: string): Promise<{ scan: ScanStatus | null; wire: PoolScanT | null } | null> {
+  /**
+   * One reading. zfs-fuse prints only a percentage: byte counts are derived from the pool's
+   * allocated space, read once per watch (`space`) since it barely moves during a scan and a
+   * second command per poll would double what following costs.
+   */
+  private async read(pool: string, space: { allocated?: number | null }): Promise<{ scan: ScanStatus | null; wire: PoolScanT | null } | null> {
     const z = this.ctx.zfs;
     const [status] = await z.pools.status(pool, { guids: false });
     if (status === undefined) return null;
     if (status.scan === null) return { scan: null, wire: null };
-    // zfs-fuse prints only a percentage: byte counts are derived from the allocated space.
-    const allocated = z.dialect.zpoolListParsable || status.scan.bytesToScan !== null ? null : ((await z.pools.list([pool]))[0]?.allocated ?? null);
+    let allocated: number | null = null;
+    if (!z.dialect.zpoolListParsable && status.scan.bytesToScan === null) {
+      allocated = space.allocated ??= (await z.pools.list([pool]))[0]?.allocated ?? null;
+    }
     return { scan: status.scan, wire: mapScan(status.scan, allocated) };
   }
 
@@ -66,6 +73,7 @@ export class ScanWatcher {
     let last: ScanStatus | null = null;
     let pending = starting !== undefined;
     let startFailed = false;
+    const space: { allocated?: number | null } = {};
     starting?.then(() => { pending = false; }, () => { pending = false; startFailed = true; });
     try {
       for (let first = true; !signal.aborted; first = false) {
@@ -73,7 +81,7 @@ export class ScanWatcher {
         if (signal.aborted || startFailed) break;
         // Read whether the start command is still running before the status, not after.
         const stillStarting = pending;
-        const r = await this.read(pool);
+        const r = await this.read(pool, space);
         if (r === null) break; // the pool is gone
         const scanning = r.scan?.state === 'SCANNING';
         if (stillStarting && !scanning) continue; // the new scan has not shown yet
