@@ -9,4 +9,7 @@ import { makeStorageModule } from '../../methods/storage/index.js';
 const mountRoot = process.env.MIDSHIP_TEST_MOUNT_ROOT;
 if (!mountRoot) throw new Error('MIDSHIP_TEST_MOUNT_ROOT is not set');
 
-export const modules: ModuleFactory[] = [coreModule, jobsModule, makeStorageModule({ mountRoot, includeLoop: true, scanIntervalMs: 500 })];
+// MIDSHIP_TEST_SCAN_INTERVAL_MS: how often a scan is read (the bench keeps the daemon's 2 s).
+const scanIntervalMs = Number(process.env.MIDSHIP_TEST_SCAN_INTERVAL_MS ?? 500);
+
+export const modules: ModuleFactory[] = [coreModule, jobsModule, makeStorageModule({ mountRoot, includeLoop: true, scanIntervalMs })];
