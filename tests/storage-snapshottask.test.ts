@@ -2,7 +2,8 @@
 // scheduled time takes the snapshots (recursive, minus the excluded child) as a
 // pool.snapshottask.run job named from that time; retention destroys the task's snapshots past
 // their lifetime, and only those: a held one, and one of the same name pattern made by hand,
-// stay. Validation names its fields.
+// stay. Validation names its fields. A replication bound to a task runs after each of its runs,
+// with CUSTOM retention on the target, and stops when disabled.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Client } from './helpers/daemon.js';
@@ -99,6 +100,51 @@ ztest('scheduled runs take snapshots named from their time and prune the expired
   assert.match(JSON.stringify(e.error), /Task is not enabled/);
   assert.is(await c.call('pool.snapshottask.delete', task.id), true);
   assert.equal(await c.call('pool.snapshottask.query'), []);
+});
+
+ztest('a replication bound to the task runs after each of its runs; CUSTOM retention on the target; disabled it stays still', async () => {
+  const tdisk = await lab.loopDevice('t', 256 * MiB);
+  const T = lab.pool('t');
+  await c.call('pool.create', { name: T, topology: { data: [{ type: 'STRIPE', disks: [tdisk.device.slice(5)] }] } });
+  await c.call('pool.dataset.create', { name: `${P}/src` });
+  const st = (await c.call('pool.snapshottask.create', {
+    dataset: `${P}/src`, naming_schema: 'rep-%Y-%m-%d_%H-%M', lifetime_value: 1, lifetime_unit: 'WEEK',
+    schedule: { minute: '*/20', hour: '*', begin: '00:00', end: '23:59' },
+  })) as Task;
+  const rep = (await c.call('replication.create', {
+    name: 'bound', direction: 'PUSH', transport: 'LOCAL', source_datasets: [`${P}/src`], target_dataset: `${T}/copy`,
+    recursive: false, auto: true, periodic_snapshot_tasks: [st.id], retention_policy: 'CUSTOM', lifetime_value: 1, lifetime_unit: 'HOUR',
+  })) as Task;
+  const replications = async () => (await c.call('core.get_jobs', [['method', '=', 'replication.run']], { order_by: ['id'] })) as Array<{ state: string; error: string | null }>;
+  const taken: string[] = [];
+  for (let step = 1; step <= 5; step++) {
+    clock.advance(20 * 60_000);
+    await until(async () => {
+      const r = await replications();
+      return r.length === step && r.every((x) => x.state === 'SUCCESS' || x.state === 'FAILED') ? r : null;
+    }, `the replication after snapshot run ${step}`, 60_000, 20);
+    taken.push((await snapshotsOf(`${P}/src`)).sort().at(-1)!);
+  }
+  assert.equal((await replications()).map((r) => [r.state, r.error]), Array(5).fill(['SUCCESS', null]));
+  assert.equal((await snapshotsOf(`${P}/src`)).sort(), taken, 'the source keeps its week');
+  // The run at the fifth time kept what is at most an hour old by the names' times. (Sorted by
+  // name: createtxg is a string, and received snapshots may cross a digit boundary.)
+  assert.equal((await snapshotsOf(`${T}/copy`)).sort(), taken.slice(1));
+  const after = (await c.call('replication.get_instance', rep.id)) as Task;
+  assert.equal([after.state.state, after.state.last_snapshot], ['FINISHED', `${P}/src@${taken.at(-1)}`]);
+
+  // Disabled: the snapshot task goes on, the replication does not; deleted, it is gone.
+  await c.call('replication.update', rep.id, { enabled: false });
+  const runsBefore = (await runs()).length;
+  clock.advance(20 * 60_000);
+  await until(async () => {
+    const r = await runs();
+    return r.length > runsBefore && r.at(-1)!.state === 'SUCCESS' ? true : null;
+  }, 'the snapshot run', 60_000, 20);
+  assert.is((await replications()).length, 5);
+  assert.equal((await snapshotsOf(`${T}/copy`)).sort(), taken.slice(1));
+  assert.is(await c.call('replication.delete', rep.id), true);
+  assert.equal(await c.call('replication.query'), []);
 });
 
 test.run();

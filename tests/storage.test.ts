@@ -1,11 +1,13 @@
 // The storage module on real ZFS (zfs-fuse here) through a real daemon: disks from sysfs, a
 // mirror pool and a second pool on loop devices, datasets with properties, files written into
 // them, snapshots, full then incremental replication compared file by file with SHA-256,
-// rollback and clone, export and import by guid, and pool.create's validation errors with the
-// attribute each names. Every pool and loop device carries this run's prefix and is removed
+// rollback and clone, export and import by guid, pool.create's validation errors with the
+// attribute each names, a pool with a log, a cache and a spare, and the disk.query events of a
+// disk that comes, moves into a pool and out again, and goes. Every pool and loop device carries this run's prefix and is removed
 // afterwards, whatever happened.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -341,6 +343,33 @@ ztest('export with destroy: the pool is gone, its disks are clean and unused', a
   await c.call('pool.export', idA, { destroy: true });
   assert.equal(lab.livePools(), []);
   assert.equal(await c.call('pool.query'), []);
+});
+
+ztest('disk.query events and a pool with a log, a cache and a spare: a disk comes, moves into the pool, leaves it, goes', async () => {
+  const [a1, , , x1, x2, x3] = loops as [string, string, string, string, string, string];
+  await c.call('core.subscribe', 'disk.query');
+  const diskEvent = (msg: string, id: string, pool?: string | null) => c.waitFor((m) => {
+    const p = m.params as { collection?: string; msg?: string; id?: string; fields?: { pool: string | null } };
+    return m.method === 'collection_update' && p.collection === 'disk.query' && p.msg === msg && p.id === id && (pool === undefined || p.fields?.pool === pool);
+  }, 30_000);
+  const n1 = (await lab.loopDevice('n1', 160 * MiB)).device.slice('/dev/'.length);
+  const id = `{devicename}${n1}`;
+  const added = await diskEvent('added', id);
+  assert.equal([(added.params as { fields: { name: string; size: number } }).fields.name, (added.params as { fields: { size: number } }).fields.size], [n1, 160 * MiB]);
+
+  const C = lab.pool('c');
+  const created = (await c.call('pool.create', { name: C, topology: { data: [{ type: 'MIRROR', disks: [x1, x2] }], log: [{ type: 'STRIPE', disks: [n1] }], cache: [{ type: 'STRIPE', disks: [a1] }], spares: [x3] } })) as Pool & { topology: Record<string, Array<{ type: string; disk: string | null; status: string }>> };
+  const t = created.topology;
+  assert.equal([t.log!.map((v) => [v.type, v.disk]), t.cache!.map((v) => [v.type, v.disk]), t.spare!.map((v) => [v.type, v.disk, v.status])], [[['DISK', n1]], [['DISK', a1]], [['DISK', x3, 'ONLINE']]]); // a free spare (AVAIL) is ONLINE, as TrueNAS shows it
+  await diskEvent('changed', id, C);
+  const withPool = (await c.call('disk.query', [['name', 'in', [n1, a1, x3]]], { extra: { pools: true }, order_by: ['name'] })) as Array<{ name: string; pool: string | null }>;
+  assert.equal(withPool.map((x) => x.pool), [C, C, C]);
+
+  await c.call('pool.export', created.id, { destroy: true });
+  await diskEvent('changed', id, null);
+  const r = spawnSync('losetup', ['-d', `/dev/${n1}`], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  await diskEvent('removed', id);
 });
 
 test.run();

@@ -1,8 +1,7 @@
 // disk.*: the block devices of /sys/block as TrueNAS's disk entries (MODULES.md 4), which pool
 // uses each (extra.pools), the used/unused split of disk.details / get_used / get_unused, and
-// the disk.query event: /sys/block is read every few seconds while someone listens (sysfs has
-// no change notification), and after every pool operation, since that moves disks between
-// pools.
+// the disk.query event: /sys/block is read every few seconds (sysfs has no change
+// notification), and after every pool operation, since that moves disks between pools.
 import { arg, method, Type, type ModuleDef } from '#midship/module-api';
 import { DiskDetail, DiskDetailsOptions, DiskEntry, type DiskDetailT, type DiskEntryT } from '../../schemas/disk.js';
 import type { BlockDevice } from '../disk/sysfs.js';
@@ -70,16 +69,27 @@ async function details(ctx: StorageContext, joinPartitions: boolean): Promise<{ 
   return { used: all.filter((d) => d.imported_zpool !== null || d.exported_zpool !== null), unused: all.filter((d) => d.imported_zpool === null && d.exported_zpool === null) };
 }
 
-/** Watches /sys/block for the disk.query event while it has listeners. */
+/** While nobody listens, /sys/block is read this many times less often (only to know which disks exist). */
+const IDLE_FACTOR = 5;
+
+/**
+ * Watches /sys/block for the disk.query event. While it has listeners every reading is diffed
+ * against the last; while it has none, only which disks exist is kept (a cheap sysfs read, no
+ * zpool command), so a disk that comes or goes right after someone subscribed is announced
+ * too: the engine does not tell a module when a subscription starts.
+ */
 class DiskWatcher {
-  private known: Map<string, DiskEntryT> | null = null;
+  /** Identifier -> entry; null: seen while nobody listened (its details were not read). */
+  private known: Map<string, DiskEntryT | null> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
+  private idleTicks = 0;
 
   constructor(private readonly ctx: StorageContext) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(false), this.ctx.diskPollMs);
+    void this.tick();
+    this.timer = setInterval(() => void this.tick(), this.ctx.diskPollMs);
     this.timer.unref();
   }
 
@@ -88,27 +98,30 @@ class DiskWatcher {
     this.timer = null;
   }
 
-  /** Reads the disks and sends what changed; `poolsMoved`: a pool operation just ended. */
-  async tick(poolsMoved: boolean): Promise<void> {
-    const events = this.ctx.app.events;
-    if (!events.hasListeners(EVENT)) {
-      this.known = null;
-      return;
-    }
+  /** Reads the disks and sends what changed (also called right after a pool operation). */
+  async tick(): Promise<void> {
     if (this.busy) return;
+    const events = this.ctx.app.events;
+    const listening = events.hasListeners(EVENT);
+    if (!listening && this.known !== null && this.idleTicks++ % IDLE_FACTOR !== 0) return;
     this.busy = true;
     try {
+      if (!listening) {
+        this.known = new Map((await readDisks(this.ctx)).map((d) => [d.identifier, null]));
+        return;
+      }
+      this.idleTicks = 0;
       const u = await diskUsage(this.ctx, { exported: false });
       const now = new Map(u.disks.map((d) => [d.identifier, diskEntry(d, u.imported.get(d.name) ?? null, u.guids.get(d.name) ?? null)]));
       const before = this.known;
       this.known = now;
-      if (before === null && !poolsMoved) return; // the first reading of a new subscription is the baseline
+      if (before === null) return; // the very first reading is the baseline
       for (const [id, e] of now) {
-        const old = before?.get(id);
+        const old = before.get(id);
         if (old === undefined) events.emit(EVENT, 'added', id, e);
-        else if (JSON.stringify(old) !== JSON.stringify(e)) events.emit(EVENT, 'changed', id, e);
+        else if (old !== null && JSON.stringify(old) !== JSON.stringify(e)) events.emit(EVENT, 'changed', id, e);
       }
-      for (const id of before?.keys() ?? []) if (!now.has(id)) events.emit(EVENT, 'removed', id);
+      for (const id of before.keys()) if (!now.has(id)) events.emit(EVENT, 'removed', id);
     } catch (e) {
       this.ctx.log.warn({ err: e }, 'reading disks for the disk.query event failed');
     } finally {
@@ -119,7 +132,7 @@ class DiskWatcher {
 
 export function diskPart(ctx: StorageContext): Part {
   const watcher = new DiskWatcher(ctx);
-  ctx.hooks.disksChanged.push(() => void watcher.tick(true));
+  ctx.hooks.disksChanged.push(() => void watcher.tick());
   const read = async (_f: unknown, extra: Record<string, unknown>) => {
     if (extra.pools === true) {
       const u = await diskUsage(ctx, { exported: false });
