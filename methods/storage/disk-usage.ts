@@ -1,6 +1,8 @@
 // Which disks are in use, and by which pool: the disks of imported pools (from their status)
 // and of pools that are exported but whose labels are still on the disks (from `zpool import`),
-// as TrueNAS's disk.details tells them apart. pool.create refuses both kinds.
+// as TrueNAS's disk.details tells them apart, and the disks the host itself uses (mounted, swap,
+// stacked on). pool.create refuses all of them.
+import { hostUse } from '../disk/host-use.js';
 import { readBlockDevices, type BlockDevice } from '../disk/sysfs.js';
 import { poolsByDisk } from '../disk/pool-disks.js';
 import type { StorageContext } from './context.js';
@@ -14,6 +16,8 @@ export interface DiskUsage {
   exported: Map<string, string>;
   /** disk name -> the guid of its vdev in an imported pool, where ZFS revealed it */
   guids: Map<string, string>;
+  /** disk name -> why the host itself uses it (a mounted file system, swap, a device on top) */
+  host: Map<string, string>;
 }
 
 export function readDisks(ctx: StorageContext): Promise<BlockDevice[]> {
@@ -23,7 +27,7 @@ export function readDisks(ctx: StorageContext): Promise<BlockDevice[]> {
 /** Disks with the imported pools using them; `exported`: also look for exported pools' labels. */
 export async function diskUsage(ctx: StorageContext, o: { exported: boolean }): Promise<DiskUsage> {
   const disks = await readDisks(ctx);
-  const usage: DiskUsage = { disks, imported: new Map(), exported: new Map(), guids: new Map() };
+  const usage: DiskUsage = { disks, imported: new Map(), exported: new Map(), guids: new Map(), host: await hostUse(disks, { sysRoot: ctx.sysRoot }) };
   if (!ctx.available) return usage;
   const z = ctx.zfs;
   const statuses = (await zfsCall(() => z.pools.list())).length > 0 ? await zfsCall(() => z.pools.status()) : [];

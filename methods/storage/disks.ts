@@ -66,7 +66,9 @@ function detail(d: BlockDevice, u: DiskUsage, withPartitions: boolean): DiskDeta
 async function details(ctx: StorageContext, joinPartitions: boolean): Promise<{ used: DiskDetailT[]; unused: DiskDetailT[] }> {
   const u = await diskUsage(ctx, { exported: true });
   const all = u.disks.map((d) => detail(d, u, joinPartitions));
-  return { used: all.filter((d) => d.imported_zpool !== null || d.exported_zpool !== null), unused: all.filter((d) => d.imported_zpool === null && d.exported_zpool === null) };
+  // A disk the host uses (the root disk, swap) is used even though no pool has it.
+  const inUse = (d: DiskDetailT) => d.imported_zpool !== null || d.exported_zpool !== null || u.host.has(d.name);
+  return { used: all.filter(inUse), unused: all.filter((d) => !inUse(d)) };
 }
 
 /** While nobody listens, /sys/block is read this many times less often (only to know which disks exist). */
@@ -145,7 +147,7 @@ export function diskPart(ctx: StorageContext): Part {
     asyncQueryMethod('disk.query', 'Disks of this host (TrueNAS disk entries); extra.pools fills in the pool using each disk.', read),
     getInstanceMethod('disk.get_instance', 'One disk by identifier.', Type.String(), DiskEntry, read),
     method('disk.details', {
-      description: 'Disks in use (by an imported pool, or an exported one whose labels are on them) and unused disks.',
+      description: 'Disks in use (by an imported pool, an exported one whose labels are on them, or the host itself: mounted, swap) and unused disks.',
       args: [arg('data', DiskDetailsOptions, { default: { join_partitions: false, type: 'BOTH' } })],
       result: Type.Union([Type.Array(DiskDetail), Type.Object({ used: Type.Array(DiskDetail), unused: Type.Array(DiskDetail) })]),
       roles: ['DISK_READ'],
@@ -155,14 +157,14 @@ export function diskPart(ctx: StorageContext): Part {
       },
     }),
     method('disk.get_used', {
-      description: 'Disks in use by an imported pool or by an exported one.',
+      description: 'Disks in use by an imported pool, an exported one, or the host itself (mounted, swap, a device stacked on it).',
       args: [joinArg],
       result: Type.Array(DiskDetail),
       roles: ['DISK_READ'],
       handler: async (_ctx, join) => (await details(ctx, join)).used,
     }),
     method('disk.get_unused', {
-      description: 'Disks no pool uses, imported or exported: the ones pool.create takes.',
+      description: 'Disks no pool uses, imported or exported, and the host does not use: the ones pool.create takes.',
       args: [joinArg],
       result: Type.Array(DiskDetail),
       roles: ['DISK_READ'],

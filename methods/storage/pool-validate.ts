@@ -132,7 +132,7 @@ export function validateDisks(data: PoolCreateT, usage: DiskUsage): ValidationEr
   const names = [...seen.keys()];
   const missing = names.filter((n) => !byName.has(n));
   if (missing.length > 0) v.add(`${S}.topology`, `The following disks were not found in system: ${missing.join(',')}.`);
-  const used = names.filter((n) => usage.imported.has(n) || usage.exported.has(n));
+  const used = names.filter((n) => usage.imported.has(n) || usage.exported.has(n) || usage.host.has(n));
   if (used.length > 0) v.add(`${S}.topology`, `The following disks are already in use: ${used.join(',')}.`, ERRNO.EBUSY);
   if (!data.allow_duplicate_serials && v.length === 0) {
     const bySerial = new Map<string, Set<string>>();
