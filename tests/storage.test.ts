@@ -9,8 +9,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makedev } from '../methods/disk/sysfs.js';
 import { Client } from './helpers/daemon.js';
 import { callError, events, hashTree, progressSeen, startStorage, validationOf, type TestDaemon } from './helpers/storage.js';
 import { ZfsLab, zfsTest } from './helpers/zfs.js';
@@ -57,6 +58,12 @@ ztest('disks: loop devices are listed as disks when configured; pool is filled w
   assert.equal(Object.keys(one).sort(), ['advpowermgmt', 'bus', 'description', 'devname', 'enclosure', 'expiretime', 'hddstandby', 'identifier', 'lunid', 'model', 'name', 'number', 'pool', 'rotationrate', 'sed', 'serial', 'size', 'subsystem', 'transfermode', 'type', 'zfs_guid']);
   const unused = (await c.call('disk.get_unused')) as Array<{ name: string }>;
   assert.ok(loops.every((l) => unused.some((u) => u.name === l)), 'every new loop device is unused');
+  // The disk the root file system is on (when it is a whole disk here, as /dev/vda on a VM) is in use.
+  const rootDev = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').map((l) => l.split(' ')).find((f) => f[4] === '/')?.[2];
+  const all = (await c.call('disk.query')) as Array<{ name: string; number: number }>;
+  const rootDisk = all.find((x) => rootDev !== undefined && x.number === makedev(...(rootDev.split(':').map(Number) as [number, number])));
+  // (pool.create's refusal of it is tested on fake disks in disk-sysfs: never aim it at the real one.)
+  if (rootDisk !== undefined) assert.ok(!unused.some((u) => u.name === rootDisk.name), `${rootDisk.name} holds / and is not unused`);
 });
 
 ztest('pool.create: every validation rule names its attribute', async () => {
@@ -173,6 +180,9 @@ ztest('pool.dataset: create with properties, the TrueNAS item shape, flat and ne
   has(await validationOf(c, 'pool.dataset.create', { name: `${A}/u`, user_properties: [{ key: 'org.freenas:description', value: 'x' }] }), 'pool_dataset_create.user_properties.0.key', /is managed by TrueNAS, use the 'comments' field/);
   has(await validationOf(c, 'pool.dataset.create', { name: `${A}/s`, sync: 'ALWAYS' }), 'pool_dataset_create.sync', /sync property is not supported/);
   has(await validationOf(c, 'pool.dataset.create', { name: `${A}/e`, encryption: true }), 'pool_dataset_create.encryption', /Encryption is not supported/);
+  // zfs-fuse (pool version 23) has neither lz4 nor zstd: refused on the field, not by zfs.
+  has(await validationOf(c, 'pool.dataset.create', { name: `${A}/z`, compression: 'LZ4' }), 'pool_dataset_create.compression', /^LZ4 compression is not supported by the installed ZFS \(zfs-fuse has no lz4_compress feature\)$/);
+  has(await validationOf(c, 'pool.dataset.update', `${A}/data`, { compression: 'ZSTD' }), 'pool_dataset_update.compression', /ZSTD compression is not supported/);
   has(await validationOf(c, 'pool.dataset.update', `${A}/nope`, { atime: 'ON' }), 'id', /does not exist/);
 });
 

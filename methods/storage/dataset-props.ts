@@ -73,11 +73,20 @@ export function propertyChanges(data: Record<string, unknown>, attr: string, dia
     }
     if (inherit) {
       if (!create) out.inherit.push(spec.zfs);
+    } else if (field === 'compression' && compressionFeature(String(value), dialect) !== null) {
+      v.add(`${attr}.${field}`, `${String(value)} compression is not supported by the installed ZFS (${dialect.flavor} has no ${compressionFeature(String(value), dialect)} feature)`, ERRNO.EOPNOTSUPP);
     } else {
       out.set[spec.zfs] = spec.value(value);
     }
   }
   return out;
+}
+
+/** The pool feature a compression choice (TrueNAS's upper-case name) needs that this ZFS lacks, else null. */
+export function compressionFeature(choice: string, dialect: Dialect): string | null {
+  const c = choice.toLowerCase();
+  const feature = c.startsWith('lz4') ? 'lz4_compress' : c.startsWith('zstd') ? 'zstd_compress' : null;
+  return feature !== null && !dialect.features.includes(feature) ? feature : null;
 }
 
 /** TrueNAS's user property checks: managed names, ZFS's naming rule, each key once. */
