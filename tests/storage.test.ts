@@ -2,7 +2,8 @@
 // mirror pool and a second pool on loop devices, datasets with properties, files written into
 // them, snapshots, full then incremental replication compared file by file with SHA-256,
 // rollback and clone, export and import by guid, pool.create's validation errors with the
-// attribute each names, a pool with a log, a cache and a spare, and the disk.query events of a
+// attribute each names, a RAIDZ1 pool, a create zpool refuses (nothing is left), a pool with a
+// log, a cache and a spare, and the disk.query events of a
 // disk that comes, moves into a pool and out again, and goes. Every pool and loop device carries this run's prefix and is removed
 // afterwards, whatever happened.
 import { test } from 'uvu';
@@ -88,6 +89,25 @@ ztest('pool.create: every validation rule names its attribute', async () => {
   has(await create({ topology: { data: [{ type: 'MIRROR', disks: [a1, a2] }], special: [{ type: 'MIRROR', disks: [x1, x2] }] } }), 'pool_create.topology.special', /Special vdevs are not supported/);
   has(await create({ checksum: 'SKEIN', topology: { data: [{ type: 'STRIPE', disks: [a1] }] } }), 'pool_create.checksum', /SKEIN checksum is not supported/);
   assert.equal(lab.livePools(), [], 'nothing was created');
+});
+
+ztest('pool.create: RAIDZ1; a pool zpool itself refuses (a disk under its 64 MiB minimum) fails the job in its words and leaves nothing', async () => {
+  const [, , , x1, x2, x3] = loops as [string, string, string, string, string, string];
+  const z = (await c.call('pool.create', { name: lab.pool('z'), topology: { data: [{ type: 'RAIDZ1', disks: [x1, x2, x3] }] } })) as Pool;
+  assert.equal(z.topology!.data.map((v) => [v.type, v.children.map((x) => x.disk)]), [['RAIDZ1', [x1, x2, x3]]]);
+  await c.call('pool.export', z.id, { destroy: true });
+
+  const tiny = (await lab.loopDevice('tiny', 32 * MiB)).device.slice('/dev/'.length);
+  const T = lab.pool('tiny');
+  const e = await callError(c, 'pool.create', { name: T, topology: { data: [{ type: 'STRIPE', disks: [tiny] }] } });
+  assert.match(e.data!.reason, /less than the minimum size/);
+  const failed = (await c.call('core.get_jobs', [['method', '=', 'pool.create']], { order_by: ['-id'], get: true })) as { state: string; logs_excerpt: string };
+  assert.is(failed.state, 'FAILED');
+  assert.equal(failed.logs_excerpt.trim().split('\n'), ['Formatting disks (1/1)', 'Creating ZFS Pool']);
+  assert.equal(lab.livePools(), []);
+  assert.equal(await c.call('pool.query', [['name', '=', T]]), []);
+  assert.ok(!events(c, 'pool.query').some((x) => x.msg === 'added' && (x.fields as { name?: string } | undefined)?.name === T));
+  assert.ok(((await c.call('disk.get_unused')) as Array<{ name: string }>).some((d) => d.name === tiny), 'the disk is free again');
 });
 
 ztest('pool.create: a mirror on two loop devices, as a job with its progress steps; the pool.query event and entry', async () => {
