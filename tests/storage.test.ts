@@ -3,8 +3,8 @@
 // them, snapshots, full then incremental replication compared file by file with SHA-256,
 // rollback and clone, export and import by guid, pool.create's validation errors with the
 // attribute each names, a RAIDZ1 pool, a create zpool refuses (nothing is left), a pool with a
-// log, a cache and a spare, and the disk.query events of a
-// disk that comes, moves into a pool and out again, and goes. Every pool and loop device carries this run's prefix and is removed
+// log, a cache and a spare, and the disk.query events of a disk that comes, moves into a pool
+// and out again, and goes. Every pool and loop device carries this run's prefix and is removed
 // afterwards, whatever happened.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
