@@ -11,12 +11,12 @@
 //    first and last pool.scan event (following alone).
 // Run alone: `npm run build && node dist/bench/storage.js` (root, ZFS installed).
 import { execFile, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnDaemon, type ChildDaemon } from '../tests/helpers/child.js';
 import { Client } from '../cli/client.js';
+import { writeRandom } from '../tests/helpers/files.js';
 import { ZfsLab, zfsUnavailable } from '../tests/helpers/zfs.js';
 import { ZfsDriver } from '../methods/zfs/driver.js';
 import { median } from './stats.js';
@@ -91,16 +91,6 @@ async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
   const t = performance.now();
   const v = await f();
   return [v, performance.now() - t];
-}
-
-async function writeRandom(path: string, mib: number): Promise<void> {
-  const fh = await open(path, 'w');
-  try {
-    for (let i = 0; i < mib; i++) await fh.write(randomBytes(MiB));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /** User + system CPU ms of a process, and with its waited-for children (the commands it ran). */

@@ -4,13 +4,13 @@
 // the task's state ERROR, no zfs send/recv left behind, and a new run that completes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { randomBytes } from 'node:crypto';
-import { open, readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnDaemon } from './helpers/child.js';
 import { Client } from './helpers/daemon.js';
-import { hashTree, job, startStorage, type TestDaemon } from './helpers/storage.js';
+import { hashTree, writeRandom } from './helpers/files.js';
+import { job, startStorage, type TestDaemon } from './helpers/storage.js';
 import { until } from './helpers/until.js';
 import { ZfsLab, zfsTest } from './helpers/zfs.js';
 
@@ -32,16 +32,6 @@ test.after(async () => {
   await d?.cleanup().catch(() => {});
   lab?.cleanupSync();
 });
-
-async function writeRandom(path: string, mib: number): Promise<void> {
-  const fh = await open(path, 'w');
-  try {
-    for (let i = 0; i < mib; i++) await fh.write(randomBytes(MiB));
-    await fh.sync();
-  } finally {
-    await fh.close(); // an open file keeps the dataset busy: the pool could not be destroyed
-  }
-}
 
 type Task = { id: number; state: { state: string; error?: string; last_snapshot?: string; progress?: { bytes_sent: number; snapshot: string } } };
 

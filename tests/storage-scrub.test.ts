@@ -10,6 +10,7 @@ import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Client } from './helpers/daemon.js';
+import { corruptBetweenLabels } from './helpers/files.js';
 import { events, job, startStorage, type TestDaemon } from './helpers/storage.js';
 import { until } from './helpers/until.js';
 import { ZfsLab, zfsTest } from './helpers/zfs.js';
@@ -17,7 +18,6 @@ import { VirtualClock } from '../methods/scheduling/index.js';
 
 const ztest = zfsTest(test);
 const MiB = 1024 * 1024;
-const LABELS = 512 * 1024;
 
 let lab: ZfsLab;
 let d: TestDaemon;
@@ -31,17 +31,6 @@ test.after(async () => {
 });
 
 type Pool = { id: number; name: string; guid: string; status: string; healthy: boolean; warning: boolean; status_code: string; scan: { function: string; state: string; percentage: number; errors: number; end_time: { $date: number } | null } | null; topology: { data: Array<{ children: Array<{ disk: string; stats: { checksum_errors: number; read_errors: number } }> }> } };
-
-/** Overwrites a device's backing file with random bytes between its front and back labels. */
-async function corrupt(file: string, size: number): Promise<void> {
-  const fh = await open(file, 'r+');
-  try {
-    for (let off = LABELS + MiB; off + MiB <= size - LABELS - MiB; off += MiB) await fh.write(randomBytes(MiB), 0, MiB, off);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 ztest('corrupt one side of a mirror, scrub as a job: checksum errors on that disk, data intact', async () => {
   lab = new ZfsLab();
@@ -64,7 +53,7 @@ ztest('corrupt one side of a mirror, scrub as a job: checksum errors on that dis
 
   // Out of the daemon's hands while one side is damaged behind ZFS's back, then back in.
   await c.call('pool.export', pool.id);
-  await corrupt(right.file, size);
+  await corruptBetweenLabels(right.file, size);
   await c.call('pool.import_pool', { guid: pool.guid });
   const id = ((await c.call('pool.query', [['name', '=', name]], { get: true })) as Pool).id;
 

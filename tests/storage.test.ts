@@ -14,7 +14,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makedev } from '../methods/disk/sysfs.js';
 import { Client } from './helpers/daemon.js';
-import { callError, events, hashTree, progressSeen, startStorage, validationOf, type TestDaemon } from './helpers/storage.js';
+import { hashTree } from './helpers/files.js';
+import { callError, events, progressSeen, startStorage, validationOf, type TestDaemon } from './helpers/storage.js';
 import { ZfsLab, zfsTest } from './helpers/zfs.js';
 
 const ztest = zfsTest(test);

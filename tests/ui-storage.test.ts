@@ -2,8 +2,6 @@
 // health, usage and topology; a scrub started from the page with its live progress; datasets as
 // a tree with usage; snapshots filtered and deleted; a replication run from the page with its
 // live progress and last result. Text only, strict CSP, no page errors.
-import { randomBytes } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { test } from 'uvu';
@@ -14,6 +12,7 @@ import { coreModule } from '../methods/core.js';
 import { jobsModule } from '../methods/jobs.js';
 import { makeStorageModule } from '../methods/storage/index.js';
 import { userModule } from '../methods/user.js';
+import { writeRandom } from './helpers/files.js';
 import { browserTest, chromiumPath, inPage, launchBrowser, q, screenshot, uiLogin, untilInPage, watchPage } from './helpers/browser.js';
 import { Client, startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { until } from './helpers/until.js';
@@ -39,16 +38,6 @@ test.after(async () => {
   await d?.cleanup();
   lab?.cleanupSync();
 });
-
-async function writeRandom(path: string, mib: number): Promise<void> {
-  const fh = await open(path, 'w');
-  try {
-    for (let i = 0; i < mib; i++) await fh.write(randomBytes(MiB));
-    await fh.sync();
-  } finally {
-    await fh.close(); // an open file keeps the dataset busy: the pool could not be destroyed
-  }
-}
 
 /** Polls the page every few ms until `expression` is truthy or `done()` holds; whether it was seen. */
 async function seenInPage(expression: string, done: () => Promise<boolean>, ms = 60_000): Promise<boolean> {

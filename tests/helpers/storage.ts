@@ -1,9 +1,8 @@
 // A daemon with the storage module over this run's ZFS lab (tests/helpers/zfs.ts): pools mount
 // under the lab's directory, loop devices count as disks, and a test may hand in its own clock.
-// Helpers to read errors, events and job records, and to compare trees of files by SHA-256.
-import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+// Helpers to read errors, events and job records (files: tests/helpers/files.ts).
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ModuleFactory } from '#midship/module-api';
 import { coreModule } from '../../methods/core.js';
 import { jobsModule } from '../../methods/jobs.js';
@@ -70,19 +69,6 @@ export async function job(c: Client, id: number): Promise<JobRec> {
 /** Every progress description a job's events showed (subscribe to core.get_jobs first). */
 export function progressSeen(c: Client, jobId: number): string[] {
   return events(c, 'core.get_jobs').filter((e) => e.id === jobId && e.fields).map((e) => (e.fields!.progress as { description: string | null }).description ?? '').filter((d, i, a) => d !== '' && a[i - 1] !== d);
-}
-
-export async function hashTree(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  async function walk(d: string): Promise<void> {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) out[relative(dir, p)] = createHash('sha256').update(await readFile(p)).digest('hex');
-    }
-  }
-  await walk(dir);
-  return out;
 }
 
 export type { TestDaemon };
