@@ -10,6 +10,7 @@ import { benchHostSample, hostSampleLines } from './host-sample.js';
 import { benchJobs, jobTargetLines } from './jobs.js';
 import { benchLimits, limitsTargetLines } from './jobs-limits.js';
 import { benchScheduling, schedulingLines } from './scheduling.js';
+import { benchStorage, storageBenchUnavailable, storageLines } from './storage.js';
 import { benchTokens, tokenLines } from './tokens.js';
 import { benchUi } from './ui.js';
 import { benchWire, wireTargetLines } from './wire.js';
@@ -78,6 +79,13 @@ export const SECTIONS: readonly Section[] = [
     unavailable: zfsBenchUnavailable,
     run: () => benchZfsSnapshots(() => {}),
     lines: zfsTargetLines,
+  }),
+  section({
+    name: 'storage',
+    title: 'Storage through the daemon on real ZFS (pools on loop devices): replication.run vs `zfs send | zfs recv` of the same snapshot; pool.snapshot.query over 10,000 snapshots; pool.dataset.query over 1,000 datasets; daemon CPU while a scrub is followed',
+    unavailable: storageBenchUnavailable,
+    run: () => benchStorage((line) => console.log(`  ${line}`)),
+    lines: storageLines,
   }),
   section({
     name: 'scheduling',

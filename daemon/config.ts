@@ -93,6 +93,8 @@ export interface Config {
   webuiDir: string | null;
   /** Fleet mode (docs/fleet.md): null unless a fleet URL is set. */
   fleet: FleetConfig | null;
+  /** disk.query lists bound loop devices too, so pools can be built on them (labs, tests). */
+  disksIncludeLoop: boolean;
 }
 
 /**
@@ -152,6 +154,7 @@ export function defaultConfig(overrides: Partial<Config> = {}): Config {
     allowedOrigins: [],
     webuiDir: null,
     fleet: null,
+    disksIncludeLoop: false,
     ...overrides,
     dataDir,
     socketPath: resolve(overrides.socketPath ?? join(dataDir, 'middlewared.sock')),
@@ -239,6 +242,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   /** Fleet option -> [value, where it came from] (errors name the flag or variable). */
   const fleetRaw = new Map<keyof FleetConfig, [string, string]>();
   let fsync = fsyncEnv(env);
+  let disksIncludeLoop = env.MIDSHIP_DISKS_INCLUDE_LOOP === '1';
   for (const [name, key] of Object.entries(ENV)) {
     const v = env[name];
     if (v !== undefined && v !== '') raw[key] = v;
@@ -252,6 +256,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     if (a === '--help' || a === '-h') throw new ConfigError(usage());
     if (a === '--fsync' || a === '--no-fsync') {
       fsync = a === '--fsync';
+      continue;
+    }
+    if (a === '--disks-include-loop') {
+      disksIncludeLoop = true;
       continue;
     }
     const eq = a.indexOf('=');
@@ -287,6 +295,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     limits: { ...DEFAULT_LIMITS, ...limits },
     jobs: { ...DEFAULT_JOBS, ...jobs },
     storage: { ...DEFAULT_STORAGE, ...(fsync === undefined ? {} : { fsync }) },
+    disksIncludeLoop,
   };
   if (raw.host !== undefined) overrides.host = raw.host;
   if (raw.port !== undefined) overrides.port = parsePort(raw.port, raw.port === env.MIDSHIP_PORT ? 'MIDSHIP_PORT' : '--port');
@@ -375,6 +384,7 @@ export function usage(): string {
   --allowed-origins  comma-separated browser origins allowed to open WebSockets besides the
                daemon's own (env MIDSHIP_ALLOWED_ORIGINS; clients sending no Origin are not affected)
   --webui-dir  a TrueNAS web UI build to serve at /webui/ (env MIDSHIP_WEBUI_DIR, default none)
+  --disks-include-loop  disk.query lists loop devices too, for pools on them (env MIDSHIP_DISKS_INCLUDE_LOOP=1)
   --fsync, --no-fsync  sync every database write, so acknowledged writes survive power loss
                (env MIDSHIP_FSYNC=1|0, default on)
   --fleet-url  NATS server URL(s), comma-separated: join a fleet (env MIDSHIP_FLEET_URL; default off)

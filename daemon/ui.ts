@@ -14,7 +14,8 @@ import { sendText, type HttpRouter } from './http.js';
 
 /** Compiled dashboard modules (dist/ui/<name>.js). A module missing here is a 404 in the browser. */
 export const UI_MODULES = ['main', 'app', 'rpc', 'session', 'jobs-store', 'jobs-page', 'job-parts', 'job-detail', 'job-metrics', 'job-bulk', 'schedules-page', 'sessions-page', 'cron-form', 'format', 'html', 'router',
-  'live-list', 'form-errors', 'alerts-page', 'alertservices-page', 'webhooks-page'] as const;
+  'live-list', 'form-errors', 'alerts-page', 'alertservices-page', 'webhooks-page',
+  'storage-page', 'storage-data'] as const;
 
 /** Third-party modules: URL name -> path under node_modules, and the import-map specifier. */
 const VENDOR: Array<{ name: string; file: string; specifier: string }> = [

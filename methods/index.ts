@@ -16,7 +16,9 @@ import { makeAlertModule } from './alert.js';
 import { makeWebhookModule } from './webhook.js';
 // Fleet mode (docs/fleet.md): registers nothing unless --fleet-url is set.
 import { fleetModule } from './fleet-host/index.js';
+import { storageModule } from './storage/index.js';
 
 export const modules: ModuleFactory[] = [coreModule, jobsModule, authModule, userModule, apiKeyModule, cronjobModule];
 modules.push(twoFactorModule, systemSettingsModule, truenasModule, serviceModule, makeAlertModule(), makeWebhookModule());
+modules.push(storageModule);
 modules.push(fleetModule);

@@ -1,6 +1,7 @@
 // Block devices from sysfs: a fake tree built like the kernel's (symlinked /sys/block entries,
 // device/ attributes, partitions, loop devices bound and unbound), the real /sys compared with
-// lsblk, and which pool uses which disk, on a fake topology and on a real pool on a loop device.
+// lsblk, which disks the host itself uses (mounted, swap, stacked on), and which pool uses which
+// disk, on a fake topology and on a real pool on a loop device.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -8,6 +9,9 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { diskOfPath, poolsByDisk, topologyPaths } from '../methods/disk/pool-disks.js';
+import { hostUse } from '../methods/disk/host-use.js';
+import { validateDisks } from '../methods/storage/pool-validate.js';
+import type { PoolCreateT } from '../schemas/pool.js';
 import { lunidFromWwid, makedev, readBlockDevices, serialFromVpd80, WHOLE_DISK } from '../methods/disk/sysfs.js';
 import { ZfsDriver } from '../methods/zfs/driver.js';
 import { parseConfigTable } from '../methods/zfs/parse-config.js';
@@ -80,6 +84,42 @@ test('a fake sysfs tree: which devices are disks, and everything read about them
   const loop = withLoops[0]!;
   assert.equal([loop.identifier, loop.backingFile, loop.size, loop.subsystem, loop.number], ['{devicename}loop0', '/srv/images/a b.img', 262144 * 512, '', makedev(7, 0)]);
   assert.equal(await readBlockDevices(join(root, 'nowhere')), []);
+});
+
+test('disks the host uses: a mounted partition, swap, a device stacked on a partition; free disks are free', async () => {
+  const firstTree = root; // the tests after this one read the first tree again
+  root = await mkdtemp(join(tmpdir(), 'midship-sysfs-'));
+  const mine = root;
+  cleanups.push(() => rm(mine, { recursive: true, force: true }));
+  const proc = join(root, 'proc');
+  await device('sda', 'scsi/0:0:0:0', { size: '2048\n', dev: '8:0\n' }, ['sda1', 'sda2']);
+  await put(join(root, 'devices/scsi/0:0:0:0/block/sda/sda2/dev'), '8:2\n');
+  await device('sdb', 'scsi/1:0:0:0', { size: '2048\n', dev: '8:16\n' }, ['sdb1']);
+  await put(join(root, 'devices/scsi/1:0:0:0/block/sdb/sdb1/dev'), '8:17\n');
+  await device('sdc', 'scsi/2:0:0:0', { size: '2048\n', dev: '8:32\n' }, ['sdc1']);
+  await put(join(root, 'devices/scsi/2:0:0:0/block/sdc/sdc1/dev'), '8:33\n');
+  await mkdir(join(root, 'devices/scsi/2:0:0:0/block/sdc/sdc1/holders/dm-0'), { recursive: true });
+  await device('sdd', 'scsi/3:0:0:0', { size: '2048\n', dev: '8:48\n' });
+  await device('vda', 'virtio/virtio1', { size: '2048\n', dev: '254:0\n' });
+  await put(join(proc, 'self/mountinfo'), [
+    '27 1 254:0 / / rw,relatime - ext4 /dev/vda rw',
+    '30 27 8:2 / /boot rw,relatime - ext4 /dev/sda2 rw',
+    '31 27 0:25 / /proc rw - proc proc rw',
+    '40 27 0:52 / /mnt/tank rw - fuse.zfs tank rw',
+  ].join('\n'));
+  await put(join(proc, 'swaps'), 'Filename\tType\tSize\tUsed\tPriority\n/dev/sdb1  partition\t1048572\t0\t-2\n/swapfile  file\t1048572\t0\t-3\n');
+  const disks = await readBlockDevices(root);
+  assert.equal(Object.fromEntries(await hostUse(disks, { sysRoot: root, procRoot: proc })), {
+    sda: 'sda2 is mounted', sdb: 'sdb1 is swap', sdc: 'sdc1 holds dm-0', vda: 'vda is mounted',
+  });
+  // Without readable /proc files nothing is claimed from them (sysfs holders still count).
+  assert.equal([...(await hostUse(disks, { sysRoot: root, procRoot: join(root, 'nowhere') })).keys()], ['sdc']);
+  // pool.create refuses them as it refuses a pool's disks.
+  const usage = { disks, imported: new Map(), exported: new Map(), guids: new Map(), host: await hostUse(disks, { sysRoot: root, procRoot: proc }) };
+  const topology = { data: [{ type: 'STRIPE', disks: ['vda', 'sdb', 'sdd'] }], log: [], cache: [], spares: [], special: [], dedup: [] };
+  const errors = validateDisks({ name: 'tank', topology, allow_duplicate_serials: false } as unknown as PoolCreateT, usage);
+  assert.equal(errors.errors.map(([attribute, message]) => [attribute, message]), [['pool_create.topology', 'The following disks are already in use: vda,sdb.']]);
+  root = firstTree;
 });
 
 test('serials, WWNs and device numbers as TrueNAS forms them', () => {

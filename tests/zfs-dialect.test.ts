@@ -47,6 +47,7 @@ test('zfs-fuse: pool version 23, none of the exact forms, no holds listing, no e
     [false, false, false, false, false, false, false, false, false, false, false],
   );
   assert.equal([d.zdbConfig, d.busyAfterUnmount], [true, true]);
+  assert.is(d.receiveProperties, false, 'zfs-fuse receive has no -o / -x');
   assert.ok(['size', 'allocated', 'free', 'health', 'guid', 'altroot', 'failmode'].every((p) => d.poolProperties.includes(p)));
   assert.not.ok(d.poolProperties.includes('fragmentation'));
   assert.ok(['compression', 'quota', 'userrefs', 'mountpoint'].every((p) => d.datasetProperties.includes(p)));
@@ -63,6 +64,7 @@ test('OpenZFS 2.3: the exact forms everywhere, holds, snapshots_changed, encrypt
   );
   assert.equal([d.scrubPause, d.sendDryRun, d.holdsList, d.snapshotsChanged, d.encryption, d.draid, d.allocationClasses], [true, true, true, true, true, true, true]);
   assert.equal([d.zdbConfig, d.busyAfterUnmount], [false, false]);
+  assert.is(d.receiveProperties, true, 'zfs receive -o / -x');
   assert.ok(['fragmentation', 'freeing', 'autotrim', 'dedup_table_size'].every((p) => d.poolProperties.includes(p)));
 });
 

@@ -6,17 +6,19 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Ajv } from 'ajv';
-import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ZfsDriver } from '../methods/zfs/driver.js';
 import { ZfsCommandError, ZfsInputError, ZfsUnsupportedError } from '../methods/zfs/errors.js';
 import { mapDatasets } from '../methods/zfs/map-dataset.js';
 import { mapPoolEntry } from '../methods/zfs/map-pool.js';
 import { mapSnapshot } from '../methods/zfs/map-snapshot.js';
-import { DatasetEntry, PoolEntry, SnapshotEntry, type DatasetEntryT } from '../methods/zfs/shapes.js';
+import { PoolEntry } from '../schemas/pool.js';
+import { DatasetEntry, type DatasetEntryT } from '../schemas/pool_dataset.js';
+import { SnapshotEntry } from '../schemas/pool_snapshot.js';
 import type { PoolStatus } from '../methods/zfs/types.js';
+import { hashTree } from './helpers/files.js';
 import { ZfsLab, zfsTest } from './helpers/zfs.js';
 import { until } from './helpers/until.js';
 
@@ -33,19 +35,6 @@ let B: string; // stripe pool on a sparse file (replication target)
 let mnt: string;
 
 test.after(() => lab?.cleanupSync());
-
-async function hashTree(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  async function walk(d: string): Promise<void> {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) out[relative(dir, p)] = createHash('sha256').update(await readFile(p)).digest('hex');
-    }
-  }
-  await walk(dir);
-  return out;
-}
 
 async function expectError<T extends Error>(p: Promise<unknown>, type: new (...a: never[]) => T): Promise<T> {
   try {

@@ -1,5 +1,5 @@
 // Parsed ZFS output -> the TrueNAS shapes of MODULES.md 5, checked field by field and against
-// the TypeBox schemas (methods/zfs/shapes.ts) with ajv.
+// the TypeBox schemas (schemas/pool*.ts) with ajv.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Ajv } from 'ajv';
@@ -8,7 +8,9 @@ import { mapDatasets, mapProperty } from '../methods/zfs/map-dataset.js';
 import { mapSnapshot } from '../methods/zfs/map-snapshot.js';
 import { parseZpoolStatus } from '../methods/zfs/parse-status.js';
 import { parseGetTable } from '../methods/zfs/parse-tables.js';
-import { DatasetEntry, PoolEntry, PoolScan, SnapshotEntry, type DatasetEntryT } from '../methods/zfs/shapes.js';
+import { PoolEntry, PoolScan } from '../schemas/pool.js';
+import { DatasetEntry, type DatasetEntryT } from '../schemas/pool_dataset.js';
+import { SnapshotEntry } from '../schemas/pool_snapshot.js';
 import type { PoolListEntry, ScanStatus, VdevStatus } from '../methods/zfs/types.js';
 
 const ajv = new Ajv({ allErrors: true, strict: false });

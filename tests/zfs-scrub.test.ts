@@ -5,11 +5,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ZfsDriver } from '../methods/zfs/driver.js';
 import { mapPoolEntry } from '../methods/zfs/map-pool.js';
 import type { PoolStatus } from '../methods/zfs/types.js';
+import { corruptBetweenLabels } from './helpers/files.js';
 import { ZfsLab, zfsTest } from './helpers/zfs.js';
 import { until } from './helpers/until.js';
 
@@ -19,18 +20,6 @@ let lab: ZfsLab;
 test.after(() => lab?.cleanupSync());
 
 const MiB = 1024 * 1024;
-const LABELS = 512 * 1024;
-
-/** Overwrites a device file with random bytes between its front and back labels. */
-async function corrupt(file: string, size: number): Promise<void> {
-  const fh = await open(file, 'r+');
-  try {
-    for (let off = LABELS + MiB; off + MiB <= size - LABELS - MiB; off += MiB) await fh.write(randomBytes(MiB), 0, MiB, off);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 ztest('corrupt one side of a mirror, scrub: checksum errors on that disk, data intact', async () => {
   lab = new ZfsLab();
@@ -46,7 +35,7 @@ ztest('corrupt one side of a mirror, scrub: checksum errors on that disk, data i
   const guid = (await z.pools.list([name]))[0]!.guid;
 
   await z.pools.export(name);
-  await corrupt(right, size);
+  await corruptBetweenLabels(right, size);
   await z.pools.import({ pool: guid, dirs: [lab.dir] });
 
   await z.pools.scrub(name);

@@ -46,6 +46,23 @@ export function propertyPairs(field: string, props: Record<string, string> | und
   });
 }
 
+/**
+ * zfs-fuse reports a mounted read-only dataset's readonly as "off", source temporary (its FUSE
+ * mount is read-write; the read-only-ness is enforced inside), while a writable one reads "off"
+ * from its real source. So "off, temporary" means on; whether set here or inherited is not said:
+ * inherited from the nearest ancestor in the table that is read-only too, else local.
+ */
+export function fixFuseReadonly(table: PropertyTable): void {
+  const on = (name: string) => table.get(name)?.get('readonly')?.raw === 'on';
+  for (const [name, row] of table) {
+    const ro = row.get('readonly');
+    if (ro === undefined || ro.source !== 'TEMPORARY' || ro.raw !== 'off' || name.includes('@')) continue;
+    let from: string | null = null;
+    for (let i = name.lastIndexOf('/'); i > 0 && from === null; i = name.lastIndexOf('/', i - 1)) if (on(name.slice(0, i))) from = name.slice(0, i);
+    row.set('readonly', from === null ? { raw: 'on', source: 'LOCAL', from: null } : { raw: 'on', source: 'INHERITED', from });
+  }
+}
+
 export class Datasets {
   constructor(private readonly c: ZfsCommands) {}
 
@@ -112,6 +129,7 @@ export class Datasets {
     const wanted = filterHere && props[0] !== 'all' && !props.includes('type') ? [...props, 'type'] : props;
     args.push(wanted.join(','), ...names);
     const table = parseGetTable((await this.c.zfs(args, { timeoutMs: 600_000, ...o })).stdout);
+    if (d.busyAfterUnmount) fixFuseReadonly(table);
     if (!filterHere) return table;
     for (const [name, row] of table) {
       const t = row.get('type')?.raw;

@@ -28,6 +28,7 @@ export interface Dialect {
   holdsParsable: boolean;       // zfs holds -H -p
   scrubPause: boolean;          // zpool scrub -p
   sendDryRun: boolean;          // zfs send -n -v -P (size estimate without sending)
+  receiveProperties: boolean;   // zfs receive -o / -x (override or exclude properties)
   holdsList: boolean;           // zfs holds works (zfs-fuse needs a Python helper Debian does not ship)
   snapshotsChanged: boolean;    // dataset property snapshots_changed (OpenZFS 2.2)
   encryption: boolean;
@@ -134,6 +135,7 @@ export function detectDialect(p: DialectProbes): Dialect {
     holdsParsable: holds.has('H') && holds.has('p'),
     scrubPause: scrub.has('p'),
     sendDryRun: send.has('n') && send.has('v') && send.has('P'),
+    receiveProperties: usageFlags(p.zfsUsage, 'receive').has('x'),
     holdsList: !/internal error|pyzfs/.test(p.zfsHolds),
     snapshotsChanged: props.has('snapshots_changed'),
     encryption: has('encryption') || props.has('encryption'),

@@ -3,7 +3,7 @@
 // (plugins/pool_/dataset_query_utils.py normalize_zfs_properties), the properties TrueNAS
 // manages as user properties under their API names (comments, quota_warning, ...), and the
 // children nested by name.
-import type { DatasetEntryT, DatasetPropertyT } from './shapes.js';
+import type { DatasetEntryT, DatasetPropertyT } from '../../schemas/pool_dataset.js';
 import type { PropertySourceKind, PropertyTable, PropertyValue } from './types.js';
 import { formatSize } from './units.js';
 
@@ -126,7 +126,8 @@ export function mapDataset(name: string, props: Map<string, PropertyValue>, o: D
   for (const zname of wanted) {
     const pv = props.get(zname);
     if (pv === undefined || zname.includes(':')) continue;
-    if (zname === 'mountpoint') continue;
+    // Fields of the item itself, not properties: asking for them must not replace them.
+    if (zname === 'mountpoint' || zname === 'type' || zname === 'name') continue;
     entry[RENAMED[zname] ?? zname] = mapProperty(RENAMED[zname] ?? zname, pv);
   }
   const er = props.get('encryptionroot')?.raw;

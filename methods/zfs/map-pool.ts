@@ -1,7 +1,7 @@
 // Parsed `zpool list` + `zpool status` -> the TrueNAS pool entry (pool.query) and its vdev
 // nodes. Pure functions: the caller brings the DB id, the mount path and, if it wants disk
 // names for /dev/disk/by-* links, a resolver.
-import type { PoolEntryT, PoolScanT, PoolTopologyT, VdevNodeT } from './shapes.js';
+import type { PoolEntryT, PoolScanT, PoolTopologyT, VdevNodeT } from '../../schemas/pool.js';
 import type { PoolListEntry, PoolStatus, PropertyTable, ScanStatus, Topology, VdevStatus } from './types.js';
 
 /** Which device and whole disk a leaf path stands for ("/dev/sdb1" -> sdb1, sdb). */

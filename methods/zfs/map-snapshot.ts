@@ -1,7 +1,7 @@
 // Snapshot records (and optionally their `zfs get` properties and hold tags) -> TrueNAS
 // pool.snapshot.query items (plugins/pool_/snapshot.py _transform_snapshot_entry).
 import { mapProperty } from './map-dataset.js';
-import type { SnapshotEntryT } from './shapes.js';
+import type { SnapshotEntryT } from '../../schemas/pool_snapshot.js';
 import type { PropertyValue, SnapshotRecord } from './types.js';
 
 export interface SnapshotMapOptions {

@@ -213,16 +213,13 @@ export class SnapshotIndex {
   }
 
   private async poolSnapshots(pool: string, o?: CallOptions): Promise<Map<string, SnapshotRecord[]>> {
-    // Callers asking at the same time share one read (unless it was aborted by its first caller).
-    const running = this.inFlight.get(pool);
-    if (running) {
-      try {
-        return await running;
-      } catch (e) {
-        if (!(e instanceof ZfsCommandError && e.errno === 'ECANCELED') || o?.signal?.aborted) throw e;
-      }
-    }
-    const p = this.c.dialect.snapshotsChanged ? this.viaStamps(pool, o) : this.viaHistory(pool, o);
+    // Reads of one pool run one after the other: a read that began before a change must not
+    // answer a caller who made that change. The later read is cheap (nothing changed since).
+    const before = this.inFlight.get(pool);
+    const p = (async () => {
+      await before?.catch(() => {});
+      return this.c.dialect.snapshotsChanged ? this.viaStamps(pool, o) : this.viaHistory(pool, o);
+    })();
     this.inFlight.set(pool, p);
     try {
       return await p;

@@ -5,7 +5,8 @@ import type { Readable, Writable } from 'node:stream';
 import type { CallOptions, ZfsCommands } from './commands.js';
 import { ZfsInputError, ZfsUnsupportedError } from './errors.js';
 import { spawnStreaming, terminate, type StreamingCommand } from './exec.js';
-import { checkComponent, checkDatasetOrSnapshotName, checkSnapshotName } from './names.js';
+import type { Dialect } from './dialect.js';
+import { checkComponent, checkDatasetOrSnapshotName, checkPropertyName, checkPropertyValue, checkSnapshotName } from './names.js';
 import { parseGetTable, parseSendEstimate } from './parse-tables.js';
 import type { SendSize } from './types.js';
 
@@ -27,6 +28,10 @@ export interface ReceiveOptions {
   force?: boolean;
   /** -d: keep the sent dataset's path below the target (without its pool name). */
   keepPath?: boolean;
+  /** -x: properties of the stream not to set on the target (OpenZFS). */
+  excludeProperties?: readonly string[];
+  /** -o: properties to set on the target in place of the stream's (OpenZFS). */
+  overrideProperties?: Readonly<Record<string, string>>;
 }
 
 export interface TransferResult {
@@ -50,6 +55,40 @@ export function sendArgs(opts: SendOptions): string[] {
   return args;
 }
 
+/** -x / -o of `zfs receive`, refused where receive has neither (zfs-fuse). */
+export function receivePropertyArgs(opts: ReceiveOptions, dialect: Dialect): string[] {
+  const exclude = opts.excludeProperties ?? [];
+  const override = Object.entries(opts.overrideProperties ?? {});
+  if (exclude.length + override.length === 0) return [];
+  if (!dialect.receiveProperties) throw new ZfsUnsupportedError('excluding or overriding received properties', `${dialect.flavor}'s zfs receive has no -x or -o`);
+  const args: string[] = [];
+  exclude.forEach((p, i) => args.push('-x', checkPropertyName(`excludeProperties.${i}`, p)));
+  for (const [k, v] of override) args.push('-o', `${checkPropertyName(`overrideProperties.${k}`, k)}=${checkPropertyValue(`overrideProperties.${k}`, v)}`);
+  return args;
+}
+
+/** How much of a stream the daemon may hold while the receiving end is slower. */
+export const PUMP_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Copies `from` into `to`, counting the bytes. Unlike stream.pipe(), which stops reading as soon
+ * as 16 KiB wait to be written, it lets up to PUMP_BUFFER_BYTES queue: between `zfs send` and
+ * `zfs recv` the daemon sits on two 64 KiB pipes, and with pipe()'s small buffer both commands
+ * wait for the daemon to be scheduled at nearly every chunk, which on a busy host makes the copy
+ * much slower than `zfs send | zfs recv`.
+ */
+export function pumpCounted(from: Readable, to: Writable, onBytes: (total: number) => void): void {
+  let bytes = 0;
+  from.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    onBytes(bytes);
+    to.write(chunk);
+    if (to.writableLength >= PUMP_BUFFER_BYTES) from.pause();
+  });
+  to.on('drain', () => from.resume());
+  from.on('end', () => to.end());
+}
+
 export class Streams {
   constructor(private readonly c: ZfsCommands) {}
 
@@ -62,7 +101,7 @@ export class Streams {
   /** Starts `zfs recv` into `target`; write the stream to `input` and end it. The signal kills it. */
   receive(target: string, opts: ReceiveOptions = {}, signal?: AbortSignal): StreamingCommand & { input: Writable } {
     checkDatasetOrSnapshotName('target', target);
-    const args = ['receive', ...(opts.force ? ['-F'] : []), ...(opts.keepPath ? ['-d'] : []), target];
+    const args = ['receive', ...(opts.force ? ['-F'] : []), ...(opts.keepPath ? ['-d'] : []), ...receivePropertyArgs(opts, this.c.dialect), target];
     const cmd = spawnStreaming(this.c.programs.zfs, args, { stdin: 'pipe', stdout: 'ignore' }, signal);
     cmd.child.stdin!.on('error', () => {}); // recv may exit before reading everything; its exit status tells why
     return { ...cmd, input: cmd.child.stdin! };
@@ -84,11 +123,10 @@ export class Streams {
     const s = this.send(send, ac.signal);
     const r = this.receive(target, recv, ac.signal);
     let bytes = 0;
-    s.stream.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      o.onBytes?.(bytes);
+    pumpCounted(s.stream, r.input, (n) => {
+      bytes = n;
+      o.onBytes?.(n);
     });
-    s.stream.pipe(r.input);
     // Whichever side fails first explains the failure; stopping the other one is a consequence.
     let first: unknown = null;
     // When recv ends first, nothing reads the send any more: stop it instead of letting it block.

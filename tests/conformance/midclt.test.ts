@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Client, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { modules } from '../helpers/modules.js';
-import { clientAvailable, conformanceTest, realMidclt, spawnRealMidclt } from '../helpers/truenas-client.js';
+import { clientAvailable, conformanceTest, normalize, realMidclt, spawnRealMidclt } from '../helpers/truenas-client.js';
 import { until } from '../helpers/until.js';
 
 const T = conformanceTest(test);
@@ -41,20 +41,6 @@ async function midclt(args: string[], code = 0): Promise<{ stdout: string; stder
   // A dropped message surfaces as a client-side timeout: never acceptable.
   assert.not.match(r.stderr, /CallTimeout|Call timeout|Traceback/, `midclt ${args.join(' ')}: ${r.stderr}`);
   return r;
-}
-
-/**
- * A value as the real client prints it: dates re-encoded in whole seconds (its encoder truncates),
- * sets in no particular order. Applied to both sides before comparing.
- */
-function normalize(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(normalize);
-  if (v === null || typeof v !== 'object') return v;
-  const o = v as Record<string, unknown>;
-  const keys = Object.keys(o);
-  if (keys.length === 1 && typeof o.$date === 'number') return { $date: Math.floor(o.$date / 1000) * 1000 };
-  if (keys.length === 1 && Array.isArray(o.$set)) return { $set: o.$set.map(normalize).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))) };
-  return Object.fromEntries(keys.sort().map((k) => [k, normalize(o[k])]));
 }
 
 T('ping over the unix socket, TCP and legacy /websocket', async () => {

@@ -61,3 +61,17 @@ export function spawnRealMidclt(args: string[], o: RunOptions = {}): Running {
 export function realMidclt(args: string[], o: RunOptions = {}): Promise<RunResult> {
   return spawnRealMidclt(args, o).done;
 }
+
+/**
+ * A value as the real client prints it: dates re-encoded in whole seconds (its encoder truncates),
+ * sets in no particular order. Applied to both sides before comparing.
+ */
+export function normalize(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(normalize);
+  if (v === null || typeof v !== 'object') return v;
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length === 1 && typeof o.$date === 'number') return { $date: Math.floor(o.$date / 1000) * 1000 };
+  if (keys.length === 1 && Array.isArray(o.$set)) return { $set: o.$set.map(normalize).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))) };
+  return Object.fromEntries(keys.sort().map((k) => [k, normalize(o[k])]));
+}
