@@ -89,6 +89,11 @@ export interface Config {
    * `https://nas.example.com`. Clients that send no Origin (midclt, scripts) are not affected.
    */
   allowedOrigins: string[];
+  /**
+   * GET /metrics from addresses other than loopback and the unix socket, with an API key
+   * (Authorization: Bearer <key>) of a user holding READONLY_ADMIN, METRICS_READ or FULL_ADMIN.
+   */
+  metricsRemote: boolean;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -127,6 +132,7 @@ export function defaultConfig(overrides: Partial<Config> = {}): Config {
     cronRunAsUsers: [],
     logDestination: null,
     allowedOrigins: [],
+    metricsRemote: false,
     ...overrides,
     dataDir,
     socketPath: resolve(overrides.socketPath ?? join(dataDir, 'middlewared.sock')),
@@ -246,6 +252,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (raw.cronRunAsUsers !== undefined) overrides.cronRunAsUsers = parseCronUsers(raw.cronRunAsUsers);
   if (raw.allowedOrigins !== undefined) overrides.allowedOrigins = parseOrigins(raw.allowedOrigins);
   if (env.MIDSHIP_VALIDATE_RESULTS === '1') overrides.validateResults = true;
+  if (env.MIDSHIP_METRICS_REMOTE !== undefined && env.MIDSHIP_METRICS_REMOTE !== '') {
+    if (env.MIDSHIP_METRICS_REMOTE !== '1' && env.MIDSHIP_METRICS_REMOTE !== '0') throw new ConfigError(`MIDSHIP_METRICS_REMOTE: expected 1 or 0, got '${env.MIDSHIP_METRICS_REMOTE}'`);
+    overrides.metricsRemote = env.MIDSHIP_METRICS_REMOTE === '1';
+  }
   if (env.MIDSHIP_MODULES) overrides.modulesPath = env.MIDSHIP_MODULES;
   return defaultConfig(overrides);
 }
@@ -286,5 +296,6 @@ export function usage(): string {
 Other settings (env only): MIDSHIP_ADMIN_PASSWORD, MIDSHIP_JOBS_KEEP, MIDSHIP_JOBS_KEEP_DAYS,
 MIDSHIP_JOBS_MAX_ACTIVE (waiting + running jobs per user), MIDSHIP_JOB_LOG_MAX_BYTES,
 MIDSHIP_SEND_BUFFER_BYTES, MIDSHIP_MAX_IN_FLIGHT, MIDSHIP_PING_INTERVAL_MS,
-MIDSHIP_MODULES (path of a module exporting \`modules\`, replacing the built-in list).`;
+MIDSHIP_MODULES (path of a module exporting \`modules\`, replacing the built-in list),
+MIDSHIP_METRICS_REMOTE=1 (GET /metrics from other addresses than loopback, with an API key).`;
 }

@@ -133,6 +133,7 @@ export class Daemon {
   private moduleApp(): App {
     return {
       config: this.config,
+      bootId: this.bootId,
       log: this.log,
       registry: this.registry,
       events: this.events,

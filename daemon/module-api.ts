@@ -20,7 +20,7 @@ import type { JobHandle } from './jobs/handle.js';
 import type { JobRecord } from './jobs/types.js';
 import type { Logger } from './log.js';
 import type { EngineObserver } from './observers.js';
-import type { CallContext, ConnectionInfo, RegisteredMethod, ServiceDef } from './registry.js';
+import type { CallContext, ConnectionInfo, EventDef, RegisteredMethod, ServiceDef } from './registry.js';
 import type { Sublevel } from './storage.js';
 import type { QueryOptionsT } from '../schemas/query.js';
 
@@ -70,6 +70,8 @@ export { REDACTED } from './redact.js';
 /** What a module is made with. */
 export interface App {
   readonly config: Readonly<Config>;
+  /** New on every start of the daemon (GET /api/boot_id, system.boot_id). */
+  readonly bootId: string;
   readonly log: Logger;
   readonly registry: MethodCatalog;
   readonly events: Events;
@@ -121,6 +123,7 @@ export interface MethodCatalog {
   get(name: string): RegisteredMethod | undefined;
   readonly methods: ReadonlyMap<string, RegisteredMethod>;
   readonly services: ReadonlyMap<string, ServiceDef>;
+  readonly events: ReadonlyMap<string, EventDef>;
   /** core.get_methods metadata for one method (PROTOCOL.md 6.10). */
   describe(m: RegisteredMethod): Record<string, unknown>;
 }
