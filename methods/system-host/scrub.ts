@@ -7,10 +7,14 @@ import { REDACTED } from '#midship/module-api';
 /** Names whose string values are secrets (case-insensitive, anywhere in the name). */
 const SECRET_NAME = /pass(word|wd|phrase)?|secret|token|api_?key|private_?key|^key$|credential_?data|authorization|cookie/i;
 
-/** A deep copy with every string under a secret name replaced (numbers are counts and sizes, not secrets). */
+/**
+ * A deep copy with every value under a secret name replaced (numbers are counts and sizes, not
+ * secrets), and every other string scrubbed as text (a command line in a log excerpt).
+ */
 export function scrubObject(value: unknown, depth = 0): unknown {
   if (depth > 64) return REDACTED;
   if (Array.isArray(value)) return value.map((v) => scrubObject(v, depth + 1));
+  if (typeof value === 'string') return scrubText(value);
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
