@@ -172,6 +172,9 @@ test('a ticker delivers samples on its interval and none after stop', async () =
   await ticker.stop();
   assert.ok(got.length >= 3, `only ${got.length} samples`);
   assert.ok(got.every((s) => s.seconds > 0), 'every delivered sample has rates');
+  // One sample per slot of the grid: a timer firing a hair early must not tick twice (the rates
+  // then cover about 0 s). Late ticks only make the gap longer.
+  assert.ok(got.every((s) => s.seconds >= 0.05), `a sample covered only ${Math.min(...got.map((s) => s.seconds))} s`);
   // Stopped: nothing more, though a running ticker with the same interval delivers meanwhile.
   const count = got.length;
   let witnessed = 0;
