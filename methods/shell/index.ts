@@ -2,7 +2,7 @@
 // The first text frame is {"token": <auth.generate_token token>, "options": {...}}; the server
 // answers {"msg":"connected","id":<session>} or {"msg":"failed","error":{error, reason}} and
 // the client may try again. Then raw pty bytes both ways (pty-session.ts); core.resize_shell on
-// the API connection resizes it. Only full admins (or holders of the SHELL role) get a shell: it
+// the API connection resizes it. Only full admins (or holders of WEB_SHELL_WRITE) get a shell: it
 // runs as the daemon's own OS user. Each attempt and each end is written to the audit trail, and
 // a user may hold only so many shells at once.
 import { randomUUID } from 'node:crypto';
@@ -12,7 +12,7 @@ import { arg, CallError, ERRNO, hasAnyRole, isFullAdmin, method, Type, type App,
 import { PtySession } from './pty-session.js';
 
 export const SHELL_PATHS = ['/websocket/shell', '/websocket/shell/', '/_shell', '/_shell/'];
-export const SHELL_ROLE = 'SHELL';
+export const SHELL_ROLE = 'WEB_SHELL_WRITE';
 /** Shells one user may have open at once. */
 export const SHELLS_PER_USER = 8;
 /** Handshake messages (token tries) one socket may send before it is closed. */
