@@ -6,6 +6,8 @@ import { useRoute, type Route } from './router.js';
 import type { ConnState, RpcClient } from './rpc.js';
 import { SchedulesPage } from './schedules-page.js';
 import { SessionsPage } from './sessions-page.js';
+import { ShellPage } from './shell-page.js';
+import { SystemPage } from './system-page.js';
 import { LoginFailed, storedToken, type Session, type SessionInfo } from './session.js';
 
 export interface AppProps {
@@ -79,20 +81,21 @@ function Shell({ rpc, session, user }: AppProps & { user: SessionInfo }) {
   const link = (page: Route['page'], label: string) =>
     html`<a href=${`#/${page}`} class=${route.page === page ? 'active' : ''} aria-current=${route.page === page ? 'page' : undefined}>${label}</a>`;
   useEffect(() => {
-    document.title = route.page === 'jobs' ? (route.id !== null ? `Job ${route.id} \u00b7 Midship` : 'Jobs \u00b7 Midship') : route.page === 'schedules' ? 'Schedules \u00b7 Midship' : 'Sessions \u00b7 Midship';
+    const titles = { schedules: 'Schedules', sessions: 'Sessions', system: 'System', shell: 'Shell' } as const;
+    document.title = route.page === 'jobs' ? (route.id !== null ? `Job ${route.id} \u00b7 Midship` : 'Jobs \u00b7 Midship') : `${titles[route.page]} \u00b7 Midship`;
   }, [route.page, route.id]);
   return html`
     <a class="skip" href="#main" onClick=${(e: Event) => (e.preventDefault(), mainRef.current?.focus())}>Skip to content</a>
     <header class="topbar">
       <span class="brand">Midship</span>
-      <nav aria-label="Pages">${link('jobs', 'Jobs')}${link('schedules', 'Schedules')}${link('sessions', 'Sessions')}</nav>
+      <nav aria-label="Pages">${link('jobs', 'Jobs')}${link('schedules', 'Schedules')}${link('sessions', 'Sessions')}${link('system', 'System')}${link('shell', 'Shell')}</nav>
       <span class="user">
         <span class="muted" data-testid="whoami">${user.username}</span>
         <button type="button" disabled=${loggingOut} onClick=${() => (setLoggingOut(true), void session.logout())}>Log out</button>
       </span>
     </header>
     <main id="main" ref=${mainRef} tabindex="-1">
-      ${route.page === 'jobs' ? html`<${JobsPage} rpc=${rpc} route=${route} />` : route.page === 'schedules' ? html`<${SchedulesPage} rpc=${rpc} route=${route} />` : html`<${SessionsPage} rpc=${rpc} />`}
+      ${route.page === 'jobs' ? html`<${JobsPage} rpc=${rpc} route=${route} />` : route.page === 'schedules' ? html`<${SchedulesPage} rpc=${rpc} route=${route} />` : route.page === 'system' ? html`<${SystemPage} rpc=${rpc} />` : route.page === 'shell' ? html`<${ShellPage} rpc=${rpc} />` : html`<${SessionsPage} rpc=${rpc} />`}
     </main>`;
 }
 

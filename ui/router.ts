@@ -2,17 +2,19 @@
 //   #/jobs            the jobs table          #/jobs/42          ... with job 42's panel open
 //   #/schedules       cron jobs               #/schedules/new    #/schedules/3/edit
 //   #/sessions        active sessions
+//   #/system          host facts and charts  #/shell            a web shell
 import { useEffect, useState } from 'preact/hooks';
 
 export interface Route {
-  page: 'jobs' | 'schedules' | 'sessions';
+  page: 'jobs' | 'schedules' | 'sessions' | 'system' | 'shell';
   id: number | null;
   action: 'new' | 'edit' | null;
 }
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter((p) => p !== '');
-  const page = parts[0] === 'schedules' ? 'schedules' : parts[0] === 'sessions' ? 'sessions' : 'jobs';
+  const named = ['schedules', 'sessions', 'system', 'shell'] as const;
+  const page = named.find((p) => p === parts[0]) ?? 'jobs';
   const id = parts[1] !== undefined && /^\d+$/.test(parts[1]) ? Number(parts[1]) : null;
   const action = parts[1] === 'new' ? 'new' : parts[2] === 'edit' && id !== null ? 'edit' : null;
   return { page, id, action };
