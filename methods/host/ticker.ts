@@ -31,6 +31,7 @@ export class SampleTicker {
     if (this.running) return;
     this.running = true;
     await this.sampler.sample();
+    if (!this.running) return; // stopped while the first reading was taken
     this.next = performance.now() + this.options.intervalMs;
     this.schedule();
   }

@@ -4,6 +4,8 @@
 // own every 10 s. Pools come from the storage module when one is loaded (pools.ts).
 import { arg, CallError, ERRNO, method, queryMethod, ValidationErrors, type App, type ModuleDef } from '#midship/module-api';
 import { ReportingQueryError, UnknownGraphError } from '../host/history/errors.js';
+import { ArcReader } from '../host/arc.js';
+import { HostFiles } from '../host/files.js';
 import { toHistoryPoints } from '../host/history/points.js';
 import { getData, listGraphs } from '../host/history/query.js';
 import { HistoryStore, type HistoryDb } from '../host/history/store.js';
@@ -24,16 +26,20 @@ const reported = (name: string) => !isInternalInterface(name);
 
 export function reportingModule(app: App): ModuleDef {
   const pools = new PoolSource(app);
+  // One ARC reader for all samplers: one zfs-fuse reading shell per daemon (arc.ts).
+  const arcFiles = new HostFiles('/');
+  const arc = new ArcReader(arcFiles);
   const store = new HistoryStore(app.sublevel('reporting') as unknown as HistoryDb);
   const hub = new RealtimeHub({
     payload: (sample) => toRealtimePayload(sample, poolUsage(pools.latest())),
     includeInterface: reported,
+    arc,
     onError: (err) => app.log.warn({ err }, 'reporting.realtime: a sample failed'),
     maxGroups: MAX_INTERVAL_GROUPS,
   });
   const history = new SampleTicker({
     intervalMs: HISTORY_STEP_MS,
-    sampler: { includeInterface: reported },
+    sampler: { includeInterface: reported, arc },
     onSample: (sample) => {
       store.append(sample.time / 1000, toHistoryPoints(sample, poolUsage(pools.latest())))
         .catch((err: unknown) => app.log.error({ err }, 'reporting history: a sample could not be stored'));
@@ -96,12 +102,15 @@ export function reportingModule(app: App): ModuleDef {
     }],
     async start() {
       await store.open();
-      await history.start();
+      // Not awaited: the first reading must not hold up the daemon's start (a stalled zfs-fuse).
+      history.start().catch((err: unknown) => app.log.error({ err }, 'reporting history: the sampler did not start'));
     },
     async stop() {
       await hub.stop();
       await history.stop();
       await store.flush();
+      arc.close();
+      await arcFiles.close();
     },
   };
 }

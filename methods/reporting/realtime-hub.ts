@@ -1,6 +1,7 @@
 // reporting.realtime's producers: one sampler per distinct interval, shared by every subscriber
 // of that interval, started by the first and stopped with the last (TrueNAS runs one producer per
 // distinct argument the same way). The payload is built once per tick and handed to each.
+import type { ArcReader } from '../host/arc.js';
 import type { HostSample } from '../host/sampler.js';
 import { SampleTicker } from '../host/ticker.js';
 import type { RealtimePayloadT } from '../host/shapes/realtime.js';
@@ -17,6 +18,8 @@ export interface RealtimeHubOptions {
   /** The payload of one sample (pools added by the caller). */
   payload: (sample: HostSample) => RealtimePayloadT;
   includeInterface: (name: string) => boolean;
+  /** One ARC reader for every sampler (arc.ts: one zfs-fuse reading shell, not one per interval). */
+  arc: ArcReader;
   onError: (err: unknown) => void;
   /** Distinct intervals at once: each holds a sampler and its open files. */
   maxGroups: number;
@@ -38,7 +41,7 @@ export class RealtimeHub {
       const ticker = new SampleTicker({
         intervalMs: seconds * 1000,
         // Options, not an instance: the ticker then owns the sampler and closes its files on stop.
-        sampler: { includeInterface: this.options.includeInterface },
+        sampler: { includeInterface: this.options.includeInterface, arc: this.options.arc },
         onSample: (sample) => {
           if (listeners.size === 0) return;
           const payload = this.options.payload(sample);
