@@ -12,9 +12,11 @@ import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 
 // One request per line on stdin; the answer is a "name value" line per file read, then ".".
-// Files that are missing or unreadable are left out; a closed stdin ends the loop.
+// Files missing at start are never looked for again (each look is a round trip to zfs-fuse);
+// unreadable ones are left out; a closed stdin ends the loop. Builtins only: no fork per request.
 const SCRIPT = `cd "$1" || exit 1
 shift
+for k in "$@"; do shift; [ -e "$k" ] && set -- "$@" "$k"; done
 while read -r _; do
   for k in "$@"; do
     read -r v < "$k" && echo "$k $v"
@@ -63,6 +65,8 @@ export class FuseKstatReader {
     child.stdin.on('error', () => {}); // EPIPE after it exited: the exit handler answers
     child.stdout.setEncoding('latin1');
     child.stdout.on('data', (chunk: string) => this.take(chunk));
+    // Its stdout closing is the end that keeps the process alive to be seen (the child is unref'd).
+    child.stdout.once('close', () => this.gone(child));
     child.once('error', () => this.gone(child));
     child.once('exit', () => this.gone(child));
     return child;
