@@ -57,6 +57,8 @@ test('the text parses; call, job, connection and subscription figures move; proc
     for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'midship_connections', 'midship_subscriptions']) {
       assert.ok(before.some((s) => s.name === name), `${name} is exported`);
     }
+    assert.not.ok(before.some((s) => s.name.startsWith('midship_pool_')), 'no storage module: no pool figures, and no failure');
+    assert.ok(before.some((s) => s.name === 'midship_pools' && s.value === 0), 'midship_pools 0');
     await c.call('core.set_options', { legacy_jobs: false });
     await c.call('test.noop');
     await c.call('test.noop');

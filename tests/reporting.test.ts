@@ -1,7 +1,8 @@
 // reporting.* against a real daemon on this host: reporting.realtime at the interval asked for,
 // one sampler per distinct interval shared by its subscribers and stopped with the last, bad
 // intervals refused; cpu usage rising while a child burns a core; the history answering from the
-// database after a restart, with TrueNAS's shapes, and its errors naming the field.
+// database after a restart, with TrueNAS's shapes, and its errors naming the field; the seam to
+// the storage module read as documented.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -10,6 +11,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isInternalInterface } from '../methods/host/net-internal.js';
 import { RealtimePayload } from '../methods/host/shapes/realtime.js';
+import { toRealtimePayload } from '../methods/host/realtime.js';
+import { arcRates } from '../methods/host/arc.js';
+import { poolUsage, toPoolFacts } from '../methods/reporting/pools.js';
 import { Client, startDaemon, type Message } from './helpers/daemon.js';
 import { until } from './helpers/until.js';
 
@@ -181,6 +185,23 @@ test('history: get_data answers from the database after a restart, with legend, 
     await c.close();
     await d.cleanup();
   }
+});
+
+test('the storage seam: pool.query entries read as documented, whatever else they hold', () => {
+  const gib = 1024 ** 3;
+  // A TrueNAS pool.query entry (MODULES.md 5.1), trimmed to a few of its fields.
+  const tank = { id: 1, name: 'tank', guid: '123', status: 'ONLINE', healthy: true, warning: false, size: 10 * gib, allocated: 4 * gib, free: 6 * gib, freeing: 0, topology: {} };
+  const answer = [tank, { name: 'faulted', status: 'UNAVAIL', healthy: false, size: null, allocated: null, free: null }, { name: 'odd', status: 7, healthy: 'yes', size: -1, free: '5' }, { id: 9 }, null, 'tank'];
+  const facts = toPoolFacts(answer);
+  assert.equal(facts, [
+    { name: 'tank', status: 'ONLINE', healthy: true, size: 10 * gib, allocated: 4 * gib, free: 6 * gib },
+    { name: 'faulted', status: 'UNAVAIL', healthy: false, size: null, allocated: null, free: null },
+    { name: 'odd', status: null, healthy: null, size: null, allocated: null, free: null },
+  ], 'mistyped fields read as null; entries without a name are left out');
+  assert.equal(toPoolFacts({ error: 'not a list' }), []);
+  const usage = poolUsage(facts);
+  assert.equal(usage, { tank: { available: 6 * gib, used: 4 * gib, total: 10 * gib } }, 'pools without figures have no usage');
+  assert.equal(toRealtimePayload({ time: 0, seconds: 0, cpu: new Map(), temperatures: null, memory: null, arc: null, zfs: arcRates(null, null, 0), disks: new Map(), interfaces: new Map(), loadavg: null, uptime: null }, usage).pools, usage);
 });
 
 test.run();

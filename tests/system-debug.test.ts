@@ -64,6 +64,7 @@ test('the debug bundle untars with the expected files and holds no password, key
     for (const f of ['version.json', 'config.json', 'system/info.json', 'log/midshipd.log', 'jobs/jobs.json', 'api/methods.json', 'api/events.json', 'network/interfaces.json']) {
       assert.ok(names.includes(f), `${f} in ${names.join(', ')}`);
     }
+    assert.not.ok(names.some((n) => n.startsWith('storage/')), 'no storage module: no storage files, and no failure');
     const get = (n: string) => files.get(`midship-debug/${n}`)!;
     assert.is((JSON.parse(get('version.json')) as { fullname: string }).fullname.startsWith('Midship-'), true);
     assert.is((JSON.parse(get('config.json')) as { adminPassword: string }).adminPassword, '********');

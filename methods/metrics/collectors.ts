@@ -37,14 +37,14 @@ export function createMetrics(app: App, pools: PoolSource): Metrics {
   const jobSeconds = new Histogram({ name: 'midship_job_duration_seconds', help: 'How long jobs ran, by method.', labelNames: ['method'], buckets: JOB_BUCKETS, registers: [registry] });
   const dropped = new Counter({ name: 'midship_events_dropped_total', help: 'Event frames a connection never got: coalesced while its socket was backed up, or queued when it was cut for not reading.', labelNames: ['reason'], registers: [registry] });
 
-  // Pools, when a storage module is loaded (asked for by name, at most every few seconds).
+  // Pools, when a storage module is loaded (the seam of reporting/pools.ts, asked at most every few seconds).
   const poolGauge = (name: string, help: string) => new Gauge({ name, help, labelNames: ['pool'], registers: [registry] });
   const healthy = poolGauge('midship_pool_healthy', 'Whether the pool is healthy (1) or not (0).');
   const size = poolGauge('midship_pool_size_bytes', 'Pool size.');
   const allocated = poolGauge('midship_pool_allocated_bytes', 'Pool space allocated.');
   const free = poolGauge('midship_pool_free_bytes', 'Pool space free.');
   const status = new Gauge({ name: 'midship_pool_status', help: 'The pool status (ONLINE, DEGRADED, ...) as a label of value 1.', labelNames: ['pool', 'status'], registers: [registry] });
-  const count = new Gauge({ name: 'midship_pools', help: 'Pools the storage module reports (absent without one).', registers: [registry] });
+  const count = new Gauge({ name: 'midship_pools', help: 'Pools the storage module reports (0 without one).', registers: [registry] });
 
   /** Pool gauges as of now; run before each scrape is serialized. */
   async function refreshPools(): Promise<void> {

@@ -75,11 +75,19 @@ function run(cmd: string, args: string[], signal: AbortSignal): Promise<string> 
   });
 }
 
-/** Pools through the storage module when it is loaded (never imported: called by name). */
+/**
+ * Pools through the storage module when it is loaded (never imported: called by name, the seam of
+ * methods/reporting/pools.ts), bounded in time as `zpool` is: a stalled ZFS must not hold the bundle.
+ */
 async function poolSection(app: App, signal: AbortSignal): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (!app.registry.get('pool.query')) return out;
-  const pools = await app.call('pool.query', []).catch((err: unknown) => ({ error: (err as Error).message }));
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<unknown>((resolve) => {
+    timer = setTimeout(() => resolve({ error: `pool.query did not answer within ${ZPOOL_TIMEOUT_MS / 1000} s` }), ZPOOL_TIMEOUT_MS);
+  });
+  const asked = app.call('pool.query', []).catch((err: unknown) => ({ error: (err as Error).message }));
+  const pools = await Promise.race([asked, late]).finally(() => clearTimeout(timer));
   out.set('storage/pools.json', json(scrubObject(pools)));
   if (Array.isArray(pools) && pools.length > 0) out.set('storage/zpool-status.txt', await run('zpool', ['status', '-v'], signal));
   return out;
