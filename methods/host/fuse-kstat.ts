@@ -11,17 +11,21 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 
-// One request per line on stdin; the answer is a "name value" line per file read, then ".".
-// Files missing at start are never looked for again (each look is a round trip to zfs-fuse);
-// unreadable ones are left out; a closed stdin ends the loop. Builtins only: no fork per request.
+// One request per line on stdin; the answer is a "name value" line per file read, then ".",
+// written at once (one pipe read for the daemon, not one per line). Files missing at start are
+// never looked for again (each look is a round trip to zfs-fuse); unreadable ones are left out; a
+// closed stdin ends the loop. Builtins only: no fork per request.
 const SCRIPT = `cd "$1" || exit 1
 shift
 for k in "$@"; do shift; [ -e "$k" ] && set -- "$@" "$k"; done
+nl='
+'
 while read -r _; do
+  out=
   for k in "$@"; do
-    read -r v < "$k" && echo "$k $v"
+    read -r v < "$k" && out="$out$k $v$nl"
   done
-  echo .
+  printf '%s.\\n' "$out"
 done`;
 
 type Child = ChildProcessByStdio<Writable, Readable, null>;
