@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { DEFAULT_AUTH } from '../daemon/config.js';
 import { SHELLS_PER_USER } from '../methods/shell/index.js';
 import { Client, startDaemon, type TestDaemon } from './helpers/daemon.js';
+import { isAlive } from './helpers/pids.js';
 import { until } from './helpers/until.js';
 
 const PW = 'shell-admin-pw';
@@ -68,15 +69,6 @@ async function session(d: TestDaemon, username = 'admin', password = PW): Promis
 
 const token = async (c: Client, attrs: Record<string, unknown> = {}, singleUse = true) => (await c.call('auth.generate_token', 300, attrs, true, singleUse)) as string;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 test('a shell session: 42, resize, text frames, closing the socket ends the shell, audited', async () => {
   const d = await startDaemon({ adminPassword: PW });
   const c = await session(d);
@@ -97,14 +89,14 @@ test('a shell session: 42, resize, text frames, closing the socket ends the shel
     mark = sh.text.length;
     sh.type('echo "pid=$$"', false); // a text frame is written to the pty as well
     const pid = Number((await sh.line(/^pid=(\d+)$/m, mark))[1]);
-    assert.ok(alive(pid));
+    assert.ok(isAlive(pid));
     const missing = await c.request('core.resize_shell', ['no-such-shell', 80, 24]);
     assert.is(missing.error?.data?.error, 2);
     assert.match(String(missing.error?.data?.reason), /Shell does not exist/);
     const tiny = await c.request('core.resize_shell', [id, 0, 24]);
     assert.equal((tiny.error?.data?.extra as Array<[string]>)[0]![0], 'cols');
     sh.ws.close();
-    await until(() => !alive(pid), 'the shell process to end with its socket', 20_000);
+    await until(() => !isAlive(pid), 'the shell process to end with its socket', 20_000);
     await until(() => d.logs.some((l) => l.method === 'WEBSHELL_LOGOUT'), 'the logout in the audit trail');
     const login = d.logs.find((l) => l.method === 'WEBSHELL_AUTHENTICATION' && l.ok === true)!;
     assert.is(login.user, 'admin');
@@ -194,7 +186,7 @@ test('a stop ends every shell', async () => {
   const pid = Number((await sh.line(/^pid=(\d+)$/m))[1]);
   await d.stop();
   assert.is(await sh.closed, 1000, 'the shell exited, so its socket closed');
-  await until(() => !alive(pid), 'the shell to be gone');
+  await until(() => !isAlive(pid), 'the shell to be gone');
   await c.close().catch(() => undefined);
   await d.cleanup();
 });

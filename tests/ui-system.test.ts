@@ -10,6 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { browserTest, chromiumPath, inPage, launchBrowser, screenshot, uiLogin, untilInPage, watchPage } from './helpers/browser.js';
 import { startDaemon, type TestDaemon } from './helpers/daemon.js';
+import { isAlive } from './helpers/pids.js';
 import { until } from './helpers/until.js';
 
 const PW = 'pw-system-ui';
@@ -91,14 +92,7 @@ it('Shell page: a terminal that runs a command, and whose shell ends when the pa
     assert.equal(watch.problems, []);
     // Leaving the page closes the socket: the shell goes.
     await page.evaluate(`location.hash = '#/jobs'`);
-    await until(() => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    }, 'the shell to end once the page is left');
+    await until(() => !isAlive(pid), 'the shell to end once the page is left');
   } finally {
     await page.context().close();
   }

@@ -7,6 +7,7 @@
 // answers at once; zfs-fuse's files are read by a child process (fuse-kstat.ts), and a sample
 // waits at most READ_BUDGET_MS for them: past that it goes on without ARC figures (0 on the wire,
 // no history point), and later samples do not wait again until the stalled read has answered.
+import { withDeadline } from './deadline.js';
 import { FuseKstatReader } from './fuse-kstat.js';
 import { hostPath, toSource, type FileSource, type HostRoot } from './files.js';
 import type { RealtimeZfsT } from './shapes/realtime.js';
@@ -101,12 +102,7 @@ export class ArcReader {
     }
     const left = this.reading.deadline - performance.now();
     if (left <= 0) return Promise.resolve(null);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<null>((resolve) => {
-      timer = setTimeout(() => resolve(null), left);
-      timer.unref();
-    });
-    return Promise.race([this.reading.promise, late]).finally(() => clearTimeout(timer));
+    return withDeadline(this.reading.promise, left, () => null);
   }
 
   private async discover(): Promise<Source> {

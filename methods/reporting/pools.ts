@@ -16,6 +16,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { App } from '#midship/module-api';
+import { withDeadline } from '../host/deadline.js';
 import type { PoolUsageMap } from '../host/realtime.js';
 
 const Bytes = Type.Union([Type.Number({ minimum: 0 }), Type.Null()]);
@@ -68,12 +69,7 @@ export class PoolSource {
   read(): Promise<PoolFacts[]> {
     if (!this.available) return Promise.resolve([]);
     if (performance.now() - this.at < FRESH_MS) return Promise.resolve(this.facts);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<PoolFacts[]>((resolve) => {
-      timer = setTimeout(() => resolve(this.facts), READ_BUDGET_MS);
-      timer.unref();
-    });
-    return Promise.race([this.refresh(), late]).finally(() => clearTimeout(timer));
+    return withDeadline(this.refresh(), READ_BUDGET_MS, () => this.facts);
   }
 
   /** The last answer without waiting (a sampler tick must not wait for `zpool`); starts a refresh when stale. */

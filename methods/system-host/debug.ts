@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { REDACTED, type App, type JobHandle, type JobRecord } from '#midship/module-api';
+import { withDeadline } from '../host/deadline.js';
 import type { SystemInfoT } from '../../schemas/system.js';
 import { scrubObject, scrubText } from './scrub.js';
 import type { SoftwareVersion } from './version.js';
@@ -82,12 +83,8 @@ function run(cmd: string, args: string[], signal: AbortSignal): Promise<string> 
 async function poolSection(app: App, signal: AbortSignal): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (!app.registry.get('pool.query')) return out;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<unknown>((resolve) => {
-    timer = setTimeout(() => resolve({ error: `pool.query did not answer within ${ZPOOL_TIMEOUT_MS / 1000} s` }), ZPOOL_TIMEOUT_MS);
-  });
   const asked = app.call('pool.query', []).catch((err: unknown) => ({ error: (err as Error).message }));
-  const pools = await Promise.race([asked, late]).finally(() => clearTimeout(timer));
+  const pools = await withDeadline<unknown>(asked, ZPOOL_TIMEOUT_MS, () => ({ error: `pool.query did not answer within ${ZPOOL_TIMEOUT_MS / 1000} s` }));
   out.set('storage/pools.json', json(scrubObject(pools)));
   if (Array.isArray(pools) && pools.length > 0) out.set('storage/zpool-status.txt', await run('zpool', ['status', '-v'], signal));
   return out;
