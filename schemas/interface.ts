@@ -1,9 +1,9 @@
-// interface.* arguments and results (MODULES.md §4). The entry shape lives beside the readers
-// that build it (methods/host/shapes/interface.ts).
+// interface.* arguments and results (MODULES.md §4). The entry shape is in schemas/host/,
+// where the readers that build it (methods/host) find it too.
 import { Type } from '@sinclair/typebox';
-import { InterfaceEntry } from '../methods/host/shapes/interface.js';
+import { InterfaceEntry } from './host/interface.js';
 
-export { InterfaceEntry } from '../methods/host/shapes/interface.js';
+export { InterfaceEntry } from './host/interface.js';
 
 /** A list of entries, one entry (`get`), a count (`count`), or [{name}] with extra.retrieve_names_only. */
 export const InterfaceQueryResult = Type.Union([

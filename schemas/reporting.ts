@@ -1,10 +1,10 @@
-// reporting.* arguments and results (MODULES.md §2). The shapes live beside the host readers
-// (methods/host/shapes), which build them; the method layer takes them from here.
+// reporting.* arguments and results (MODULES.md §2). The payload and get_data shapes are in
+// schemas/host/, where the host readers (methods/host) that build them find them too.
 import { Type } from '@sinclair/typebox';
-import { GetDataResponse, GraphIdentifier, ReportingQuery } from '../methods/host/shapes/reporting.js';
+import { GetDataResponse, GraphIdentifier, ReportingQuery } from './host/reporting.js';
 
-export { GetDataResponse, GraphIdentifier, GraphsItem, ReportingQuery } from '../methods/host/shapes/reporting.js';
-export { RealtimePayload } from '../methods/host/shapes/realtime.js';
+export { GetDataResponse, GraphIdentifier, GraphsItem, ReportingQuery } from './host/reporting.js';
+export { RealtimePayload } from './host/realtime.js';
 
 /** The longest reporting.realtime interval: a subscriber wanting less should poll. */
 export const MAX_REALTIME_INTERVAL = 3600;

@@ -19,7 +19,7 @@ import { readInterfaces, toInterfaceEntry } from '../methods/host/net-state.js';
 import { readSystemFacts } from '../methods/host/system-facts.js';
 import { timedeltaText } from '../methods/host/timedelta.js';
 import { readCpuTopology } from '../methods/host/topology.js';
-import { InterfaceEntry } from '../methods/host/shapes/interface.js';
+import { InterfaceEntry } from '../schemas/host/interface.js';
 import { makeTree, procStat, removeTree, writeTree, type TreeSpec } from './host-tree.js';
 
 const trees: string[] = [];

@@ -15,7 +15,7 @@ import { SampleTicker } from '../methods/host/ticker.js';
 import { toRealtimePayload } from '../methods/host/realtime.js';
 import { toHistoryPoints } from '../methods/host/history/points.js';
 import { isInternalInterface } from '../methods/host/net-internal.js';
-import { RealtimePayload, ZFS_KEYS } from '../methods/host/shapes/realtime.js';
+import { RealtimePayload, ZFS_KEYS } from '../schemas/host/realtime.js';
 import { makeTree, procStat, removeTree, writeTree, type TreeSpec } from './host-tree.js';
 import { until } from './helpers/until.js';
 

@@ -10,7 +10,7 @@ import { Ajv } from 'ajv';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isInternalInterface } from '../methods/host/net-internal.js';
-import { RealtimePayload } from '../methods/host/shapes/realtime.js';
+import { RealtimePayload } from '../schemas/host/realtime.js';
 import { toRealtimePayload } from '../methods/host/realtime.js';
 import { arcRates } from '../methods/host/arc.js';
 import { poolUsage, toPoolFacts } from '../methods/reporting/pools.js';

@@ -10,7 +10,7 @@
 import { withDeadline } from './deadline.js';
 import { FuseKstatReader } from './fuse-kstat.js';
 import { hostPath, toSource, type FileSource, type HostRoot } from './files.js';
-import type { RealtimeZfsT } from './shapes/realtime.js';
+import type { RealtimeZfsT } from '../../schemas/host/realtime.js';
 
 export const ARC_KEYS = [
   'size', 'c_max', 'memory_free_bytes', 'memory_available_bytes',

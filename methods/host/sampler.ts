@@ -11,8 +11,8 @@ import { parseMeminfo, type MemoryInfo } from './memory.js';
 import { netRates, parseNetDev, type NetCounters } from './net-counters.js';
 import { linkState } from './net-link.js';
 import { readLoadAvg, readUptime } from './system-facts.js';
-import type { LinkStateT } from './shapes/interface.js';
-import type { RealtimeZfsT } from './shapes/realtime.js';
+import type { LinkStateT } from '../../schemas/host/interface.js';
+import type { RealtimeZfsT } from '../../schemas/host/realtime.js';
 
 export interface InterfaceSample {
   link_state: LinkStateT;

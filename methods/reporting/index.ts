@@ -12,7 +12,7 @@ import { HistoryStore, type HistoryDb } from '../host/history/store.js';
 import { isInternalInterface } from '../host/net-internal.js';
 import { toRealtimePayload } from '../host/realtime.js';
 import { SampleTicker } from '../host/ticker.js';
-import type { GraphIdentifierT, ReportingQueryT } from '../host/shapes/reporting.js';
+import type { GraphIdentifierT, ReportingQueryT } from '../../schemas/host/reporting.js';
 import { GetDataResult, Graphs, QueryArg, RealtimeArgs, SamplersResult } from '../../schemas/reporting.js';
 import { PoolSource, poolUsage } from './pools.js';
 import { RealtimeHub, TooManyIntervals } from './realtime-hub.js';

@@ -4,7 +4,7 @@
 import type { ArcReader } from '../host/arc.js';
 import type { HostSample } from '../host/sampler.js';
 import { SampleTicker } from '../host/ticker.js';
-import type { RealtimePayloadT } from '../host/shapes/realtime.js';
+import type { RealtimePayloadT } from '../../schemas/host/realtime.js';
 
 export type RealtimeListener = (payload: RealtimePayloadT) => void;
 
