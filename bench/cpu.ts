@@ -1,6 +1,6 @@
 // CPU time a process has used, from /proc/<pid>/stat (Linux). Dividing a server's CPU time by the
 // calls it answered gives its cost per call, a figure the client's own speed does not cap.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 
 /** /proc reports in USER_HZ, which Linux fixes at 100 for user space. */
 const TICK_MS = 10;
@@ -16,4 +16,27 @@ export async function processCpuMs(pid: number): Promise<number | null> {
   } catch {
     return null;
   }
+}
+
+/** The pids of `pid`'s live child processes (every thread's children). */
+export async function childPids(pid: number): Promise<number[]> {
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  const out: number[] = [];
+  for (const t of tasks) {
+    const text = await readFile(`/proc/${pid}/task/${t}/children`, 'utf8').catch(() => '');
+    for (const c of text.split(' ')) if (/^\d+$/.test(c)) out.push(Number(c));
+  }
+  return out;
+}
+
+/**
+ * CPU ms of `pid` and of the children it has now (the daemon's zfs-fuse kstat shell), so a
+ * process's figure includes the work it hands to a helper. Children that exited are not counted.
+ */
+export async function processWithChildrenCpuMs(pid: number): Promise<number | null> {
+  const own = await processCpuMs(pid);
+  if (own === null) return null;
+  let total = own;
+  for (const c of await childPids(pid)) total += (await processCpuMs(c)) ?? 0;
+  return total;
 }

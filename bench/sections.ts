@@ -7,6 +7,7 @@ import { benchFleet, fleetLines } from './fleet.js';
 import { natsServerPath } from '../tests/helpers/nats.js';
 import { benchHostHistory, hostHistoryLines } from './host-history.js';
 import { benchHostSample, hostSampleLines } from './host-sample.js';
+import { benchHostd, hostdLines } from './hostd.js';
 import { benchJobs, jobTargetLines } from './jobs.js';
 import { benchLimits, limitsTargetLines } from './jobs-limits.js';
 import { benchScheduling, schedulingLines } from './scheduling.js';
@@ -69,9 +70,9 @@ export const SECTIONS: readonly Section[] = [
   }),
   section({
     name: 'host',
-    title: 'Host: CPU cost of one reporting.realtime sample on this host; 31 days of 10 s history through the real store (takes about two minutes)',
-    run: async () => ({ sample: await benchHostSample(), history: await benchHostHistory() }),
-    lines: (r) => `${hostSampleLines(r.sample)}\n${hostHistoryLines(r.history)}`,
+    title: 'Host: CPU of one reporting.realtime sample (in process, then through a daemon); 31 days of 10 s history through the real store; the daemon with 200 reporting.realtime subscribers; web shell keystroke echo (about five minutes)',
+    run: async (c) => ({ sample: await benchHostSample(), history: await benchHostHistory(), daemon: await benchHostd(c.server) }),
+    lines: (r) => `${hostSampleLines(r.sample)}\n${hostHistoryLines(r.history)}\n${hostdLines(r.daemon)}`,
   }),
   section({
     name: 'zfs',

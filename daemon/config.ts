@@ -95,6 +95,11 @@ export interface Config {
   fleet: FleetConfig | null;
   /** disk.query lists bound loop devices too, so pools can be built on them (labs, tests). */
   disksIncludeLoop: boolean;
+  /**
+   * GET /metrics from addresses other than loopback and the unix socket, with an API key
+   * (Authorization: Bearer <key>) of a user holding READONLY_ADMIN, METRICS_READ or FULL_ADMIN.
+   */
+  metricsRemote: boolean;
 }
 
 /**
@@ -155,6 +160,7 @@ export function defaultConfig(overrides: Partial<Config> = {}): Config {
     webuiDir: null,
     fleet: null,
     disksIncludeLoop: false,
+    metricsRemote: false,
     ...overrides,
     dataDir,
     socketPath: resolve(overrides.socketPath ?? join(dataDir, 'middlewared.sock')),
@@ -306,6 +312,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (raw.allowedOrigins !== undefined) overrides.allowedOrigins = parseOrigins(raw.allowedOrigins);
   if (raw.webuiDir !== undefined) overrides.webuiDir = resolve(raw.webuiDir);
   if (env.MIDSHIP_VALIDATE_RESULTS === '1') overrides.validateResults = true;
+  if (env.MIDSHIP_METRICS_REMOTE !== undefined && env.MIDSHIP_METRICS_REMOTE !== '') {
+    if (env.MIDSHIP_METRICS_REMOTE !== '1' && env.MIDSHIP_METRICS_REMOTE !== '0') throw new ConfigError(`MIDSHIP_METRICS_REMOTE: expected 1 or 0, got '${env.MIDSHIP_METRICS_REMOTE}'`);
+    overrides.metricsRemote = env.MIDSHIP_METRICS_REMOTE === '1';
+  }
   if (env.MIDSHIP_MODULES) overrides.modulesPath = env.MIDSHIP_MODULES;
   overrides.fleet = parseFleet(fleetRaw);
   return defaultConfig(overrides);
@@ -399,7 +409,8 @@ MIDSHIP_JOBS_MAX_ACTIVE (waiting + running jobs per user), MIDSHIP_JOB_LOG_MAX_B
 MIDSHIP_SEND_BUFFER_BYTES, MIDSHIP_MAX_IN_FLIGHT, MIDSHIP_PING_INTERVAL_MS,
 MIDSHIP_MODULES (path of a module exporting \`modules\`, replacing the built-in list),
 MIDSHIP_FLEET_MAX_ROLES (the most a fleet call may do here, default FULL_ADMIN),
-MIDSHIP_FLEET_HEARTBEAT_MS (presence interval, default 10000).
+MIDSHIP_FLEET_HEARTBEAT_MS (presence interval, default 10000),
+MIDSHIP_METRICS_REMOTE=1 (GET /metrics from other addresses than loopback, with an API key).
 
   midshipd fleet init DIR --hosts h1,h2 [--nats-port P]   a one-machine fleet: nats.conf, keys`;
 }

@@ -15,8 +15,9 @@ import { HttpRouter, sendJson } from './http.js';
 import { JobManager } from './jobs/manager.js';
 import { Downloads } from './jobs/download.js';
 import { JOB_LOGS_PREFIX, jobLogsRoute } from './jobs/log-http.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, LogTail, type Logger } from './log.js';
 import type { App, InternalCallOptions } from './module-api.js';
+import { Observers } from './observers.js';
 import { Registry, type ModuleDef, type ModuleFactory } from './registry.js';
 import { Transport } from './rpc/transport.js';
 import { SchemaCompiler } from './schema.js';
@@ -35,6 +36,10 @@ export class Daemon {
   readonly alerts: AlertHub;
   readonly http = new HttpRouter();
   readonly bootId = randomUUID();
+  /** The newest log lines (system.debug's bundle); the log itself goes to stderr or the configured stream. */
+  readonly logTail = new LogTail();
+  /** Modules watching the engine work (metrics). */
+  readonly observers: Observers;
   /** Every write goes through it: one place notices storage faults for every store (storage.ts). */
   readonly db: GuardedLevel;
   private readonly dispatcher: Dispatcher;
@@ -44,7 +49,8 @@ export class Daemon {
   private stopping: Promise<void> | null = null;
 
   private constructor(readonly config: Config, private readonly dataDirLock: DataDirLock) {
-    this.log = createLogger(config.logLevel, config.logDestination);
+    this.log = createLogger(config.logLevel, config.logDestination, this.logTail);
+    this.observers = new Observers(this.log);
     const compiler = new SchemaCompiler();
     this.registry = new Registry(compiler, config.validateResults);
     this.events = new EventBus(this.registry, compiler, this.log);
@@ -53,15 +59,20 @@ export class Daemon {
     this.jobs = new JobManager(this.db, config.dataDir, config.jobs, this.events, this.log, {
       method: (name) => this.registry.get(name),
       user: (id) => this.auth.users.get(id),
+      jobEnded: (method, state, seconds) => this.observers.jobEnded(method, state, seconds),
     });
     this.downloads = new Downloads(this.jobs, config.dataDir, config.jobs.downloadTokenTtlMs);
     this.alerts = new AlertHub(this.log);
-    this.dispatcher = new Dispatcher({ anonCallsPerMinute: config.limits.anonCallsPerMinute, log: this.log, auth: this.auth, jobs: this.jobs });
+    this.dispatcher = new Dispatcher({
+      anonCallsPerMinute: config.limits.anonCallsPerMinute, log: this.log, auth: this.auth, jobs: this.jobs,
+      callEnded: (method, outcome, seconds) => this.observers.callEnded(method, outcome, seconds),
+    });
     const transport = new Transport(config.limits, this.registry, this.dispatcher, this.log);
     this.server = new Server(config, transport, this.events, this.http, {
       initialCredentials: (c) => this.auth.initialCredentials(c),
       connected: (c, remote) => this.auth.connected(c, remote),
       disconnected: (id) => this.auth.disconnected(id),
+      observers: this.observers,
     }, this.log);
     this.http.add('GET', '/api/versions', (_req, res) => sendJson(res, 200, API_VERSIONS));
     this.http.add('GET', '/api/boot_id', (_req, res) => sendJson(res, 200, this.bootId));
@@ -131,6 +142,7 @@ export class Daemon {
     this.port = port;
     this.log.info({ host: this.config.host, port, socket: socketPath, dataDir: this.config.dataDir, methods: this.registry.methods.size }, 'midshipd listening');
     this.alerts.started();
+    for (const mod of this.modules) await mod.ready?.();
   }
 
   /** What modules are made with (module-api.ts): the services, not the daemon itself. */
@@ -147,6 +159,12 @@ export class Daemon {
       alerts: this.alerts,
       sublevel: (name) => this.sublevel(name),
       call: (name, args, options) => this.call(name, args, options),
+      http: {
+        add: (method, path, handler) => this.http.add(method, path, handler),
+        upgrade: (path, handler) => this.server.addUpgrade(path, handler),
+      },
+      observe: (observer) => this.observers.add(observer),
+      logTail: () => this.logTail.lines(),
     };
   }
 
@@ -171,6 +189,13 @@ export class Daemon {
   /** Close connections (1001), stop modules and jobs, close the database. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      for (const mod of this.modules) {
+        try {
+          await mod.stopping?.();
+        } catch (err) {
+          this.log.error({ err }, 'module stopping failed');
+        }
+      }
       await this.server.close().catch((err: unknown) => this.log.error({ err }, 'closing listeners failed'));
       for (const mod of [...this.modules].reverse()) {
         try {

@@ -7,6 +7,7 @@ import { CallError, ERRNO, isExpected } from './errors.js';
 import type { JobHandle } from './jobs/handle.js';
 import type { JobManager } from './jobs/manager.js';
 import type { Logger } from './log.js';
+import type { CallOutcome } from './observers.js';
 import { FixedWindows } from './windows.js';
 import { mayCall, type CallContext, type ConnectionInfo, type RegisteredMethod } from './registry.js';
 
@@ -31,6 +32,8 @@ export interface DispatchDeps {
   /** Token sessions are kept alive by use; state-changing calls are audited. */
   auth: Pick<AuthService, 'touch' | 'audit'>;
   jobs: Pick<JobManager, 'submit'>;
+  /** Told how every client call ended and how long it took (metrics). */
+  callEnded?(method: string, outcome: CallOutcome, seconds: number): void;
 }
 
 export class Dispatcher {
@@ -58,6 +61,23 @@ export class Dispatcher {
   }
 
   async call(m: RegisteredMethod, params: unknown[], o: CallOptions): Promise<unknown> {
+    const observed = o.connection !== null && this.deps.callEnded !== undefined;
+    if (!observed) return this.#call(m, params, o);
+    const started = performance.now();
+    let outcome: CallOutcome = 'exception';
+    try {
+      const result = await this.#call(m, params, o);
+      outcome = 'success';
+      return result;
+    } catch (err) {
+      if (isExpected(err)) outcome = 'error';
+      throw err;
+    } finally {
+      this.deps.callEnded!(m.def.name, outcome, (performance.now() - started) / 1000);
+    }
+  }
+
+  async #call(m: RegisteredMethod, params: unknown[], o: CallOptions): Promise<unknown> {
     if (o.authorize) await this.authorize(m, o.credentials, o.connection);
     if (o.credentials?.type === 'TOKEN' && o.connection !== null) this.deps.auth.touch(o.connection);
     let ok = false;

@@ -242,6 +242,12 @@ export class EventBus implements Events {
     }
   }
 
+  subscriptionCount(): number {
+    let n = 0;
+    for (const st of this.subscribers.values()) n += st.subs.size;
+    return n;
+  }
+
   /** Whether anyone would receive an event of this name (lets producers skip work). */
   hasListeners(name: string): boolean {
     return this.wildcard.size > 0 || (this.byName.get(name)?.size ?? 0) > 0;

@@ -2,7 +2,8 @@
 // /_download, the dashboard). Routes match an exact path or a prefix ending in '/'.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
+/** `transport`: the listener the request came over ('unix': a local administrator). */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL, transport: 'tcp' | 'unix') => void | Promise<void>;
 
 interface Route {
   method: string;
@@ -30,7 +31,7 @@ export class HttpRouter {
     this.routes.push({ method, path, prefix: path.length > 1 && path.endsWith('/'), handler });
   }
 
-  handle(req: IncomingMessage, res: ServerResponse, onError: (err: unknown) => void): void {
+  handle(req: IncomingMessage, res: ServerResponse, onError: (err: unknown) => void, transport: 'tcp' | 'unix' = 'tcp'): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
     let allowed = false;
     for (const r of this.routes) {
@@ -40,7 +41,7 @@ export class HttpRouter {
         continue;
       }
       Promise.resolve()
-        .then(() => r.handler(req, res, url))
+        .then(() => r.handler(req, res, url, transport))
         .catch((err: unknown) => {
           onError(err);
           if (!res.headersSent) sendText(res, 500, 'Internal Server Error\n');

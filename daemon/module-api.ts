@@ -6,8 +6,10 @@
 // services and events it returns, then calls start(); stop() runs when the daemon stops, before
 // the database closes. The services are interfaces: what a module may ask of the engine, not
 // the classes behind them.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PassThrough } from 'node:stream';
 import type { Alerts } from './alerts.js';
+import type { WebSocket } from 'ws';
 import type { Credentials } from './auth/credentials.js';
 import type { ApiKeyRecord, KeyChange } from './auth/apikeys.js';
 import type { FailedLogin, LoginResult } from './auth/service.js';
@@ -19,7 +21,8 @@ import type { JobHandle } from './jobs/handle.js';
 import type { JobObserver } from './jobs/manager.js';
 import type { JobRecord } from './jobs/types.js';
 import type { Logger } from './log.js';
-import type { CallContext, ConnectionInfo, RegisteredMethod, ServiceDef } from './registry.js';
+import type { EngineObserver } from './observers.js';
+import type { CallContext, ConnectionInfo, EventDef, RegisteredMethod, ServiceDef } from './registry.js';
 import type { Sublevel } from './storage.js';
 import type { QueryOptionsT } from '../schemas/query.js';
 
@@ -62,6 +65,7 @@ export type { EventMsg, Visibility } from './events.js';
 export type { Sublevel } from './storage.js';
 export { Slots } from './slots.js';
 export type { Logger } from './log.js';
+export type { CallOutcome, EngineObserver } from './observers.js';
 
 // ---- credentials and accounts ----
 
@@ -80,7 +84,7 @@ export { REDACTED } from './redact.js';
 /** What a module is made with. */
 export interface App {
   readonly config: Readonly<Config>;
-  /** This daemon start's id, as GET /api/boot_id answers it (a new one at every start). */
+  /** New on every start of the daemon (GET /api/boot_id, system.boot_id). */
   readonly bootId: string;
   readonly log: Logger;
   readonly registry: MethodCatalog;
@@ -94,6 +98,27 @@ export interface App {
   sublevel<V = unknown>(name: string): Sublevel<V>;
   /** Call a method from inside the daemon. Job methods resolve with the job's result. */
   call(name: string, args: unknown[], options?: InternalCallOptions): Promise<unknown>;
+  /** Plain HTTP routes and WebSocket paths of the module's own (/metrics, the web shell). */
+  readonly http: HttpRoutes;
+  /** Be told of calls, jobs, connections and dropped events as they happen (observers.ts); returns the remover. */
+  observe(observer: EngineObserver): () => void;
+  /** The daemon's newest log lines (JSON, already redacted), oldest first. */
+  logTail(): string[];
+}
+
+/** Which listener a request came over: the unix socket (its peers are the local administrator) or TCP. */
+export type Transport = 'tcp' | 'unix';
+
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse, url: URL, transport: Transport) => void | Promise<void>;
+
+/** A WebSocket accepted on a module's path (the Origin was checked as for the API). */
+export type UpgradeHandler = (ws: WebSocket, req: IncomingMessage, transport: Transport) => void;
+
+export interface HttpRoutes {
+  /** Serve `method` on `path` on both listeners; a path ending in '/' is a prefix. */
+  add(method: string, path: string, handler: HttpHandler): void;
+  /** Accept WebSocket upgrades of `path` (exact, or a prefix when it ends in '/'). */
+  upgrade(path: string, handler: UpgradeHandler): void;
 }
 
 export interface InternalCallOptions {
@@ -116,6 +141,7 @@ export interface MethodCatalog {
   readonly services: ReadonlyMap<string, ServiceDef>;
   /** Every role a registered method or event names, vocabulary or a module's own area. */
   readonly declaredRoles: ReadonlySet<string>;
+  readonly events: ReadonlyMap<string, EventDef>;
   /** core.get_methods metadata for one method (PROTOCOL.md 6.10). */
   describe(m: RegisteredMethod): Record<string, unknown>;
 }
@@ -129,6 +155,8 @@ export interface Events {
   emit(name: string, msg: EventMsg, id: unknown, fields?: unknown, options?: { extra?: Record<string, unknown>; visible?: Visibility; coalesceKey?: string | null }): void;
   /** Whether anyone would receive an event of this name (lets producers skip building it). */
   hasListeners(name: string): boolean;
+  /** Subscriptions open now, over every connection (plain events and event sources). */
+  subscriptionCount(): number;
   /** core.subscribe: subscribe a connection; returns the subscription id. */
   subscribe(connectionId: string, name: string): string;
   /** core.unsubscribe: end a subscription (unknown ids are ignored). */
@@ -171,6 +199,8 @@ export interface Jobs {
    * synchronously on the jobs' path, so it must be cheap. Returns the remover.
    */
   observe(fn: JobObserver): () => void;
+  /** WAITING and RUNNING jobs now, counted by method and state. */
+  activeCounts(): Array<{ method: string; state: 'WAITING' | 'RUNNING'; count: number }>;
   /** Stored jobs, oldest first (reverse: newest first), of the given methods and states. */
   history(options?: { methods?: string[]; states?: string[]; reverse?: boolean }): AsyncIterable<JobRecord>;
   /**
@@ -196,7 +226,8 @@ export interface Accounts {
   loginPassword(conn: ConnectionInfo, username: string, password: string): Promise<LoginResult>;
   /** API_KEY_PLAIN; `username` null: taken from the key. */
   loginApiKey(conn: ConnectionInfo, username: string | null, apiKey: string): Promise<LoginResult>;
-  loginToken(conn: ConnectionInfo, token: string): Promise<LoginResult>;
+  /** `plainOnly`: refuse tokens made with attributes (download tokens), as the web shell must. */
+  loginToken(conn: ConnectionInfo, token: string, options?: { plainOnly?: boolean }): Promise<LoginResult>;
   /** SCRAM step 1: the server-first message. */
   scramStart(conn: ConnectionInfo, rfcStr: string): string;
   /** SCRAM step 2: the server-final message on success. */

@@ -184,6 +184,10 @@ export interface ModuleDef {
   alerts?: { classes?: AlertClassDef[]; sources?: AlertSourceDef[] };
   /** Called once all modules are registered and the daemon is about to listen. */
   start?(): Promise<void> | void;
+  /** Called once every module has started and the daemon listens (system.state READY). */
+  ready?(): Promise<void> | void;
+  /** Called first on shutdown, before the listeners and connections close (system.state SHUTTING_DOWN). */
+  stopping?(): Promise<void> | void;
   /** Called on shutdown, before the database closes. */
   stop?(): Promise<void> | void;
 }

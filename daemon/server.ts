@@ -12,6 +12,7 @@ import { DataDirError } from './errors.js';
 import type { EventBus } from './events.js';
 import type { HttpRouter } from './http.js';
 import type { Logger } from './log.js';
+import type { Observers } from './observers.js';
 import type { Connection } from './rpc/connection.js';
 import { JsonRpcConnection, JsonRpcHandler } from './rpc/jsonrpc.js';
 import { LegacyConnection, LegacyHandler } from './rpc/legacy.js';
@@ -27,7 +28,12 @@ export interface ServerHooks {
   /** `remote`: "address:port" of a TCP peer, "unix" on the socket. */
   connected(conn: Connection, remote: string): void;
   disconnected(connId: string): void;
+  /** Told of connections opened and closed and of event frames dropped (metrics). */
+  observers: Pick<Observers, 'connectionOpened' | 'connectionClosed' | 'eventsDropped'>;
 }
+
+/** A WebSocket path of a module's (the web shell): it gets the socket once the upgrade is done. */
+export type UpgradeRoute = (ws: WebSocket, req: IncomingMessage, transport: 'tcp' | 'unix') => void;
 
 /**
  * Pipelined frames arrive several per socket read and are answered in the microtasks that follow;
@@ -59,6 +65,8 @@ export class Server {
   private pingTimer: NodeJS.Timeout | null = null;
   /** Set once our unix listener is up: only then is the socket file ours to remove. */
   private ownsSocket = false;
+  /** Modules' WebSocket paths: exact, or prefixes ending in '/'. */
+  private readonly upgrades = new Map<string, UpgradeRoute>();
 
   constructor(
     private readonly config: Config,
@@ -78,16 +86,30 @@ export class Server {
   }
 
   private httpServer(transport: 'tcp' | 'unix'): HttpServer {
-    const server = createServer((req, res) => this.router.handle(req, res, (err) => this.log.error({ err, url: req.url }, 'http handler failed')));
+    const server = createServer((req, res) => this.router.handle(req, res, (err) => this.log.error({ err, url: req.url }, 'http handler failed'), transport));
     server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(transport, req, socket, head));
     server.on('clientError', (_err, socket: Socket) => socket.destroy());
     return server;
   }
 
+  /** Hand WebSocket upgrades of `path` to `route` (a path ending in '/' is a prefix). */
+  addUpgrade(path: string, route: UpgradeRoute): void {
+    if (JSONRPC_PATHS.has(path) || path === '/websocket' || this.upgrades.has(path)) throw new Error(`the WebSocket path ${path} is taken`);
+    this.upgrades.set(path, route);
+  }
+
+  private upgradeRoute(path: string): UpgradeRoute | undefined {
+    const exact = this.upgrades.get(path);
+    if (exact) return exact;
+    for (const [p, route] of this.upgrades) if (p.endsWith('/') && path.startsWith(p)) return route;
+    return undefined;
+  }
+
   private upgrade(transport: 'tcp' | 'unix', req: IncomingMessage, socket: Socket, head: Buffer): void {
     const path = (req.url ?? '/').split('?')[0]!;
     const protocol = JSONRPC_PATHS.has(path) ? 'jsonrpc' : path === '/websocket' ? 'legacy' : null;
-    if (protocol === null) {
+    const route = protocol === null ? this.upgradeRoute(path) : undefined;
+    if (protocol === null && route === undefined) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
@@ -97,7 +119,11 @@ export class Server {
       return;
     }
     socket.on('error', () => socket.destroy());
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(transport, protocol, ws, req));
+    if (route !== undefined) {
+      this.wss.handleUpgrade(req, socket, head, (ws) => route(ws, req, transport));
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(transport, protocol!, ws, req));
   }
 
   private accept(transport: 'tcp' | 'unix', protocol: 'jsonrpc' | 'legacy', ws: WebSocket, req: IncomingMessage): void {
@@ -106,7 +132,9 @@ export class Server {
       ? new JsonRpcConnection(ws, transport, req.socket.remoteAddress ?? 'unknown', this.config.limits, this.log)
       : new LegacyConnection(ws, transport, req.socket.remoteAddress ?? 'unknown', this.config.limits, this.log);
     conn.credentials = this.hooks.initialCredentials(conn);
+    conn.onEventsDropped = (frames, reason) => this.hooks.observers.eventsDropped(frames, reason);
     this.connections.add(conn);
+    this.hooks.observers.connectionOpened(transport, protocol);
     this.events.attach(conn);
     this.hooks.connected(conn, remote);
     this.log.info({ conn: conn.id, remote, transport, path: req.url, protocol }, 'connection open');
@@ -123,6 +151,7 @@ export class Server {
       this.connections.delete(conn);
       this.events.detach(conn.id);
       this.hooks.disconnected(conn.id);
+      this.hooks.observers.connectionClosed(transport, protocol);
       this.log.info({ conn: conn.id, remote, code, ms: Date.now() - conn.openedAt }, 'connection closed');
     });
   }

@@ -17,8 +17,15 @@ import { makeWebhookModule } from './webhook.js';
 // Fleet mode (docs/fleet.md): registers nothing unless --fleet-url is set.
 import { fleetModule } from './fleet-host/index.js';
 import { storageModule } from './storage/index.js';
+// The host (issue 17): system facts and debug bundle, reporting, interfaces, /metrics, web shell.
+import { systemHostModule } from './system-host/index.js';
+import { reportingModule } from './reporting/index.js';
+import { interfaceModule } from './interface/index.js';
+import { metricsModule } from './metrics/index.js';
+import { shellModule } from './shell/index.js';
 
 export const modules: ModuleFactory[] = [coreModule, jobsModule, authModule, userModule, apiKeyModule, cronjobModule];
 modules.push(twoFactorModule, systemSettingsModule, truenasModule, serviceModule, makeAlertModule(), makeWebhookModule());
 modules.push(storageModule);
+modules.push(systemHostModule, reportingModule, interfaceModule, metricsModule, shellModule);
 modules.push(fleetModule);

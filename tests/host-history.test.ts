@@ -12,7 +12,7 @@ import { Ajv } from 'ajv';
 import { ReportingQueryError, UnknownGraphError } from '../methods/host/history/errors.js';
 import { getData, listGraphs, MAX_POINTS, queryRange } from '../methods/host/history/query.js';
 import { HistoryStore, type HistoryPoint } from '../methods/host/history/store.js';
-import { GetDataResponse, GraphsItem } from '../methods/host/shapes/reporting.js';
+import { GetDataResponse, GraphsItem } from '../schemas/host/reporting.js';
 
 type Db = ClassicLevel<string, unknown>;
 

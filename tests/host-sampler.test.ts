@@ -3,16 +3,19 @@
 // shape of MODULES.md §2 and CPU usage rises while a child process burns a core.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { link, open, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Ajv } from 'ajv';
+import { ArcReader } from '../methods/host/arc.js';
 import { HostSampler, type HostSample } from '../methods/host/sampler.js';
 import { SampleTicker } from '../methods/host/ticker.js';
 import { toRealtimePayload } from '../methods/host/realtime.js';
 import { toHistoryPoints } from '../methods/host/history/points.js';
 import { isInternalInterface } from '../methods/host/net-internal.js';
-import { RealtimePayload, ZFS_KEYS } from '../methods/host/shapes/realtime.js';
+import { RealtimePayload, ZFS_KEYS } from '../schemas/host/realtime.js';
 import { makeTree, procStat, removeTree, writeTree, type TreeSpec } from './host-tree.js';
 import { until } from './helpers/until.js';
 
@@ -172,6 +175,9 @@ test('a ticker delivers samples on its interval and none after stop', async () =
   await ticker.stop();
   assert.ok(got.length >= 3, `only ${got.length} samples`);
   assert.ok(got.every((s) => s.seconds > 0), 'every delivered sample has rates');
+  // One sample per slot of the grid: a timer firing a hair early must not tick twice (the rates
+  // then cover about 0 s). Late ticks only make the gap longer.
+  assert.ok(got.every((s) => s.seconds >= 0.05), `a sample covered only ${Math.min(...got.map((s) => s.seconds))} s`);
   // Stopped: nothing more, though a running ticker with the same interval delivers meanwhile.
   const count = got.length;
   let witnessed = 0;
@@ -181,6 +187,51 @@ test('a ticker delivers samples on its interval and none after stop', async () =
   await witness.stop();
   assert.is(got.length, count);
   assert.throws(() => new SampleTicker({ intervalMs: 0, onSample: () => {} }), /intervalMs/);
+});
+
+test('a stalled zfs-fuse holds up neither the samples nor stop nor the exit of the process', async () => {
+  // A FIFO where a zfs-fuse kstat file should be: opening it blocks until a writer comes, as a
+  // read of a stalled FUSE file does. The reading shell blocks on it; the daemon must not.
+  const root = await makeTree({
+    '/proc/stat': procStat({ cpu: [100, 0, 0, 100, 0, 0, 0, 0] }),
+    '/proc/self/mounts': 'kstat /zfs-kstat fuse rw 0 0\n',
+    '/zfs-kstat/zfs/arcstats/demand_data_hits': '5\n',
+  });
+  const size = join(root, 'zfs-kstat/zfs/arcstats/size');
+  const fifo = join(root, 'stalled');
+  await new Promise<void>((resolve, reject) => spawn('mkfifo', [fifo]).once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`mkfifo: ${code}`)))));
+  await link(fifo, size);
+  try {
+    const arc = new ArcReader(root, Date.now, 100);
+    assert.is(await arc.read(), null, 'no figures within the budget');
+    let delivered = 0;
+    const ticker = new SampleTicker({ intervalMs: 100, sampler: { root, arc }, onSample: (s) => {
+      if (s.arc === null && s.zfs.demand_data_hits_per_second === 0 && s.cpu.has('cpu')) delivered++;
+    } });
+    await ticker.start();
+    await until(() => delivered >= 3, 'three samples without ARC figures while the read hangs', 20_000);
+    await ticker.stop();
+
+    // The stalled read answers at last: a regular file takes the FIFO's place, then a writer
+    // comes. The reader has the figures again.
+    await writeFile(`${size}.new`, '777\n');
+    await rename(`${size}.new`, size);
+    await (await open(fifo, 'w')).close();
+    const back = await until(() => arc.read(), 'the ARC figures once the stalled read answered', 20_000);
+    assert.is(back.size, 777);
+    assert.is(back.demand_data_hits, 5);
+    arc.close();
+
+    // Stalled again, then closed while its shell is still blocked: this test file must still exit
+    // (the runner fails it otherwise). A blocked thread of Node's own would keep it alive for good.
+    await rename(size, `${size}.old`);
+    await link(fifo, size);
+    const stuck = new ArcReader(root, Date.now, 100);
+    assert.is(await stuck.read(), null);
+    stuck.close();
+  } finally {
+    await removeTree(root);
+  }
 });
 
 test.run();

@@ -64,6 +64,13 @@ test('the page: no caching, strict CSP whose only inline allowance is the import
   const { createHash } = await import('node:crypto');
   assert.is(createHash('sha256').update(inline[0]![2]!).digest('base64'), hashes[0]);
   assert.not.match(page.body, /\{\{/, 'no template placeholder left');
+  // Style elements only with this response's nonce (the terminal makes some), never inline styles at large.
+  const styleSrc = /style-src ([^;]+)/.exec(csp)![1]!;
+  assert.not.match(styleSrc, /unsafe-inline/);
+  const nonce = /'nonce-([A-Za-z0-9+/=]+)'/.exec(styleSrc)![1]!;
+  assert.ok(page.body.includes(`<meta name="csp-nonce" content="${nonce}">`), 'the page carries its nonce');
+  const again = String((await get('/ui/')).headers['content-security-policy']);
+  assert.not.ok(again.includes(nonce), 'a new nonce on every response');
   assert.is((await get('/ui/', 'HEAD')).body, '');
 });
 
@@ -71,8 +78,12 @@ test('versioned assets are cached for a year; anything off the allow-list is 404
   const page = (await get('/ui/')).body;
   const version = /\.\/([0-9a-f]{16})\/main\.js/.exec(page)![1]!;
   const map = JSON.parse(/<script type="importmap">([^<]+)<\/script>/.exec(page)![1]!) as { imports: Record<string, string> };
-  const urls = [`/ui/${version}/main.js`, `/ui/${version}/app.css`, ...Object.values(map.imports).map((u) => `/ui/${u.replace(/^\.\//, '')}`)];
-  assert.is(Object.keys(map.imports).sort().join(), 'htm,preact,preact/hooks');
+  const css = [...page.matchAll(/<link rel="stylesheet" href="\.\/([^"]+)">/g)].map((m) => `/ui/${m[1]}`);
+  assert.equal(css, [`/ui/${version}/app.css`, `/ui/${version}/vendor/uplot.css`, `/ui/${version}/vendor/xterm.css`]);
+  const urls = [`/ui/${version}/main.js`, ...css, ...Object.values(map.imports).map((u) => `/ui/${u.replace(/^\.\//, '')}`)];
+  assert.is(Object.keys(map.imports).sort().join(), '@xterm/addon-fit,@xterm/xterm,htm,preact,preact/hooks,uplot');
+  // The charts and the terminal are loaded by their pages, not with the first screen.
+  for (const lazy of ['uplot.mjs', 'xterm.mjs', 'xterm-fit.mjs']) assert.not.match(page, new RegExp(`modulepreload[^>]+vendor/${lazy}`), lazy);
   for (const url of urls) {
     const r = await get(url);
     assert.is(r.status, 200, url);

@@ -11,6 +11,8 @@ import { SchedulesPage } from './schedules-page.js';
 import { SessionsPage } from './sessions-page.js';
 import { WebhooksPage } from './webhooks-page.js';
 import { StoragePage } from './storage-page.js';
+import { ShellPage } from './shell-page.js';
+import { SystemPage } from './system-page.js';
 import { LoginFailed, storedToken, type Session, type SessionInfo } from './session.js';
 
 export interface AppProps {
@@ -77,7 +79,7 @@ function LoginScreen({ session, reason }: { session: Session; reason: string | n
     </main>`;
 }
 
-const TITLES: Record<Route['page'], string> = { jobs: 'Jobs', schedules: 'Schedules', sessions: 'Sessions', alerts: 'Alerts', alertservices: 'Alert services', webhooks: 'Webhooks', storage: 'Storage' };
+const TITLES: Record<Route['page'], string> = { jobs: 'Jobs', schedules: 'Schedules', sessions: 'Sessions', alerts: 'Alerts', alertservices: 'Alert services', webhooks: 'Webhooks', storage: 'Storage', system: 'System', shell: 'Shell' };
 
 function page(route: Route, rpc: RpcClient, alerts: LiveList<Alert>) {
   switch (route.page) {
@@ -88,6 +90,8 @@ function page(route: Route, rpc: RpcClient, alerts: LiveList<Alert>) {
     case 'alertservices': return html`<${AlertServicesPage} rpc=${rpc} />`;
     case 'webhooks': return html`<${WebhooksPage} rpc=${rpc} />`;
     case 'storage': return html`<${StoragePage} rpc=${rpc} />`;
+    case 'system': return html`<${SystemPage} rpc=${rpc} />`;
+    case 'shell': return html`<${ShellPage} rpc=${rpc} />`;
   }
 }
 
@@ -106,7 +110,7 @@ function Shell({ rpc, session, user }: AppProps & { user: SessionInfo }) {
     <a class="skip" href="#main" onClick=${(e: Event) => (e.preventDefault(), mainRef.current?.focus())}>Skip to content</a>
     <header class="topbar">
       <span class="brand">Midship</span>
-      <nav aria-label="Pages">${link('jobs', 'Jobs')}${link('schedules', 'Schedules')}${link('sessions', 'Sessions')}${link('storage', 'Storage')}${link('alertservices', 'Alert services')}${link('webhooks', 'Webhooks')}</nav>
+      <nav aria-label="Pages">${link('jobs', 'Jobs')}${link('schedules', 'Schedules')}${link('sessions', 'Sessions')}${link('storage', 'Storage')}${link('system', 'System')}${link('shell', 'Shell')}${link('alertservices', 'Alert services')}${link('webhooks', 'Webhooks')}</nav>
       <${AlertBell} alerts=${alerts} />
       <span class="user">
         <span class="muted" data-testid="whoami">${user.username}</span>

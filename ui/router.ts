@@ -3,18 +3,19 @@
 //   #/schedules       cron jobs               #/schedules/new    #/schedules/3/edit
 //   #/sessions        active sessions
 //   #/storage         pools, datasets, snapshots, replication
+//   #/system          host facts and charts  #/shell            a web shell
 //   #/alerts          current alerts          #/alertservices    #/webhooks
 import { useEffect, useState } from 'preact/hooks';
 
 export interface Route {
-  page: 'jobs' | 'schedules' | 'sessions' | 'alerts' | 'alertservices' | 'webhooks' | 'storage';
+  page: 'jobs' | 'schedules' | 'sessions' | 'alerts' | 'alertservices' | 'webhooks' | 'storage' | 'system' | 'shell';
   id: number | null;
   action: 'new' | 'edit' | null;
 }
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter((p) => p !== '');
-  const pages: readonly Route['page'][] = ['schedules', 'sessions', 'alerts', 'alertservices', 'webhooks', 'storage'];
+  const pages: readonly Route['page'][] = ['schedules', 'sessions', 'alerts', 'alertservices', 'webhooks', 'storage', 'system', 'shell'];
   const page = pages.find((p) => p === parts[0]) ?? 'jobs';
   const id = parts[1] !== undefined && /^\d+$/.test(parts[1]) ? Number(parts[1]) : null;
   const action = parts[1] === 'new' ? 'new' : parts[2] === 'edit' && id !== null ? 'edit' : null;

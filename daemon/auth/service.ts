@@ -371,13 +371,14 @@ export class AuthService implements Accounts {
     this.#scram.delete(conn.id);
   }
 
-  async loginToken(conn: ConnectionInfo, token: string): Promise<LoginResult> {
+  /** `plainOnly`: a token made with attributes (a download's) is refused, as the web shell must. */
+  async loginToken(conn: ConnectionInfo, token: string, options: { plainOnly?: boolean } = {}): Promise<LoginResult> {
     const account = 'token';
     await this.admit(conn, account);
     const started = Date.now();
     const key = tokenKey(token);
     const t = this.tokens.get(key);
-    if (!t || (t.origin !== null && t.origin !== conn.origin)) {
+    if (!t || (t.origin !== null && t.origin !== conn.origin) || (options.plainOnly === true && Object.keys(t.attrs).length > 0)) {
       return this.failed(conn, account, started, { type: 'AUTH_ERR' }, 'unknown, expired, revoked or foreign token', null);
     }
     if (t.singleUse) await this.tokens.revoke([key]);

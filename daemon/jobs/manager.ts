@@ -58,6 +58,8 @@ export interface JobManagerDeps {
   method(name: string): RegisteredMethod | undefined;
   /** The user store's answer for a user id (job owners are stable identities, owner.ts). */
   user: UserLookup;
+  /** Told of every job whose end was stored (metrics). */
+  jobEnded?(method: string, state: FinalState, seconds: number): void;
 }
 
 /** A job in memory whose stored copy may be behind (queries correct for it). */
@@ -83,6 +85,8 @@ interface Tracked extends LiveRecord {
   discarded: boolean;
   /** The owner whose active-job count this job holds (null: not counted). */
   cappedOwner: string | null;
+  /** performance.now() when it started running (null: it never ran). */
+  startedAt?: number;
 }
 
 interface LockState {
@@ -389,6 +393,7 @@ export class JobManager implements Jobs {
 
   #start(t: Tracked, ctx: CallContext): void {
     const job = t.job;
+    t.startedAt = performance.now();
     job.transition('RUNNING');
     job.openLog(this.config.logMaxBytes);
     this.#changed(job, true);
@@ -469,6 +474,10 @@ export class JobManager implements Jobs {
     if (t.cappedOwner !== null) this.#releaseActive(t.cappedOwner);
     this.#clearThrottle(job.id);
     this.#emit(t, 'changed');
+    const state = t.record.state;
+    if (state === 'SUCCESS' || state === 'FAILED' || state === 'ABORTED') {
+      this.deps.jobEnded?.(t.record.method, state, t.startedAt === undefined ? 0 : (performance.now() - t.startedAt) / 1000);
+    }
     if (!t.record.transient) {
       this.#recent.set(job.id, t);
       if (this.#recent.size > this.config.memoryWindow) this.#recent.delete(this.#recent.keys().next().value!);
@@ -615,6 +624,19 @@ export class JobManager implements Jobs {
   }
 
   /** Stored records, oldest first (or newest first), through the method and state indexes. */
+  activeCounts(): Array<{ method: string; state: 'WAITING' | 'RUNNING'; count: number }> {
+    const counts = new Map<string, { method: string; state: 'WAITING' | 'RUNNING'; count: number }>();
+    for (const t of this.#active.values()) {
+      const state = t.record.state;
+      if (state !== 'WAITING' && state !== 'RUNNING') continue;
+      const k = `${state}\0${t.record.method}`;
+      const c = counts.get(k);
+      if (c) c.count++;
+      else counts.set(k, { method: t.record.method, state, count: 1 });
+    }
+    return [...counts.values()];
+  }
+
   history(options: Pick<ScanOptions, 'methods' | 'states' | 'reverse'> = {}): AsyncIterable<JobRecord> {
     return this.store.scan(options);
   }

@@ -30,6 +30,8 @@ export abstract class Connection implements Subscriber, ConnectionInfo {
   private pendingBytes = 0;
   private seq = 0;
   private flushTimer: NodeJS.Timeout | null = null;
+  /** Told of event frames this connection never got (metrics); set by the server. */
+  onEventsDropped: ((frames: number, reason: 'coalesced' | 'slow_consumer') => void) | null = null;
 
   abstract readonly protocol: Protocol;
 
@@ -91,6 +93,7 @@ export abstract class Connection implements Subscriber, ConnectionInfo {
     if (old) {
       this.pendingBytes -= old.text.length;
       this.pending.delete(key);
+      this.onEventsDropped?.(1, 'coalesced');
     }
     this.pending.set(key, { text });
     this.pendingBytes += text.length;
@@ -120,6 +123,7 @@ export abstract class Connection implements Subscriber, ConnectionInfo {
       { conn: this.id, remote: this.remoteAddress, buffered: this.ws.bufferedAmount, queued: this.pendingBytes },
       'closing slow consumer: unsent data passed the send buffer bound',
     );
+    this.onEventsDropped?.(this.pending.size, 'slow_consumer');
     // The peer is not reading, so a close handshake would never complete: cut it now.
     this.ws.terminate();
     this.handleClosed();

@@ -2,8 +2,15 @@
 // OpenZFS exposes one file, /proc/spl/kstat/zfs/arcstats ("name type data" lines); zfs-fuse
 // exposes a directory, /zfs-kstat/zfs/arcstats/<name>, one value per file. Counters a build does
 // not have (zfs-fuse has no iohits and no memory_*_bytes) read as 0.
-import { toSource, type FileSource, type HostRoot } from './files.js';
-import type { RealtimeZfsT } from './shapes/realtime.js';
+//
+// Reading the ARC must never hold up a sample, the event loop or the daemon's exit. procfs
+// answers at once; zfs-fuse's files are read by a child process (fuse-kstat.ts), and a sample
+// waits at most READ_BUDGET_MS for them: past that it goes on without ARC figures (0 on the wire,
+// no history point), and later samples do not wait again until the stalled read has answered.
+import { withDeadline } from './deadline.js';
+import { FuseKstatReader } from './fuse-kstat.js';
+import { hostPath, toSource, type FileSource, type HostRoot } from './files.js';
+import type { RealtimeZfsT } from '../../schemas/host/realtime.js';
 
 export const ARC_KEYS = [
   'size', 'c_max', 'memory_free_bytes', 'memory_available_bytes',
@@ -15,7 +22,9 @@ export type ArcKey = (typeof ARC_KEYS)[number];
 export type ArcCounters = Record<ArcKey, number>;
 
 const OPENZFS = '/proc/spl/kstat/zfs/arcstats';
-const ZFS_FUSE = '/zfs-kstat/zfs/arcstats';
+const ZFS_FUSE_MOUNT = '/zfs-kstat';
+const ZFS_FUSE = `${ZFS_FUSE_MOUNT}/zfs/arcstats`;
+const MOUNTS = '/proc/self/mounts';
 
 function empty(): ArcCounters {
   return Object.fromEntries(ARC_KEYS.map((k) => [k, 0])) as ArcCounters;
@@ -37,31 +46,81 @@ export function parseArcstats(text: string): ArcCounters | null {
   return found ? out : null;
 }
 
-type Source = { kind: 'openzfs' } | { kind: 'zfs-fuse'; keys: ArcKey[] } | { kind: 'none'; checkedAt: number };
+/** Counters from zfs-fuse's one-value files (name -> text). */
+function fromValues(values: Map<string, string>): ArcCounters | null {
+  const out = empty();
+  let found = false;
+  for (const k of ARC_KEYS) {
+    const text = values.get(k);
+    const n = text === undefined ? NaN : Number(text.trim());
+    if (text !== undefined && text.trim() !== '' && Number.isFinite(n)) {
+      out[k] = n;
+      found = true;
+    }
+  }
+  return found ? out : null;
+}
+
+/**
+ * Whether zfs-fuse's kstat file system is mounted, told by /proc/self/mounts: looking at the
+ * mount itself (a stat, a directory listing) would block on a stalled zfs-fuse.
+ */
+export function hasFuseKstat(mounts: string): boolean {
+  return mounts.split('\n').some((line) => {
+    const [, at, type] = line.split(' ');
+    return at === ZFS_FUSE_MOUNT && type !== undefined && type.startsWith('fuse');
+  });
+}
+
+type Source = { kind: 'openzfs' } | { kind: 'zfs-fuse'; reader: FuseKstatReader } | { kind: 'none'; checkedAt: number };
 
 /** How long a host without ARC waits before looking again (the module may be loaded later). */
 const RECHECK_MS = 60_000;
+/** How long a sample waits for the ARC figures before going on without them. */
+export const READ_BUDGET_MS = 1000;
 
 export class ArcReader {
   private readonly files: FileSource;
   private source: Source | null = null;
+  /** The read in progress, shared by every caller until it answers, and when it stops being waited for. */
+  private reading: { promise: Promise<ArcCounters | null>; deadline: number } | null = null;
+  private closed = false;
 
-  constructor(root: HostRoot = '/', private readonly now: () => number = Date.now) {
+  constructor(root: HostRoot = '/', private readonly now: () => number = Date.now, private readonly budgetMs = READ_BUDGET_MS) {
     this.files = toSource(root);
+  }
+
+  /**
+   * The counters now, or null when the host has no ZFS ARC or its figures did not come within the
+   * budget. A read still unanswered past its budget is not waited for again: null at once.
+   */
+  read(): Promise<ArcCounters | null> {
+    if (this.closed) return Promise.resolve(null);
+    if (!this.reading) {
+      const promise = this.readNow().finally(() => (this.reading = null));
+      this.reading = { promise, deadline: performance.now() + this.budgetMs };
+    }
+    const left = this.reading.deadline - performance.now();
+    if (left <= 0) return Promise.resolve(null);
+    return withDeadline(this.reading.promise, left, () => null);
   }
 
   private async discover(): Promise<Source> {
     if ((await this.files.read(OPENZFS)) !== null) return { kind: 'openzfs' };
-    const names = await this.files.list(ZFS_FUSE);
-    const have = new Set(names ?? []);
-    const keys = ARC_KEYS.filter((k) => have.has(k));
-    return keys.length > 0 ? { kind: 'zfs-fuse', keys } : { kind: 'none', checkedAt: this.now() };
+    const mounts = await this.files.read(MOUNTS);
+    if (mounts !== null && hasFuseKstat(mounts) && !this.closed) {
+      return { kind: 'zfs-fuse', reader: new FuseKstatReader(hostPath(this.files.root, ZFS_FUSE), ARC_KEYS) };
+    }
+    return { kind: 'none', checkedAt: this.now() };
   }
 
-  /** The counters now, or null when the host has no ZFS ARC. */
-  async read(): Promise<ArcCounters | null> {
+  private async readNow(): Promise<ArcCounters | null> {
     if (this.source === null || (this.source.kind === 'none' && this.now() - this.source.checkedAt >= RECHECK_MS)) {
       this.source = await this.discover();
+      if (this.closed) {
+        this.close(); // closed while discovering: the reader just made must not start a shell
+        return null;
+      }
     }
     const source = this.source;
     if (source.kind === 'none') return null;
@@ -70,19 +129,20 @@ export class ArcReader {
       if (text === null) this.source = null;
       return text === null ? null : parseArcstats(text);
     }
-    // zfs-fuse answers through FUSE: a kept-open file must be read past the page cache.
-    const texts = await Promise.all(source.keys.map((k) => this.files.read(`${ZFS_FUSE}/${k}`, { direct: true })));
-    const out = empty();
-    let found = false;
-    source.keys.forEach((k, i) => {
-      const n = Number(texts[i]?.trim());
-      if (texts[i] !== null && Number.isFinite(n)) {
-        out[k] = n;
-        found = true;
-      }
-    });
-    if (!found) this.source = null;
-    return found ? out : null;
+    const values = await source.reader.request();
+    const counters = values === null ? null : fromValues(values);
+    if (counters === null) {
+      // The shell exited (no access to the mount, unmounted) or found no counter: look again later.
+      source.reader.close();
+      if (this.source === source) this.source = { kind: 'none', checkedAt: this.now() };
+    }
+    return counters;
+  }
+
+  /** Stops the zfs-fuse reader, a stuck one included, without waiting for it. */
+  close(): void {
+    this.closed = true;
+    if (this.source?.kind === 'zfs-fuse') this.source.reader.close();
   }
 }
 

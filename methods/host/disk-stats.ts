@@ -3,7 +3,7 @@
 // device (sd*, nvme*, vd*, ...), so partitions, loop, zram, md and dm devices are left out, as
 // TrueNAS leaves them out of its disk charts.
 import { toSource, type HostRoot } from './files.js';
-import type { RealtimeDisksT } from './shapes/realtime.js';
+import type { RealtimeDisksT } from '../../schemas/host/realtime.js';
 
 export interface DiskCounters {
   reads: number;

@@ -6,23 +6,14 @@
 // content on every read from offset 0 (netdata reads them the same way). So HostFiles keeps
 // handles open across ticks, closes the ones a tick no longer used (an interface that vanished),
 // and never keeps more than `maxOpen`.
-import { constants } from 'node:fs';
 import { open, readdir, readFile, readlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-
-export interface ReadOptions {
-  /**
-   * Read past the page cache (O_DIRECT). A FUSE file (zfs-fuse's kstats) kept open otherwise
-   * answers from the cache with the value of the previous open; procfs and sysfs need nothing.
-   */
-  direct?: boolean;
-}
 
 /** Where the readers get their text: the host's files, or a cached-handle view of them. */
 export interface FileSource {
   readonly root: string;
   /** The file's text, or null when it is missing or unreadable (never throws for those). */
-  read(path: string, options?: ReadOptions): Promise<string | null>;
+  read(path: string): Promise<string | null>;
   /** Entry names of a directory, or null when it is missing or unreadable. */
   list(path: string): Promise<string[] | null>;
   /** The target of a symbolic link, or null when it is not one or is missing. */
@@ -75,7 +66,6 @@ export function toSource(root: HostRoot): FileSource {
 
 interface OpenFile {
   handle: FileHandle;
-  direct: boolean;
   buffer: Buffer;
   /** The sweep generation that last read this file. */
   usedIn: number;
@@ -85,8 +75,6 @@ interface OpenFile {
 
 const FIRST_BUFFER = 4096;
 
-/** EINVAL: the file system does not do O_DIRECT, or not with this buffer's alignment. */
-const refusesDirect = (err: unknown) => (err as NodeJS.ErrnoException | null)?.code === 'EINVAL';
 /** A file bigger than this is not a procfs/sysfs counter file; read it whole, uncached. */
 const MAX_BUFFER = 1 << 20;
 
@@ -94,8 +82,6 @@ export class HostFiles implements FileSource {
   readonly root: string;
   private readonly maxOpen: number;
   private readonly files = new Map<string, OpenFile>();
-  /** Files whose file system refused O_DIRECT (tmpfs wants aligned reads): read plainly. */
-  private readonly plainOnly = new Set<string>();
   private generation = 0;
   private closed = false;
 
@@ -108,7 +94,7 @@ export class HostFiles implements FileSource {
     return this.files.size;
   }
 
-  async read(path: string, options: ReadOptions = {}): Promise<string | null> {
+  async read(path: string): Promise<string | null> {
     const cached = this.files.get(path);
     if (cached) {
       cached.usedIn = this.generation;
@@ -116,24 +102,20 @@ export class HostFiles implements FileSource {
       cached.pending = this.readOpen(path, cached).finally(() => (cached.pending = null));
       return cached.pending;
     }
-    if (this.closed || this.files.size >= this.maxOpen || this.plainOnly.has(path)) return plainFiles(this.root).read(path);
-    const direct = options.direct === true;
+    if (this.closed || this.files.size >= this.maxOpen) return plainFiles(this.root).read(path);
     let handle: FileHandle;
     try {
-      handle = await open(hostPath(this.root, path), constants.O_RDONLY | (direct ? constants.O_DIRECT : 0));
-    } catch (err) {
-      if (!direct || !refusesDirect(err)) return null;
-      // A file system refusing O_DIRECT: read the plain way, opened afresh every time.
-      this.refuseDirect(path);
-      return plainFiles(this.root).read(path);
+      handle = await open(hostPath(this.root, path), 'r');
+    } catch {
+      return null;
     }
     // Another read of the same path may have opened it while this one waited.
     const raced = this.files.get(path);
     if (raced || this.closed) {
       await handle.close().catch(() => {});
-      return raced ? this.read(path, options) : plainFiles(this.root).read(path);
+      return raced ? this.read(path) : plainFiles(this.root).read(path);
     }
-    const entry: OpenFile = { handle, direct, buffer: Buffer.allocUnsafe(FIRST_BUFFER), usedIn: this.generation, pending: null };
+    const entry: OpenFile = { handle, buffer: Buffer.allocUnsafe(FIRST_BUFFER), usedIn: this.generation, pending: null };
     this.files.set(path, entry);
     entry.pending = this.readOpen(path, entry).finally(() => (entry.pending = null));
     return entry.pending;
@@ -148,19 +130,14 @@ export class HostFiles implements FileSource {
         // A full buffer may be a cut file: grow and read again from the start.
         entry.buffer = Buffer.allocUnsafe(entry.buffer.length * 4);
       }
-    } catch (err) {
+    } catch {
       // The file went away (an interface removed, or removed and created again under the same
       // name): forget the handle and read the path afresh, which finds the new file if any.
       this.drop(path, entry);
-      if (entry.direct && refusesDirect(err)) this.refuseDirect(path);
       return plainFiles(this.root).read(path);
     }
     this.drop(path, entry);
     return plainFiles(this.root).read(path);
-  }
-
-  private refuseDirect(path: string): void {
-    if (this.plainOnly.size < this.maxOpen) this.plainOnly.add(path);
   }
 
   private drop(path: string, entry: OpenFile): void {

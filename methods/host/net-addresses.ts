@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
 import { toSource, type HostRoot } from './files.js';
-import type { StateAliasT } from './shapes/interface.js';
+import type { StateAliasT } from '../../schemas/host/interface.js';
 
 /** What an IPv4 source needs to know of each interface. */
 export interface Ipv4Link {

@@ -1,7 +1,7 @@
 // What /sys/class/net/<name> says about one interface: its kind, link state, flags, MTU, MAC,
 // speed and queues, plus bond and VLAN details. One readdir and a handful of small reads.
 import { toSource, type FileSource, type HostRoot } from './files.js';
-import type { LinkStateT } from './shapes/interface.js';
+import type { LinkStateT } from '../../schemas/host/interface.js';
 
 export type LinkKind = 'loopback' | 'bridge' | 'bond' | 'vlan' | 'physical' | 'virtual';
 

@@ -3,7 +3,7 @@ import { hostIpv4Source, readIpv6, type Ipv4Source } from './net-addresses.js';
 import { isInternalInterface } from './net-internal.js';
 import { listLinks, readLinkFacts, type LinkFacts, type LinkKind } from './net-link.js';
 import { toSource, type HostRoot } from './files.js';
-import type { InterfaceEntryT, InterfaceStateT, InterfaceTypeT, StateAliasT } from './shapes/interface.js';
+import type { InterfaceEntryT, InterfaceStateT, InterfaceTypeT, StateAliasT } from '../../schemas/host/interface.js';
 
 export interface InterfaceSnapshot {
   name: string;

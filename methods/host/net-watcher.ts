@@ -20,6 +20,11 @@ export interface InterfaceWatcherOptions {
   onChanges: (changes: InterfaceChange[]) => void;
   /** A poll that failed (it is retried at the next interval). */
   onError?: (err: unknown) => void;
+  /**
+   * Whether a timed poll is worth its cost now (e.g. someone listens for the changes); default
+   * always. A skipped poll changes nothing: the next poll reports what changed since the last one.
+   */
+  wanted?: () => boolean;
 }
 
 /** The parts of the state whose change is reported, each compared as text. */
@@ -91,6 +96,10 @@ export class InterfaceWatcher {
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
+      if (this.options.wanted && !this.options.wanted()) {
+        this.schedule();
+        return;
+      }
       this.poll().catch((err: unknown) => this.options.onError?.(err)).finally(() => this.schedule());
     }, this.intervalMs);
     // A watcher alone must not keep the process alive.

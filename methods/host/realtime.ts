@@ -2,7 +2,7 @@
 // rounding of TrueNAS's realtime_reporting/*.py.
 import { aggregateDisks } from './disk-stats.js';
 import type { HostSample } from './sampler.js';
-import type { RealtimeCpuT, RealtimeInterfaceT, RealtimePayloadT } from './shapes/realtime.js';
+import type { RealtimeCpuT, RealtimeInterfaceT, RealtimePayloadT } from '../../schemas/host/realtime.js';
 
 /** Pool name -> {available, used, total} bytes, from the storage module. */
 export type PoolUsageMap = Record<string, Record<string, number>>;

@@ -11,8 +11,8 @@ import { parseMeminfo, type MemoryInfo } from './memory.js';
 import { netRates, parseNetDev, type NetCounters } from './net-counters.js';
 import { linkState } from './net-link.js';
 import { readLoadAvg, readUptime } from './system-facts.js';
-import type { LinkStateT } from './shapes/interface.js';
-import type { RealtimeZfsT } from './shapes/realtime.js';
+import type { LinkStateT } from '../../schemas/host/interface.js';
+import type { RealtimeZfsT } from '../../schemas/host/realtime.js';
 
 export interface InterfaceSample {
   link_state: LinkStateT;
@@ -48,6 +48,11 @@ export interface HostSamplerOptions {
   now?: () => number;
   /** Monotonic ms the rates are measured with (default performance.now); tests pass their own. */
   monotonic?: () => number;
+  /**
+   * An ARC reader shared with other samplers (one zfs-fuse reading shell for all of them); the
+   * sampler does not close it. Default: one of its own, closed with the sampler.
+   */
+  arc?: ArcReader;
 }
 
 interface Counters {
@@ -62,6 +67,7 @@ export class HostSampler {
   private readonly files: HostFiles;
   private readonly temperatures: CpuTemperatureReader;
   private readonly arc: ArcReader;
+  private readonly ownsArc: boolean;
   private readonly include: (name: string) => boolean;
   private readonly now: () => number;
   private readonly monotonic: () => number;
@@ -75,7 +81,8 @@ export class HostSampler {
     this.temperatures = new CpuTemperatureReader(this.files);
     this.now = options.now ?? Date.now;
     this.monotonic = options.monotonic ?? (() => performance.now());
-    this.arc = new ArcReader(this.files, this.now);
+    this.ownsArc = options.arc === undefined;
+    this.arc = options.arc ?? new ArcReader(this.files, this.now);
     this.include = options.includeInterface ?? (() => true);
   }
 
@@ -154,6 +161,7 @@ export class HostSampler {
   }
 
   async close(): Promise<void> {
+    if (this.ownsArc) this.arc.close();
     await this.files.close();
   }
 }

@@ -31,6 +31,7 @@ export class SampleTicker {
     if (this.running) return;
     this.running = true;
     await this.sampler.sample();
+    if (!this.running) return; // stopped while the first reading was taken
     this.next = performance.now() + this.options.intervalMs;
     this.schedule();
   }
@@ -46,6 +47,10 @@ export class SampleTicker {
 
   private tick(): void {
     if (!this.running) return;
+    // This tick takes its slot on the grid. A timer may fire a fraction of a millisecond before
+    // `next` (setTimeout rounds the delay down): without this, schedule() would see the slot
+    // still ahead and tick a second time a moment later.
+    this.next += this.options.intervalMs;
     if (!this.inFlight) {
       this.inFlight = this.sampler.sample()
         .then((s) => {

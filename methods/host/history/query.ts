@@ -4,7 +4,7 @@
 import { ReportingQueryError, UnknownGraphError } from './errors.js';
 import { GRAPHS, graphDef, type GraphDef } from './graphs.js';
 import type { HistoryRow, HistoryStore } from './store.js';
-import type { AggregationsT, GetDataResponseT, GraphIdentifierT, GraphsItemT, ReportingQueryT, ReportingUnitT } from '../shapes/reporting.js';
+import type { AggregationsT, GetDataResponseT, GraphIdentifierT, GraphsItemT, ReportingQueryT, ReportingUnitT } from '../../../schemas/host/reporting.js';
 
 export const UNIT_SECONDS: Record<ReportingUnitT, number> = {
   HOUR: 3600, DAY: 86400, WEEK: 7 * 86400, MONTH: 30 * 86400, YEAR: 365 * 86400,
