@@ -11,30 +11,21 @@
 // - The child runs in its own process group; its pid, start time and boot id are stored with the
 //   job so that after a crash the restart kills what is left of it (recovery.ts).
 // Job log format: run.ts. Progress lines: progress.ts.
-import { applyQuery, arg, CallError, checkNoControlChars, ERRNO, isFullAdmin, method, notFound, queryMethod, Slots, Type, ValidationErrors, type App, type Credentials, type ModuleDef } from '#midship/module-api';
+import { applyQuery, arg, CallError, ERRNO, method, notFound, queryMethod, Slots, Type, type App, type Credentials, type ModuleDef, type ModuleFactory } from '#midship/module-api';
 import { QueryOptions } from '../schemas/query.js';
+import { applyUpdate, normalizeCreate, redactEnvironment, upgradeRecord, validateData } from './cronjob/data.js';
 import { bootId } from './cronjob/procfs.js';
 import { killLeftover, parseRunInternal } from './cronjob/recovery.js';
 import { KILL_GRACE_MS, STOP_GRACE_MS, runCronJob } from './cronjob/run.js';
-import { DEFAULT_SCHEDULE, Scheduler, validateSchedule } from './cronjob/schedule.js';
-import {
-  CronJobCreate,
-  CronJobEntry,
-  CronJobUpdate,
-  DEFAULTS,
-  ENV_REDACTED,
-  RunResult,
-  type CronJobCreateT,
-  type CronJobEntryT,
-  type CronJobUpdateT,
-  type LastRunT,
-} from '../schemas/cronjob.js';
-import { CronStore, type CronData, type CronRecord } from './cronjob/store.js';
-import { authorRefusal, cronAuthor, currentUser, lookupUser, needsFullAdmin, runAsPlan, runAsRefusalText } from './cronjob/users.js';
+import { ActiveRuns } from './cronjob/active.js';
+import { CronScheduler } from './cronjob/scheduler.js';
+import { CronJobCreate, CronJobEntry, CronJobUpdate, RunOrigin, RunResult, type CronJobEntryT, type LastRunT, type RunOriginT } from '../schemas/cronjob.js';
+import { CronStore, type CronRecord } from './cronjob/store.js';
+import { authorRefusal, cronAuthor, lookupUser, needsFullAdmin } from './cronjob/users.js';
+import { Calendar, SystemClock, type ActiveRun, type Clock, type RandomSource, type ScheduledRun } from './scheduling/index.js';
 
 const EVENT = 'cronjob.query';
 const RUN = 'cronjob.run';
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const Id = Type.Integer();
 
 /** The lock of cron job `id`'s runs: one at a time. */
@@ -46,84 +37,40 @@ function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
-function redactEnvironment(env: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.keys(env).map((k) => [k, ENV_REDACTED]));
+/** What a daemon's cron module is made with; tests pass a VirtualClock and pin the zone and jitter. */
+export interface CronjobOptions {
+  /** What schedules run on; default the system clock. */
+  clock?: Clock;
+  /** Zone rules and the zone of schedules without `timezone`; default the host's zone. */
+  calendar?: Calendar;
+  /** The jitter's random source; default Math.random. */
+  random?: RandomSource;
 }
 
-/** Defaults filled in (ajv already did for client calls; this keeps the types honest). */
-function normalizeCreate(d: CronJobCreateT): CronData {
-  return {
-    enabled: d.enabled ?? DEFAULTS.enabled,
-    description: d.description ?? DEFAULTS.description,
-    command: d.command,
-    user: d.user,
-    stdout: d.stdout ?? DEFAULTS.stdout,
-    stderr: d.stderr ?? DEFAULTS.stderr,
-    schedule: { ...DEFAULT_SCHEDULE, ...definedOnly(d.schedule ?? {}) },
-    timeout: d.timeout ?? DEFAULTS.timeout,
-    retries: d.retries ?? DEFAULTS.retries,
-    retry_delay: d.retry_delay ?? DEFAULTS.retry_delay,
-    environment: { ...(d.environment ?? {}) },
-    working_directory: d.working_directory ?? DEFAULTS.working_directory,
-    tags: [...(d.tags ?? DEFAULTS.tags)],
-  };
+/** The cron module with its clock and calendar (a new Calendar per daemon unless one is given). */
+export function makeCronjobModule(options: CronjobOptions = {}): ModuleFactory {
+  return (app) => cronModule(app, options);
 }
 
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
+/** The cron module as midshipd loads it: the system clock, the host's zone. */
+export const cronjobModule: ModuleFactory = makeCronjobModule();
 
-/**
- * Update semantics: given fields replace the stored ones; schedule fields are merged one by one;
- * `environment` replaces the whole set, but a value sent back as "******" keeps the stored value
- * of that variable (so a client can send back what it read).
- */
-function applyUpdate(old: CronRecord, d: CronJobUpdateT): CronData {
-  const { schedule, environment, ...rest } = d;
-  const { id: _id, ...base } = old;
-  const merged: CronData = { ...base, ...definedOnly(rest), schedule: { ...old.schedule, ...definedOnly(schedule ?? {}) } };
-  if (environment !== undefined) {
-    merged.environment = Object.fromEntries(
-      Object.entries(environment).map(([k, v]) => [k, v === ENV_REDACTED && Object.hasOwn(old.environment, k) ? old.environment[k]! : v]),
-    );
-  }
-  if (rest.tags) merged.tags = [...rest.tags];
-  return merged;
-}
-
-/** `caller` saves `d`; `allowed`: the users non-full-admins may pick (see cronjob/users.ts). */
-async function validateData(d: CronData, attr: string, caller: Credentials | null, allowed: readonly string[]): Promise<void> {
-  const errors = new ValidationErrors();
-  validateSchedule(d.schedule, `${attr}.schedule`, errors);
-  if (d.command.includes('\0')) errors.add(`${attr}.command`, 'Command must not contain NUL characters');
-  const user = checkNoControlChars(d.user, `${attr}.user`, errors) ? await lookupUser(d.user) : undefined;
-  if (user === null) errors.add(`${attr}.user`, 'Specified user does not exist', ERRNO.ENOENT);
-  else if (user !== undefined) {
-    try {
-      runAsPlan(user, currentUser());
-      if (!isFullAdmin(caller) && needsFullAdmin(user, allowed)) errors.add(`${attr}.user`, runAsRefusalText(user, allowed), ERRNO.EPERM);
-    } catch (err) {
-      errors.add(`${attr}.user`, (err as CallError).errmsg, ERRNO.EPERM);
-    }
-  }
-  if (d.working_directory !== null) {
-    if (!d.working_directory.startsWith('/')) errors.add(`${attr}.working_directory`, 'Must be an absolute path');
-    else checkNoControlChars(d.working_directory, `${attr}.working_directory`, errors);
-  }
-  for (const [k, v] of Object.entries(d.environment)) {
-    if (!ENV_NAME.test(k)) errors.add(`${attr}.environment.${k}`, 'Invalid environment variable name (letters, digits and _, not starting with a digit)');
-    else if (v.includes('\0')) errors.add(`${attr}.environment.${k}`, 'Value must not contain NUL characters');
-  }
-  errors.throwIfAny();
-}
-
-export function cronjobModule(app: App): ModuleDef {
+function cronModule(app: App, options: CronjobOptions): ModuleDef {
+  const clock = options.clock ?? new SystemClock();
+  const calendar = options.calendar ?? new Calendar();
   const store = new CronStore(app.sublevel('cronjob'));
   const records = new Map<number, CronRecord>();
   const lastRuns = new Map<number, LastRunT>();
   /** Handlers of runs in progress, by job id: the daemon's stop interrupts and awaits them. */
   const running = new Map<number, { stop: AbortController; done: Promise<unknown> }>();
-  const scheduler = new Scheduler((id) => fire(id));
+  const active = new ActiveRuns();
+  const scheduler = new CronScheduler({
+    clock,
+    calendar,
+    ...(options.random ? { random: options.random } : {}),
+    onRun: (run) => fire(run),
+    onError: (err, id) => app.log.error({ err, cronjob: id }, 'scheduling a cron job run failed'),
+  });
   let nextId = 1;
   let boot: string | null = null;
   let stopping = false;
@@ -132,13 +79,13 @@ export function cronjobModule(app: App): ModuleDef {
   const serial = <T>(fn: () => Promise<T>): Promise<T> => writes.run(fn);
 
   const entry = ({ author: _author, ...r }: CronRecord): CronJobEntryT => {
-    const next = scheduler.next(r.id);
     return {
       ...r,
       schedule: { ...r.schedule },
+      schedules: r.schedules.map((s) => ({ ...s })),
       environment: redactEnvironment(r.environment),
       tags: [...r.tags],
-      next_run: next === null ? null : next.toISOString(),
+      next_run: iso(scheduler.next(r.id)),
       last_run: lastRuns.get(r.id) ?? null,
     };
   };
@@ -149,6 +96,8 @@ export function cronjobModule(app: App): ModuleDef {
     if (msg === 'removed' || r === undefined) app.events.emit(EVENT, 'removed', id);
     else app.events.emit(EVENT, msg, id, entry(r));
   };
+
+  const validation = (caller: Credentials | null) => ({ calendar, now: clock.now(), caller, allowed: app.config.cronRunAsUsers });
 
   const getRecord = (id: number): CronRecord => {
     const r = records.get(id);
@@ -163,19 +112,32 @@ export function cronjobModule(app: App): ModuleDef {
     if (records.has(cronId)) emit('changed', cronId);
   };
 
-  function fire(id: number): void {
+  /** The runs of cron job `id` not ended: the module's own, and a run asked for by hand waiting for the lock. */
+  function activeRuns(id: number): ActiveRun[] {
+    const list = active.list(id);
+    const holder = app.jobs.lockHolder(runLock(id));
+    if (holder !== null && !list.some((r) => r.id === holder)) list.push({ id: holder, state: 'WAITING' });
+    return list;
+  }
+
+  function fire(run: ScheduledRun): void {
+    const id = run.jobId;
     const r = records.get(id);
     if (stopping || !r || !r.enabled) return;
-    // Every run of a cron job holds its lock: a holder is a run waiting or running.
-    const busy = app.jobs.lockHolder(runLock(id));
-    if (busy !== null) {
-      app.log.info({ cronjob: id, job: busy }, 'cron job still running: scheduled run skipped');
+    const busy = activeRuns(id);
+    if (busy.length > 0) {
+      app.log.info({ cronjob: id, jobs: busy.map((b) => b.id) }, 'cron job still running: scheduled run skipped');
       return;
     }
-    app.call(RUN, [id, true]).then(
-      () => undefined,
-      (err: unknown) => app.log.info({ cronjob: id, error: (err as Error).message }, 'scheduled cron job run did not succeed'),
-    );
+    const origin: RunOriginT = { scheduled_at: iso(run.scheduledAt)!, caught_up: run.caughtUp };
+    const submission = active.submitting(id);
+    app
+      .call(RUN, [id, true, origin], { onJob: (jobId) => submission.submitted(jobId) })
+      .then(
+        () => undefined,
+        (err: unknown) => app.log.info({ cronjob: id, error: (err as Error).message }, 'scheduled cron job run did not succeed'),
+      )
+      .finally(() => submission.ended());
   }
 
   /** The run-as rule again at run time: the allow-list or the author's standing may have changed. */
@@ -237,12 +199,12 @@ export function cronjobModule(app: App): ModuleDef {
         handler: (ctx, data) =>
           serial(async () => {
             const d = normalizeCreate(data);
-            await validateData(d, 'cron_job_create', ctx.credentials, app.config.cronRunAsUsers);
+            await validateData(d, 'cron_job_create', validation(ctx.credentials));
             const r: CronRecord = { id: nextId, ...d, author: cronAuthor(ctx.credentials) };
             await store.put(r, nextId + 1);
             nextId++;
             records.set(r.id, r);
-            scheduler.set(r.id, r.schedule, r.enabled);
+            scheduler.set(r);
             emit('added', r.id);
             return entry(r);
           }),
@@ -256,11 +218,11 @@ export function cronjobModule(app: App): ModuleDef {
           serial(async () => {
             const old = getRecord(id);
             const d = applyUpdate(old, data);
-            await validateData(d, 'cron_job_update', ctx.credentials, app.config.cronRunAsUsers);
+            await validateData(d, 'cron_job_update', validation(ctx.credentials));
             const r: CronRecord = { id, ...d, author: cronAuthor(ctx.credentials) };
             await store.put(r, nextId);
             records.set(id, r);
-            scheduler.set(id, r.schedule, r.enabled);
+            scheduler.set(r);
             emit('changed', id);
             return entry(r);
           }),
@@ -284,8 +246,8 @@ export function cronjobModule(app: App): ModuleDef {
 
       method(RUN, {
         description:
-          'Run cron job `id` now, as a job: /bin/sh -c in its own process group, as its user, with timeout and retries. stdout lines {"progress": 0..1} or {"percent": 0..100} (optional "description") set the progress. Result {exit_code, duration, attempts}. skip_disabled: refuse when the cron job is disabled.',
-        args: [arg('id', Id), arg('skip_disabled', Type.Boolean(), { default: false })],
+          'Run cron job `id` now, as a job: /bin/sh -c in its own process group, as its user, with timeout and retries. stdout lines {"progress": 0..1} or {"percent": 0..100} (optional "description") set the progress. Result {exit_code, duration, attempts}. skip_disabled: refuse when the cron job is disabled. origin: why the run was started, set by the scheduler (scheduled_at, caught_up); absent for runs asked for by hand.',
+        args: [arg('id', Id), arg('skip_disabled', Type.Boolean(), { default: false }), arg('origin', Type.Union([RunOrigin, Type.Null()]), { default: null })],
         result: RunResult,
         job: {
           lock: ([id]) => runLock(id),
@@ -293,6 +255,9 @@ export function cronjobModule(app: App): ModuleDef {
           abortable: true,
           logs: true,
           readRoles: ['SYSTEM_CRON_READ'],
+          // A run asked for by hand keeps TrueNAS's arguments [id, skip_disabled]; the scheduler's
+          // runs add their origin, so history can be filtered by it (arguments.2.caught_up).
+          redactArgs: (args) => (args[2] === null ? [args[0], args[1]] : args),
           description: ([id]) => {
             const r = records.get(id);
             const what = r ? r.description || r.command : `#${id}`;
@@ -304,7 +269,11 @@ export function cronjobModule(app: App): ModuleDef {
           if (skipDisabled && !r.enabled) throw new CallError('Cron job is disabled', ERRNO.EINVAL);
           if (stopping) throw new CallError('The daemon is shutting down', ERRNO.ESHUTDOWN);
           noteRun(id, { job_id: job.id, state: 'RUNNING', time_finished: null });
-          job.onEnd((end) => noteRun(id, { job_id: end.id, state: end.state, time_finished: iso(end.time_finished) }));
+          active.running(id, job.id);
+          job.onEnd((end) => {
+            active.ended(id, end.id);
+            noteRun(id, { job_id: end.id, state: end.state, time_finished: iso(end.time_finished) });
+          });
           // After noteRun: a refused run shows as this cron job's last run.
           await checkRunAs(r);
           const stop = new AbortController();
@@ -330,15 +299,16 @@ export function cronjobModule(app: App): ModuleDef {
       boot = await bootId();
       const loaded = await store.load();
       nextId = loaded.nextId;
-      for (const r of loaded.records) records.set(r.id, r);
+      for (const r of loaded.records) records.set(r.id, upgradeRecord(r));
       await recoverInterrupted();
       await loadLastRuns();
-      for (const r of records.values()) scheduler.set(r.id, r.schedule, r.enabled);
+      for (const r of records.values()) scheduler.set(r);
+      scheduler.start();
     },
 
     async stop() {
       stopping = true;
-      scheduler.stopAll();
+      scheduler.stop();
       const runs = [...running.values()];
       for (const r of runs) r.stop.abort();
       // Each run sends SIGTERM, then SIGKILL after STOP_GRACE_MS; the engine waits for jobs after this.
