@@ -19,6 +19,7 @@ import { killLeftover, parseRunInternal } from './cronjob/recovery.js';
 import { KILL_GRACE_MS, STOP_GRACE_MS, runCronJob } from './cronjob/run.js';
 import { ActiveRuns } from './cronjob/active.js';
 import { CronScheduler } from './cronjob/scheduler.js';
+import { CursorBook } from './cronjob/cursors.js';
 import { CronJobCreate, CronJobEntry, CronJobUpdate, RunOrigin, RunResult, type CronJobEntryT, type LastRunT, type RunOriginT } from '../schemas/cronjob.js';
 import { CronStore, type CronRecord } from './cronjob/store.js';
 import { authorRefusal, cronAuthor, lookupUser, needsFullAdmin } from './cronjob/users.js';
@@ -64,11 +65,15 @@ function cronModule(app: App, options: CronjobOptions): ModuleDef {
   /** Handlers of runs in progress, by job id: the daemon's stop interrupts and awaits them. */
   const running = new Map<number, { stop: AbortController; done: Promise<unknown> }>();
   const active = new ActiveRuns();
+  /** Caught-up runs of each cron job waiting for the one before them to end. */
+  const backlog = new Map<number, ScheduledRun[]>();
+  const cursors = new CursorBook(store, (id) => records.has(id), (err) => app.log.error({ err }, 'cannot store cron job cursors'));
   const scheduler = new CronScheduler({
     clock,
     calendar,
     ...(options.random ? { random: options.random } : {}),
     onRun: (run) => fire(run),
+    onCursor: (id, at) => cursors.advance(id, at),
     onError: (err, id) => app.log.error({ err, cronjob: id }, 'scheduling a cron job run failed'),
   });
   let nextId = 1;
@@ -120,24 +125,57 @@ function cronModule(app: App, options: CronjobOptions): ModuleDef {
     return list;
   }
 
+  /** A scheduled time came (or was missed while the daemon was down: caughtUp). */
   function fire(run: ScheduledRun): void {
     const id = run.jobId;
     const r = records.get(id);
     if (stopping || !r || !r.enabled) return;
+    if (run.caughtUp) return catchUp(run);
     const busy = activeRuns(id);
     if (busy.length > 0) {
       app.log.info({ cronjob: id, jobs: busy.map((b) => b.id) }, 'cron job still running: scheduled run skipped');
+      // Skipped is handled; but while missed runs are still being caught up the cursor stays
+      // with them, so that a crash meanwhile runs them at the next start.
+      if (!backlog.has(id)) cursors.advance(id, run.cursor);
       return;
     }
+    void submit(run);
+  }
+
+  /** Starts a scheduled run; resolves when it has ended (whatever the outcome). */
+  function submit(run: ScheduledRun): Promise<void> {
+    const id = run.jobId;
     const origin: RunOriginT = { scheduled_at: iso(run.scheduledAt)!, caught_up: run.caughtUp };
     const submission = active.submitting(id);
-    app
-      .call(RUN, [id, true, origin], { onJob: (jobId) => submission.submitted(jobId) })
+    const onJob = (jobId: number) => {
+      submission.submitted(jobId);
+      cursors.advance(id, run.cursor);
+    };
+    return app
+      .call(RUN, [id, true, origin], { onJob })
       .then(
         () => undefined,
         (err: unknown) => app.log.info({ cronjob: id, error: (err as Error).message }, 'scheduled cron job run did not succeed'),
       )
       .finally(() => submission.ended());
+  }
+
+  /**
+   * Runs missed while the daemon was down come all at once, oldest first: each cron job's run one
+   * after another, whatever the overlap policy (with SKIP, catch_up ALL would otherwise run one).
+   */
+  function catchUp(run: ScheduledRun): void {
+    const queued = backlog.get(run.jobId);
+    if (queued !== undefined) return void queued.push(run);
+    backlog.set(run.jobId, [run]);
+    void (async () => {
+      const queue = backlog.get(run.jobId)!;
+      try {
+        for (let next = queue.shift(); next !== undefined && !stopping && records.get(next.jobId)?.enabled === true; next = queue.shift()) await submit(next);
+      } finally {
+        backlog.delete(run.jobId);
+      }
+    })();
   }
 
   /** The run-as rule again at run time: the allow-list or the author's standing may have changed. */
@@ -238,6 +276,7 @@ function cronModule(app: App, options: CronjobOptions): ModuleDef {
             await store.delete(id);
             records.delete(id);
             scheduler.remove(id);
+            cursors.forget(id);
             lastRuns.delete(id);
             emit('removed', id);
             return true;
@@ -302,7 +341,8 @@ function cronModule(app: App, options: CronjobOptions): ModuleDef {
       for (const r of loaded.records) records.set(r.id, upgradeRecord(r));
       await recoverInterrupted();
       await loadLastRuns();
-      for (const r of records.values()) scheduler.set(r);
+      await cursors.load();
+      for (const r of records.values()) scheduler.set(r, cursors.get(r.id));
       scheduler.start();
     },
 
@@ -313,6 +353,7 @@ function cronModule(app: App, options: CronjobOptions): ModuleDef {
       for (const r of runs) r.stop.abort();
       // Each run sends SIGTERM, then SIGKILL after STOP_GRACE_MS; the engine waits for jobs after this.
       await Promise.race([Promise.allSettled(runs.map((r) => r.done)), new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS + 1500))]);
+      await cursors.settled();
     },
   };
 }

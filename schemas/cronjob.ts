@@ -31,7 +31,7 @@ export const DEFAULTS = {
 function dataSchema(create: boolean) {
   const opt = <T extends TSchema>(s: T) => Type.Optional(s);
   const def = (k: keyof typeof DEFAULTS) => (create ? { default: DEFAULTS[k] } : {});
-  const { schedules } = schedulingFields(create);
+  const { schedules, catch_up_window, catch_up } = schedulingFields(create);
   return Type.Object(
     {
       enabled: opt(Type.Boolean(def('enabled'))),
@@ -53,6 +53,8 @@ function dataSchema(create: boolean) {
       working_directory: opt(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { description: "Absolute path; null: the user's home directory (or / when it does not exist)", ...def('working_directory') })),
       tags: opt(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 100, ...def('tags') })),
       schedules,
+      catch_up_window,
+      catch_up,
     },
     { additionalProperties: false },
   );
@@ -85,6 +87,8 @@ export const CronJobEntry = Type.Object({
   working_directory: Type.Union([Type.String(), Type.Null()]),
   tags: Type.Array(Type.String()),
   schedules: SchedulingEntryFields.schedules,
+  catch_up_window: SchedulingEntryFields.catch_up_window,
+  catch_up: SchedulingEntryFields.catch_up,
   next_run: Type.Union([Type.String(), Type.Null()], { description: 'ISO time of the next scheduled run; null when disabled' }),
   last_run: Type.Union([LastRun, Type.Null()], { description: 'The most recent run (cronjob.run job): its id, state and ISO finish time (RUNNING and null while it runs)' }),
 });

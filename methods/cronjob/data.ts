@@ -3,7 +3,7 @@
 // environment values in everything that leaves the daemon.
 import { CallError, checkNoControlChars, ERRNO, isFullAdmin, ValidationErrors, type Credentials } from '#midship/module-api';
 import { DEFAULTS, DEFAULT_SCHEDULE, ENV_REDACTED, type CronJobCreateT, type CronJobUpdateT } from '../../schemas/cronjob.js';
-import { canonicalSchedule, validateScheduling, type Calendar, type ScheduleT } from '../scheduling/index.js';
+import { canonicalSchedule, SCHEDULING_DEFAULTS, validateScheduling, type Calendar, type ScheduleT } from '../scheduling/index.js';
 import type { CronData, CronRecord } from './store.js';
 import { currentUser, lookupUser, needsFullAdmin, runAsPlan, runAsRefusalText } from './users.js';
 
@@ -23,7 +23,7 @@ function fullSchedule(s: Partial<ScheduleT> | undefined): ScheduleT {
 }
 
 /** The fields of a cron job stored before a field existed: what it behaves as (today's behaviour). */
-export const RECORD_DEFAULTS = { schedules: [] as ScheduleT[] };
+export const RECORD_DEFAULTS = { schedules: [] as ScheduleT[], catch_up_window: SCHEDULING_DEFAULTS.catch_up_window, catch_up: SCHEDULING_DEFAULTS.catch_up };
 
 /** Defaults filled in (ajv already did for client calls; this keeps the types honest). */
 export function normalizeCreate(d: CronJobCreateT): CronData {
@@ -42,6 +42,8 @@ export function normalizeCreate(d: CronJobCreateT): CronData {
     working_directory: d.working_directory ?? DEFAULTS.working_directory,
     tags: [...(d.tags ?? DEFAULTS.tags)],
     schedules: (d.schedules ?? RECORD_DEFAULTS.schedules).map(fullSchedule),
+    catch_up_window: d.catch_up_window ?? RECORD_DEFAULTS.catch_up_window,
+    catch_up: d.catch_up ?? RECORD_DEFAULTS.catch_up,
   };
 }
 

@@ -10,23 +10,28 @@ export interface CronSchedulerOptions {
   calendar: Calendar;
   random?: RandomSource;
   onRun(run: ScheduledRun): void;
+  /** A cron job's cursor moved without a run (set at start, or past runs not caught up). */
+  onCursor(id: number, cursor: number): void;
   onError(err: unknown, id: number): void;
 }
 
 export function timingOf(r: CronRecord): JobTiming {
-  return { schedules: jobSchedules(r), catchUpWindow: 0, catchUp: 'ONE' };
+  return { schedules: jobSchedules(r), catchUpWindow: r.catch_up_window, catchUp: r.catch_up };
 }
 
 export class CronScheduler {
   private readonly engine: ScheduleEngine;
 
   constructor(o: CronSchedulerOptions) {
-    this.engine = new ScheduleEngine({ clock: o.clock, calendar: o.calendar, ...(o.random ? { random: o.random } : {}), onRun: o.onRun, onError: o.onError });
+    this.engine = new ScheduleEngine({ clock: o.clock, calendar: o.calendar, ...(o.random ? { random: o.random } : {}), onRun: o.onRun, onCursor: o.onCursor, onError: o.onError });
   }
 
-  /** Schedules cron job `r` (validated), or unschedules it when disabled. */
-  set(r: CronRecord): void {
-    if (r.enabled) this.engine.set(r.id, timingOf(r));
+  /**
+   * Schedules cron job `r` (validated), or unschedules it when disabled. `cursor`: its stored
+   * last-fired time, given before start() so that start() catches up what was missed after it.
+   */
+  set(r: CronRecord, cursor: number | null = null): void {
+    if (r.enabled) this.engine.set(r.id, timingOf(r), cursor);
     else this.engine.remove(r.id);
   }
 
@@ -39,6 +44,7 @@ export class CronScheduler {
     return this.engine.next(id)?.due ?? null;
   }
 
+  /** Runs missed since each cron job's cursor (within its catch_up_window) fire now, oldest first; then the schedules go on. */
   start(): void {
     this.engine.start();
   }
