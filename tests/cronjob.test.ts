@@ -80,6 +80,8 @@ test('create/query/get_instance/update/delete: TrueNAS shape and defaults, envir
     working_directory: null,
     tags: [],
     schedules: [],
+    catch_up_window: 0,
+    catch_up: 'ONE',
     last_run: null,
   });
   const next = new Date(next_run!);
