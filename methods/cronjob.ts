@@ -23,7 +23,7 @@ import { CursorBook } from './cronjob/cursors.js';
 import { CronJobCreate, CronJobEntry, CronJobUpdate, RunOrigin, RunResult, type CronJobEntryT, type LastRunT, type RunOriginT } from '../schemas/cronjob.js';
 import { CronStore, type CronRecord } from './cronjob/store.js';
 import { authorRefusal, cronAuthor, lookupUser, needsFullAdmin } from './cronjob/users.js';
-import { Calendar, SystemClock, type ActiveRun, type Clock, type RandomSource, type ScheduledRun } from './scheduling/index.js';
+import { Calendar, decideOverlap, SystemClock, type ActiveRun, type Clock, type RandomSource, type ScheduledRun } from './scheduling/index.js';
 
 const EVENT = 'cronjob.query';
 const RUN = 'cronjob.run';
@@ -131,28 +131,42 @@ function cronModule(app: App, options: CronjobOptions): ModuleDef {
     const r = records.get(id);
     if (stopping || !r || !r.enabled) return;
     if (run.caughtUp) return catchUp(run);
-    const busy = activeRuns(id);
-    if (busy.length > 0) {
-      app.log.info({ cronjob: id, jobs: busy.map((b) => b.id) }, 'cron job still running: scheduled run skipped');
-      // Skipped is handled; but while missed runs are still being caught up the cursor stays
-      // with them, so that a crash meanwhile runs them at the next start.
-      if (!backlog.has(id)) cursors.advance(id, run.cursor);
-      return;
+    const decision = decideOverlap(r.overlap_policy, r.max_concurrent, activeRuns(id));
+    const at = iso(run.scheduledAt);
+    switch (decision.action) {
+      case 'SKIP':
+        app.log.info({ cronjob: id, scheduled_at: at, reason: decision.reason }, 'cron job still running: scheduled run skipped');
+        // Skipped is handled; but while missed runs are still being caught up the cursor stays
+        // with them, so that a crash meanwhile runs them at the next start.
+        if (!backlog.has(id)) cursors.advance(id, run.cursor);
+        return;
+      case 'QUEUE':
+        app.log.info({ cronjob: id, scheduled_at: at, reason: decision.reason }, 'cron job still running: scheduled run queued');
+        return void submit(run);
+      case 'CANCEL_AND_START': {
+        app.log.info({ cronjob: id, scheduled_at: at, reason: decision.reason }, 'cron job still running: earlier runs aborted for the scheduled one');
+        // Runs still being submitted (no id yet) cannot be aborted: the new one queues behind them.
+        const aborts = decision.cancel.filter((jobId) => jobId > 0).map((jobId) => app.call('core.job_abort', [jobId]).catch((err: unknown) => app.log.warn({ cronjob: id, job: jobId, err }, 'cannot abort an earlier run')));
+        // Aborted first: a waiting one must leave the lock's queue before the new one joins it.
+        return void submit(run, Promise.all(aborts));
+      }
+      case 'START':
+        return void submit(run);
     }
-    void submit(run);
   }
 
-  /** Starts a scheduled run; resolves when it has ended (whatever the outcome). */
-  function submit(run: ScheduledRun): Promise<void> {
+  /** Starts a scheduled run (after `before`); resolves when it has ended, whatever the outcome. */
+  function submit(run: ScheduledRun, before: Promise<unknown> = Promise.resolve()): Promise<void> {
     const id = run.jobId;
     const origin: RunOriginT = { scheduled_at: iso(run.scheduledAt)!, caught_up: run.caughtUp };
+    // Counted as active from now: a due time firing meanwhile sees it.
     const submission = active.submitting(id);
     const onJob = (jobId: number) => {
       submission.submitted(jobId);
       cursors.advance(id, run.cursor);
     };
-    return app
-      .call(RUN, [id, true, origin], { onJob })
+    return before
+      .then(() => app.call(RUN, [id, true, origin], { onJob }))
       .then(
         () => undefined,
         (err: unknown) => app.log.info({ cronjob: id, error: (err as Error).message }, 'scheduled cron job run did not succeed'),
@@ -289,7 +303,8 @@ function cronModule(app: App, options: CronjobOptions): ModuleDef {
         args: [arg('id', Id), arg('skip_disabled', Type.Boolean(), { default: false }), arg('origin', Type.Union([RunOrigin, Type.Null()]), { default: null })],
         result: RunResult,
         job: {
-          lock: ([id]) => runLock(id),
+          // ALLOW lets runs overlap (the module keeps them to max_concurrent); the other policies run one at a time.
+          lock: ([id]) => (records.get(id)?.overlap_policy === 'ALLOW' ? null : runLock(id)),
           lockQueueSize: 1,
           abortable: true,
           logs: true,

@@ -31,7 +31,7 @@ export const DEFAULTS = {
 function dataSchema(create: boolean) {
   const opt = <T extends TSchema>(s: T) => Type.Optional(s);
   const def = (k: keyof typeof DEFAULTS) => (create ? { default: DEFAULTS[k] } : {});
-  const { schedules, catch_up_window, catch_up } = schedulingFields(create);
+  const { schedules, catch_up_window, catch_up, overlap_policy, max_concurrent } = schedulingFields(create);
   return Type.Object(
     {
       enabled: opt(Type.Boolean(def('enabled'))),
@@ -55,6 +55,8 @@ function dataSchema(create: boolean) {
       schedules,
       catch_up_window,
       catch_up,
+      overlap_policy,
+      max_concurrent,
     },
     { additionalProperties: false },
   );
@@ -89,6 +91,8 @@ export const CronJobEntry = Type.Object({
   schedules: SchedulingEntryFields.schedules,
   catch_up_window: SchedulingEntryFields.catch_up_window,
   catch_up: SchedulingEntryFields.catch_up,
+  overlap_policy: SchedulingEntryFields.overlap_policy,
+  max_concurrent: SchedulingEntryFields.max_concurrent,
   next_run: Type.Union([Type.String(), Type.Null()], { description: 'ISO time of the next scheduled run; null when disabled' }),
   last_run: Type.Union([LastRun, Type.Null()], { description: 'The most recent run (cronjob.run job): its id, state and ISO finish time (RUNNING and null while it runs)' }),
 });

@@ -82,6 +82,8 @@ test('create/query/get_instance/update/delete: TrueNAS shape and defaults, envir
     schedules: [],
     catch_up_window: 0,
     catch_up: 'ONE',
+    overlap_policy: 'SKIP',
+    max_concurrent: 1,
     last_run: null,
   });
   const next = new Date(next_run!);

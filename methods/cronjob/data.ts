@@ -23,7 +23,13 @@ function fullSchedule(s: Partial<ScheduleT> | undefined): ScheduleT {
 }
 
 /** The fields of a cron job stored before a field existed: what it behaves as (today's behaviour). */
-export const RECORD_DEFAULTS = { schedules: [] as ScheduleT[], catch_up_window: SCHEDULING_DEFAULTS.catch_up_window, catch_up: SCHEDULING_DEFAULTS.catch_up };
+export const RECORD_DEFAULTS = {
+  schedules: [] as ScheduleT[],
+  catch_up_window: SCHEDULING_DEFAULTS.catch_up_window,
+  catch_up: SCHEDULING_DEFAULTS.catch_up,
+  overlap_policy: SCHEDULING_DEFAULTS.overlap_policy,
+  max_concurrent: SCHEDULING_DEFAULTS.max_concurrent,
+};
 
 /** Defaults filled in (ajv already did for client calls; this keeps the types honest). */
 export function normalizeCreate(d: CronJobCreateT): CronData {
@@ -44,6 +50,8 @@ export function normalizeCreate(d: CronJobCreateT): CronData {
     schedules: (d.schedules ?? RECORD_DEFAULTS.schedules).map(fullSchedule),
     catch_up_window: d.catch_up_window ?? RECORD_DEFAULTS.catch_up_window,
     catch_up: d.catch_up ?? RECORD_DEFAULTS.catch_up,
+    overlap_policy: d.overlap_policy ?? RECORD_DEFAULTS.overlap_policy,
+    max_concurrent: d.max_concurrent ?? RECORD_DEFAULTS.max_concurrent,
   };
 }
 
