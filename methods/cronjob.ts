@@ -20,6 +20,7 @@ import { KILL_GRACE_MS, STOP_GRACE_MS, runCronJob } from './cronjob/run.js';
 import { ActiveRuns } from './cronjob/active.js';
 import { CronScheduler } from './cronjob/scheduler.js';
 import { CursorBook } from './cronjob/cursors.js';
+import type { CronOutcomeHook, CronRunOutcome } from './cronjob/outcome.js';
 import { CronJobCreate, CronJobEntry, CronJobUpdate, RunOrigin, RunResult, type CronJobEntryT, type LastRunT, type RunOriginT } from '../schemas/cronjob.js';
 import { CronStore, type CronRecord } from './cronjob/store.js';
 import { authorRefusal, cronAuthor, lookupUser, needsFullAdmin } from './cronjob/users.js';
@@ -44,8 +45,10 @@ export interface CronjobOptions {
   clock?: Clock;
   /** Zone rules and the zone of schedules without `timezone`; default the host's zone. */
   calendar?: Calendar;
-  /** The jitter's random source; default Math.random. */
+  /** The random source of schedule jitter and retry jitter; default Math.random. */
   random?: RandomSource;
+  /** Told how each run ended, after its last attempt (cronjob/outcome.ts): the seam for alerts and webhooks. */
+  onOutcome?: CronOutcomeHook;
 }
 
 /** The cron module with its clock and calendar (a new Calendar per daemon unless one is given). */
@@ -58,6 +61,7 @@ export const cronjobModule: ModuleFactory = makeCronjobModule();
 
 function cronModule(app: App, options: CronjobOptions): ModuleDef {
   const clock = options.clock ?? new SystemClock();
+  const random = options.random ?? Math.random;
   const calendar = options.calendar ?? new Calendar();
   const store = new CronStore(app.sublevel('cronjob'));
   const records = new Map<number, CronRecord>();
@@ -71,7 +75,7 @@ function cronModule(app: App, options: CronjobOptions): ModuleDef {
   const scheduler = new CronScheduler({
     clock,
     calendar,
-    ...(options.random ? { random: options.random } : {}),
+    random,
     onRun: (run) => fire(run),
     onCursor: (id, at) => cursors.advance(id, at),
     onError: (err, id) => app.log.error({ err, cronjob: id }, 'scheduling a cron job run failed'),
@@ -190,6 +194,16 @@ function cronModule(app: App, options: CronjobOptions): ModuleDef {
         backlog.delete(run.jobId);
       }
     })();
+  }
+
+  /** A run ended after its last attempt: the outcome hook hears of it (cronjob/outcome.ts). */
+  function report(outcome: CronRunOutcome): void {
+    if (!options.onOutcome) return;
+    try {
+      options.onOutcome(outcome);
+    } catch (err) {
+      app.log.error({ err, cronjob: outcome.cronjob, job: outcome.job_id }, 'the cron outcome hook failed');
+    }
   }
 
   /** The run-as rule again at run time: the allow-list or the author's standing may have changed. */
@@ -318,20 +332,25 @@ function cronModule(app: App, options: CronjobOptions): ModuleDef {
             return `Cron job: ${what.length > 200 ? `${what.slice(0, 200)}...` : what}`;
           },
         },
-        handler: async (_ctx, job, id, skipDisabled) => {
+        handler: async (_ctx, job, id, skipDisabled, origin) => {
           const r = getRecord(id);
           if (skipDisabled && !r.enabled) throw new CallError('Cron job is disabled', ERRNO.EINVAL);
           if (stopping) throw new CallError('The daemon is shutting down', ERRNO.ESHUTDOWN);
           noteRun(id, { job_id: job.id, state: 'RUNNING', time_finished: null });
           active.running(id, job.id);
+          let attempts = 0;
           job.onEnd((end) => {
             active.ended(id, end.id);
             noteRun(id, { job_id: end.id, state: end.state, time_finished: iso(end.time_finished) });
+            report({ cronjob: id, description: r.description || r.command, job_id: end.id, state: end.state, error: end.error, attempts, scheduled_at: origin?.scheduled_at ?? null, caught_up: origin?.caught_up ?? false });
           });
           // After noteRun: a refused run shows as this cron job's last run.
           await checkRunAs(r);
           const stop = new AbortController();
-          const done = runCronJob({ job, record: structuredClone(r), stopSignal: stop.signal, bootId: boot, log: app.log });
+          const done = runCronJob({
+            job, record: structuredClone(r), stopSignal: stop.signal, bootId: boot, log: app.log, clock, random,
+            onAttempt: (n) => (attempts = n),
+          });
           running.set(job.id, { stop, done });
           try {
             return await done;
@@ -372,3 +391,5 @@ function cronModule(app: App, options: CronjobOptions): ModuleDef {
     },
   };
 }
+
+export type { CronOutcomeHook, CronRunOutcome } from './cronjob/outcome.js';

@@ -31,7 +31,7 @@ export const DEFAULTS = {
 function dataSchema(create: boolean) {
   const opt = <T extends TSchema>(s: T) => Type.Optional(s);
   const def = (k: keyof typeof DEFAULTS) => (create ? { default: DEFAULTS[k] } : {});
-  const { schedules, catch_up_window, catch_up, overlap_policy, max_concurrent } = schedulingFields(create);
+  const { schedules, catch_up_window, catch_up, overlap_policy, max_concurrent, retry_backoff } = schedulingFields(create);
   return Type.Object(
     {
       enabled: opt(Type.Boolean(def('enabled'))),
@@ -57,6 +57,7 @@ function dataSchema(create: boolean) {
       catch_up,
       overlap_policy,
       max_concurrent,
+      retry_backoff,
     },
     { additionalProperties: false },
   );
@@ -93,6 +94,7 @@ export const CronJobEntry = Type.Object({
   catch_up: SchedulingEntryFields.catch_up,
   overlap_policy: SchedulingEntryFields.overlap_policy,
   max_concurrent: SchedulingEntryFields.max_concurrent,
+  retry_backoff: SchedulingEntryFields.retry_backoff,
   next_run: Type.Union([Type.String(), Type.Null()], { description: 'ISO time of the next scheduled run; null when disabled' }),
   last_run: Type.Union([LastRun, Type.Null()], { description: 'The most recent run (cronjob.run job): its id, state and ISO finish time (RUNNING and null while it runs)' }),
 });

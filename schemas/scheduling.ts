@@ -91,7 +91,7 @@ function retryBackoffSchema(withDefaults: boolean) {
   return Type.Object(
     {
       type: Type.Optional(literals(BACKOFF_TYPES, { description: BACKOFF_DESCRIPTION, ...def(D.type) })),
-      max_delay: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_RETRY_DELAY_S, description: 'No retry waits longer than this many seconds', ...def(D.max_delay) })),
+      max_delay: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_RETRY_DELAY_S, description: 'EXPONENTIAL: no retry waits longer than this many seconds (FIXED waits retry_delay)', ...def(D.max_delay) })),
       jitter: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Fraction of each delay taken off at random (0: none, 0.5: 50-100% of it)', ...def(D.jitter) })),
     },
     { additionalProperties: false, description: 'How long to wait between attempts (with retries and retry_delay)', ...def({}) },

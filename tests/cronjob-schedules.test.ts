@@ -147,7 +147,7 @@ test('jitter: each run starts up to `jitter` seconds after its scheduled time, a
   await c.call('cronjob.delete', e.id);
 });
 
-test('a cron job stored before schedules, zones and jitter existed loads with their defaults and runs', async () => {
+test('a cron job stored before the scheduling fields existed loads with their defaults and runs', async () => {
   const old = {
     id: 500, enabled: true, description: 'old', command: 'true', user: 'root', stdout: true, stderr: false,
     schedule: { minute: '0', hour: '*', dom: '*', month: '*', dow: '*' }, timeout: 3600, retries: 0, retry_delay: 60,
@@ -161,8 +161,11 @@ test('a cron job stored before schedules, zones and jitter existed loads with th
   d = await startDaemon({ modules, dataDir: d.dataDir });
   c = await Client.connect(d.socketPath);
   const e = (await c.call('cronjob.get_instance', 500)) as CronEntry;
-  assert.equal(e.schedules, []);
   assert.equal(e.schedule, old.schedule);
+  const { schedules, catch_up_window, catch_up, overlap_policy, max_concurrent, retry_backoff } = e as CronEntry & Record<string, unknown>;
+  assert.equal({ schedules, catch_up_window, catch_up, overlap_policy, max_concurrent, retry_backoff }, {
+    schedules: [], catch_up_window: 0, catch_up: 'ONE', overlap_policy: 'SKIP', max_concurrent: 1, retry_backoff: { type: 'FIXED', max_delay: 3600, jitter: 0 },
+  }, 'what it did before these fields existed');
   const hour = new Date(clock.now());
   hour.setMinutes(60, 0, 0); // the next minute 00 of the host's zone
   assert.is(e.next_run, hour.toISOString());

@@ -84,6 +84,7 @@ test('create/query/get_instance/update/delete: TrueNAS shape and defaults, envir
     catch_up: 'ONE',
     overlap_policy: 'SKIP',
     max_concurrent: 1,
+    retry_backoff: { type: 'FIXED', max_delay: 3600, jitter: 0 },
     last_run: null,
   });
   const next = new Date(next_run!);

@@ -29,6 +29,7 @@ export const RECORD_DEFAULTS = {
   catch_up: SCHEDULING_DEFAULTS.catch_up,
   overlap_policy: SCHEDULING_DEFAULTS.overlap_policy,
   max_concurrent: SCHEDULING_DEFAULTS.max_concurrent,
+  retry_backoff: SCHEDULING_DEFAULTS.retry_backoff,
 };
 
 /** Defaults filled in (ajv already did for client calls; this keeps the types honest). */
@@ -52,18 +53,24 @@ export function normalizeCreate(d: CronJobCreateT): CronData {
     catch_up: d.catch_up ?? RECORD_DEFAULTS.catch_up,
     overlap_policy: d.overlap_policy ?? RECORD_DEFAULTS.overlap_policy,
     max_concurrent: d.max_concurrent ?? RECORD_DEFAULTS.max_concurrent,
+    retry_backoff: { ...RECORD_DEFAULTS.retry_backoff, ...definedOnly(d.retry_backoff ?? {}) },
   };
 }
 
 /**
- * Update semantics: given fields replace the stored ones; schedule fields are merged one by one
+ * Update semantics: given fields replace the stored ones; schedule and retry_backoff fields are merged one by one
  * (`schedules` is replaced as a whole); `environment` replaces the whole set, but a value sent
  * back as "******" keeps the stored value of that variable (so a client can send back what it read).
  */
 export function applyUpdate(old: CronRecord, d: CronJobUpdateT): CronData {
-  const { schedule, schedules, environment, ...rest } = d;
+  const { schedule, schedules, environment, retry_backoff, ...rest } = d;
   const { id: _id, author: _author, ...base } = old;
-  const merged: CronData = { ...base, ...definedOnly(rest), schedule: { ...old.schedule, ...definedOnly(schedule ?? {}) } };
+  const merged: CronData = {
+    ...base,
+    ...definedOnly(rest),
+    schedule: { ...old.schedule, ...definedOnly(schedule ?? {}) },
+    retry_backoff: { ...old.retry_backoff, ...definedOnly(retry_backoff ?? {}) },
+  };
   if (schedules !== undefined) merged.schedules = schedules.map(fullSchedule);
   if (environment !== undefined) {
     merged.environment = Object.fromEntries(
@@ -76,7 +83,7 @@ export function applyUpdate(old: CronRecord, d: CronJobUpdateT): CronData {
 
 /** A record from the store, whatever version of the module wrote it: missing fields get their defaults. */
 export function upgradeRecord(stored: CronRecord): CronRecord {
-  return { ...structuredClone(RECORD_DEFAULTS), ...stored };
+  return { ...structuredClone(RECORD_DEFAULTS), ...stored, retry_backoff: { ...RECORD_DEFAULTS.retry_backoff, ...stored.retry_backoff } };
 }
 
 export interface ValidationContext {
