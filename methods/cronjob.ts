@@ -11,7 +11,7 @@
 // - The child runs in its own process group; its pid, start time and boot id are stored with the
 //   job so that after a crash the restart kills what is left of it (recovery.ts).
 // Job log format: run.ts. Progress lines: progress.ts.
-import { applyQuery, arg, CallError, ERRNO, method, notFound, queryMethod, Slots, Type, type App, type Credentials, type ModuleDef, type ModuleFactory } from '#midship/module-api';
+import { applyQuery, arg, CallError, ERRNO, method, notFound, queryMethod, Slots, Type, type App, type Credentials, type JobEnd, type JobHandle, type ModuleDef, type ModuleFactory } from '#midship/module-api';
 import { QueryOptions } from '../schemas/query.js';
 import { applyUpdate, normalizeCreate, redactEnvironment, upgradeRecord, validateData } from './cronjob/data.js';
 import { bootId } from './cronjob/procfs.js';
@@ -24,7 +24,7 @@ import type { CronOutcomeHook, CronRunOutcome } from './cronjob/outcome.js';
 import { CronJobCreate, CronJobEntry, CronJobUpdate, RunOrigin, RunResult, type CronJobEntryT, type LastRunT, type RunOriginT } from '../schemas/cronjob.js';
 import { CronStore, type CronRecord } from './cronjob/store.js';
 import { authorRefusal, cronAuthor, lookupUser, needsFullAdmin } from './cronjob/users.js';
-import { Calendar, decideOverlap, SystemClock, type ActiveRun, type Clock, type RandomSource, type ScheduledRun } from './scheduling/index.js';
+import { Calendar, chainReferrers, chainTargets, decideOverlap, SystemClock, type ActiveRun, type Clock, type RandomSource, type ScheduledRun } from './scheduling/index.js';
 
 const EVENT = 'cronjob.query';
 const RUN = 'cronjob.run';
@@ -37,6 +37,16 @@ function runLock(id: number): string {
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
+}
+
+/** A run to start: scheduled (with its origin and cursor) or chained (with the job that ended). */
+interface RunRequest {
+  id: number;
+  origin: RunOriginT | null;
+  /** The cursor to store once it is submitted; null: not a scheduled run. */
+  cursor: number | null;
+  /** The job whose end started it (parent_id of the new job). */
+  parent: JobHandle | null;
 }
 
 /** What a daemon's cron module is made with; tests pass a VirtualClock and pin the zone and jitter. */
@@ -106,7 +116,7 @@ function cronModule(app: App, options: CronjobOptions): ModuleDef {
     else app.events.emit(EVENT, msg, id, entry(r));
   };
 
-  const validation = (caller: Credentials | null) => ({ calendar, now: clock.now(), caller, allowed: app.config.cronRunAsUsers });
+  const validation = (caller: Credentials | null, self: number | null) => ({ calendar, now: clock.now(), caller, allowed: app.config.cronRunAsUsers, self, chains: records });
 
   const getRecord = (id: number): CronRecord => {
     const r = records.get(id);
@@ -131,51 +141,71 @@ function cronModule(app: App, options: CronjobOptions): ModuleDef {
 
   /** A scheduled time came (or was missed while the daemon was down: caughtUp). */
   function fire(run: ScheduledRun): void {
-    const id = run.jobId;
-    const r = records.get(id);
+    const r = records.get(run.jobId);
     if (stopping || !r || !r.enabled) return;
     if (run.caughtUp) return catchUp(run);
+    startUnderPolicy({ id: run.jobId, origin: { scheduled_at: iso(run.scheduledAt)!, caught_up: false }, cursor: run.cursor, parent: null }, 'scheduled');
+  }
+
+  /** What the overlap policy of the cron job says to a new run while earlier ones are active. */
+  function startUnderPolicy(req: RunRequest, kind: 'scheduled' | 'chained'): void {
+    const { id } = req;
+    const r = records.get(id)!;
     const decision = decideOverlap(r.overlap_policy, r.max_concurrent, activeRuns(id));
-    const at = iso(run.scheduledAt);
+    const about = { cronjob: id, scheduled_at: req.origin?.scheduled_at, parent: req.parent?.id };
     switch (decision.action) {
       case 'SKIP':
-        app.log.info({ cronjob: id, scheduled_at: at, reason: decision.reason }, 'cron job still running: scheduled run skipped');
+        app.log.info({ ...about, reason: decision.reason }, `cron job still running: ${kind} run skipped`);
         // Skipped is handled; but while missed runs are still being caught up the cursor stays
         // with them, so that a crash meanwhile runs them at the next start.
-        if (!backlog.has(id)) cursors.advance(id, run.cursor);
+        if (req.cursor !== null && !backlog.has(id)) cursors.advance(id, req.cursor);
         return;
       case 'QUEUE':
-        app.log.info({ cronjob: id, scheduled_at: at, reason: decision.reason }, 'cron job still running: scheduled run queued');
-        return void submit(run);
+        app.log.info({ ...about, reason: decision.reason }, `cron job still running: ${kind} run queued`);
+        return void submit(req);
       case 'CANCEL_AND_START': {
-        app.log.info({ cronjob: id, scheduled_at: at, reason: decision.reason }, 'cron job still running: earlier runs aborted for the scheduled one');
+        app.log.info({ ...about, reason: decision.reason }, `cron job still running: earlier runs aborted for the ${kind} one`);
         // Runs still being submitted (no id yet) cannot be aborted: the new one queues behind them.
         const aborts = decision.cancel.filter((jobId) => jobId > 0).map((jobId) => app.call('core.job_abort', [jobId]).catch((err: unknown) => app.log.warn({ cronjob: id, job: jobId, err }, 'cannot abort an earlier run')));
         // Aborted first: a waiting one must leave the lock's queue before the new one joins it.
-        return void submit(run, Promise.all(aborts));
+        return void submit(req, Promise.all(aborts));
       }
       case 'START':
-        return void submit(run);
+        return void submit(req);
     }
   }
 
-  /** Starts a scheduled run (after `before`); resolves when it has ended, whatever the outcome. */
-  function submit(run: ScheduledRun, before: Promise<unknown> = Promise.resolve()): Promise<void> {
-    const id = run.jobId;
-    const origin: RunOriginT = { scheduled_at: iso(run.scheduledAt)!, caught_up: run.caughtUp };
+  /** Starts a run (after `before`); resolves when it has ended, whatever the outcome. */
+  function submit(req: RunRequest, before: Promise<unknown> = Promise.resolve()): Promise<void> {
+    const { id } = req;
     // Counted as active from now: a due time firing meanwhile sees it.
     const submission = active.submitting(id);
     const onJob = (jobId: number) => {
       submission.submitted(jobId);
-      cursors.advance(id, run.cursor);
+      if (req.cursor !== null) cursors.advance(id, req.cursor);
     };
     return before
-      .then(() => app.call(RUN, [id, true, origin], { onJob }))
+      .then(() => app.call(RUN, [id, true, req.origin], { onJob, parentJob: req.parent }))
       .then(
         () => undefined,
-        (err: unknown) => app.log.info({ cronjob: id, error: (err as Error).message }, 'scheduled cron job run did not succeed'),
+        (err: unknown) => app.log.info({ cronjob: id, error: (err as Error).message }, 'cron job run did not succeed'),
       )
       .finally(() => submission.ended());
+  }
+
+  /** A run of cron job `id` ended: its chain starts the cron jobs that follow this outcome, as child jobs. */
+  function followChain(id: number, end: JobEnd, parent: JobHandle): void {
+    const r = records.get(id);
+    if (stopping || r === undefined) return;
+    for (const target of chainTargets(r, end.state)) {
+      const t = records.get(target);
+      if (t === undefined) continue;
+      if (!t.enabled) {
+        app.log.info({ cronjob: target, parent: end.id }, 'chained cron job is disabled: not started');
+        continue;
+      }
+      startUnderPolicy({ id: target, origin: null, cursor: null, parent }, 'chained');
+    }
   }
 
   /**
@@ -189,7 +219,9 @@ function cronModule(app: App, options: CronjobOptions): ModuleDef {
     void (async () => {
       const queue = backlog.get(run.jobId)!;
       try {
-        for (let next = queue.shift(); next !== undefined && !stopping && records.get(next.jobId)?.enabled === true; next = queue.shift()) await submit(next);
+            for (let next = queue.shift(); next !== undefined && !stopping && records.get(next.jobId)?.enabled === true; next = queue.shift()) {
+          await submit({ id: next.jobId, origin: { scheduled_at: iso(next.scheduledAt)!, caught_up: true }, cursor: next.cursor, parent: null });
+        }
       } finally {
         backlog.delete(run.jobId);
       }
@@ -265,7 +297,7 @@ function cronModule(app: App, options: CronjobOptions): ModuleDef {
         handler: (ctx, data) =>
           serial(async () => {
             const d = normalizeCreate(data);
-            await validateData(d, 'cron_job_create', validation(ctx.credentials));
+            await validateData(d, 'cron_job_create', validation(ctx.credentials, null));
             const r: CronRecord = { id: nextId, ...d, author: cronAuthor(ctx.credentials) };
             await store.put(r, nextId + 1);
             nextId++;
@@ -284,7 +316,7 @@ function cronModule(app: App, options: CronjobOptions): ModuleDef {
           serial(async () => {
             const old = getRecord(id);
             const d = applyUpdate(old, data);
-            await validateData(d, 'cron_job_update', validation(ctx.credentials));
+            await validateData(d, 'cron_job_update', validation(ctx.credentials, id));
             const r: CronRecord = { id, ...d, author: cronAuthor(ctx.credentials) };
             await store.put(r, nextId);
             records.set(id, r);
@@ -295,12 +327,16 @@ function cronModule(app: App, options: CronjobOptions): ModuleDef {
       }),
 
       method('cronjob.delete', {
-        description: 'Delete cron job `id` (a run in progress goes on; its history stays in core.get_jobs).',
+        description: 'Delete cron job `id` (a run in progress goes on; its history stays in core.get_jobs). Refused while other cron jobs\' chains start it.',
         args: [arg('id', Id)],
         result: Type.Boolean(),
         handler: (_ctx, id) =>
           serial(async () => {
             getRecord(id);
+            const referrers = chainReferrers(records, id);
+            if (referrers.length > 0) {
+              throw new CallError(`Cron job ${id} is started by the chains (on_success, on_failure, on_finish) of cron job${referrers.length > 1 ? 's' : ''} ${referrers.join(', ')}: take it out of them first`, ERRNO.EBUSY);
+            }
             await store.delete(id);
             records.delete(id);
             scheduler.remove(id);
@@ -343,6 +379,7 @@ function cronModule(app: App, options: CronjobOptions): ModuleDef {
             active.ended(id, end.id);
             noteRun(id, { job_id: end.id, state: end.state, time_finished: iso(end.time_finished) });
             report({ cronjob: id, description: r.description || r.command, job_id: end.id, state: end.state, error: end.error, attempts, scheduled_at: origin?.scheduled_at ?? null, caught_up: origin?.caught_up ?? false });
+            followChain(id, end, job);
           });
           // After noteRun: a refused run shows as this cron job's last run.
           await checkRunAs(r);

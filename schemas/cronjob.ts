@@ -31,7 +31,7 @@ export const DEFAULTS = {
 function dataSchema(create: boolean) {
   const opt = <T extends TSchema>(s: T) => Type.Optional(s);
   const def = (k: keyof typeof DEFAULTS) => (create ? { default: DEFAULTS[k] } : {});
-  const { schedules, catch_up_window, catch_up, overlap_policy, max_concurrent, retry_backoff } = schedulingFields(create);
+  const { schedules, catch_up_window, catch_up, overlap_policy, max_concurrent, retry_backoff, on_success, on_failure, on_finish } = schedulingFields(create);
   return Type.Object(
     {
       enabled: opt(Type.Boolean(def('enabled'))),
@@ -58,6 +58,9 @@ function dataSchema(create: boolean) {
       overlap_policy,
       max_concurrent,
       retry_backoff,
+      on_success,
+      on_failure,
+      on_finish,
     },
     { additionalProperties: false },
   );
@@ -95,6 +98,9 @@ export const CronJobEntry = Type.Object({
   overlap_policy: SchedulingEntryFields.overlap_policy,
   max_concurrent: SchedulingEntryFields.max_concurrent,
   retry_backoff: SchedulingEntryFields.retry_backoff,
+  on_success: SchedulingEntryFields.on_success,
+  on_failure: SchedulingEntryFields.on_failure,
+  on_finish: SchedulingEntryFields.on_finish,
   next_run: Type.Union([Type.String(), Type.Null()], { description: 'ISO time of the next scheduled run; null when disabled' }),
   last_run: Type.Union([LastRun, Type.Null()], { description: 'The most recent run (cronjob.run job): its id, state and ISO finish time (RUNNING and null while it runs)' }),
 });

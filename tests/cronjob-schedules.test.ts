@@ -162,9 +162,10 @@ test('a cron job stored before the scheduling fields existed loads with their de
   c = await Client.connect(d.socketPath);
   const e = (await c.call('cronjob.get_instance', 500)) as CronEntry;
   assert.equal(e.schedule, old.schedule);
-  const { schedules, catch_up_window, catch_up, overlap_policy, max_concurrent, retry_backoff } = e as CronEntry & Record<string, unknown>;
-  assert.equal({ schedules, catch_up_window, catch_up, overlap_policy, max_concurrent, retry_backoff }, {
+  const { schedules, catch_up_window, catch_up, overlap_policy, max_concurrent, retry_backoff, on_success, on_failure, on_finish } = e as CronEntry & Record<string, unknown>;
+  assert.equal({ schedules, catch_up_window, catch_up, overlap_policy, max_concurrent, retry_backoff, on_success, on_failure, on_finish }, {
     schedules: [], catch_up_window: 0, catch_up: 'ONE', overlap_policy: 'SKIP', max_concurrent: 1, retry_backoff: { type: 'FIXED', max_delay: 3600, jitter: 0 },
+    on_success: [], on_failure: [], on_finish: [],
   }, 'what it did before these fields existed');
   const hour = new Date(clock.now());
   hour.setMinutes(60, 0, 0); // the next minute 00 of the host's zone

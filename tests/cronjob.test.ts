@@ -85,6 +85,9 @@ test('create/query/get_instance/update/delete: TrueNAS shape and defaults, envir
     overlap_policy: 'SKIP',
     max_concurrent: 1,
     retry_backoff: { type: 'FIXED', max_delay: 3600, jitter: 0 },
+    on_success: [],
+    on_failure: [],
+    on_finish: [],
     last_run: null,
   });
   const next = new Date(next_run!);

@@ -3,7 +3,7 @@
 // environment values in everything that leaves the daemon.
 import { CallError, checkNoControlChars, ERRNO, isFullAdmin, ValidationErrors, type Credentials } from '#midship/module-api';
 import { DEFAULTS, DEFAULT_SCHEDULE, ENV_REDACTED, type CronJobCreateT, type CronJobUpdateT } from '../../schemas/cronjob.js';
-import { canonicalSchedule, SCHEDULING_DEFAULTS, validateScheduling, type Calendar, type ScheduleT } from '../scheduling/index.js';
+import { canonicalSchedule, SCHEDULING_DEFAULTS, validateChains, validateScheduling, type Calendar, type ChainEdges, type ScheduleT } from '../scheduling/index.js';
 import type { CronData, CronRecord } from './store.js';
 import { currentUser, lookupUser, needsFullAdmin, runAsPlan, runAsRefusalText } from './users.js';
 
@@ -30,6 +30,9 @@ export const RECORD_DEFAULTS = {
   overlap_policy: SCHEDULING_DEFAULTS.overlap_policy,
   max_concurrent: SCHEDULING_DEFAULTS.max_concurrent,
   retry_backoff: SCHEDULING_DEFAULTS.retry_backoff,
+  on_success: [] as number[],
+  on_failure: [] as number[],
+  on_finish: [] as number[],
 };
 
 /** Defaults filled in (ajv already did for client calls; this keeps the types honest). */
@@ -54,6 +57,9 @@ export function normalizeCreate(d: CronJobCreateT): CronData {
     overlap_policy: d.overlap_policy ?? RECORD_DEFAULTS.overlap_policy,
     max_concurrent: d.max_concurrent ?? RECORD_DEFAULTS.max_concurrent,
     retry_backoff: { ...RECORD_DEFAULTS.retry_backoff, ...definedOnly(d.retry_backoff ?? {}) },
+    on_success: [...(d.on_success ?? [])],
+    on_failure: [...(d.on_failure ?? [])],
+    on_finish: [...(d.on_finish ?? [])],
   };
 }
 
@@ -94,12 +100,16 @@ export interface ValidationContext {
   caller: Credentials | null;
   /** The users non-full-admins may pick (see cronjob/users.ts). */
   allowed: readonly string[];
+  /** The cron job's id (null on create) and the chains of every cron job, to refuse unknown targets and cycles. */
+  self: number | null;
+  chains: ReadonlyMap<number, ChainEdges>;
 }
 
 /** Checks `d`, reporting under `attr` (cron_job_create...); zones are stored in canonical form. */
 export async function validateData(d: CronData, attr: string, v: ValidationContext): Promise<void> {
   const errors = new ValidationErrors();
   validateScheduling(v.calendar, d, attr, errors, v.now);
+  validateChains(v.self, d, v.chains, attr, errors);
   if (d.command.includes('\0')) errors.add(`${attr}.command`, 'Command must not contain NUL characters');
   const user = checkNoControlChars(d.user, `${attr}.user`, errors) ? await lookupUser(d.user) : undefined;
   if (user === null) errors.add(`${attr}.user`, 'Specified user does not exist', ERRNO.ENOENT);
