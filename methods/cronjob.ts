@@ -413,8 +413,11 @@ function cronModule(app: App, options: CronjobOptions): ModuleDef {
       await recoverInterrupted();
       await loadLastRuns();
       await cursors.load();
+      const t0 = performance.now();
       for (const r of records.values()) scheduler.set(r, cursors.get(r.id));
       scheduler.start();
+      const enabled = [...records.values()].filter((r) => r.enabled).length;
+      app.log.info({ cronJobs: records.size, enabled, ms: Math.round(performance.now() - t0) }, 'cron jobs scheduled');
     },
 
     async stop() {

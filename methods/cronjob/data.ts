@@ -3,7 +3,7 @@
 // environment values in everything that leaves the daemon.
 import { CallError, checkNoControlChars, ERRNO, isFullAdmin, ValidationErrors, type Credentials } from '#midship/module-api';
 import { DEFAULTS, DEFAULT_SCHEDULE, ENV_REDACTED, type CronJobCreateT, type CronJobUpdateT } from '../../schemas/cronjob.js';
-import { canonicalSchedule, SCHEDULING_DEFAULTS, validateChains, validateScheduling, type Calendar, type ChainEdges, type ScheduleT } from '../scheduling/index.js';
+import { canonicalSchedule, mergeScheduling, normalizeScheduling, validateChains, validateScheduling, type Calendar, type ChainEdges, type ScheduleT } from '../scheduling/index.js';
 import type { CronData, CronRecord } from './store.js';
 import { currentUser, lookupUser, needsFullAdmin, runAsPlan, runAsRefusalText } from './users.js';
 
@@ -22,19 +22,6 @@ function fullSchedule(s: Partial<ScheduleT> | undefined): ScheduleT {
   return { ...DEFAULT_SCHEDULE, ...definedOnly(s ?? {}) };
 }
 
-/** The fields of a cron job stored before a field existed: what it behaves as (today's behaviour). */
-export const RECORD_DEFAULTS = {
-  schedules: [] as ScheduleT[],
-  catch_up_window: SCHEDULING_DEFAULTS.catch_up_window,
-  catch_up: SCHEDULING_DEFAULTS.catch_up,
-  overlap_policy: SCHEDULING_DEFAULTS.overlap_policy,
-  max_concurrent: SCHEDULING_DEFAULTS.max_concurrent,
-  retry_backoff: SCHEDULING_DEFAULTS.retry_backoff,
-  on_success: [] as number[],
-  on_failure: [] as number[],
-  on_finish: [] as number[],
-};
-
 /** Defaults filled in (ajv already did for client calls; this keeps the types honest). */
 export function normalizeCreate(d: CronJobCreateT): CronData {
   return {
@@ -51,15 +38,7 @@ export function normalizeCreate(d: CronJobCreateT): CronData {
     environment: { ...(d.environment ?? {}) },
     working_directory: d.working_directory ?? DEFAULTS.working_directory,
     tags: [...(d.tags ?? DEFAULTS.tags)],
-    schedules: (d.schedules ?? RECORD_DEFAULTS.schedules).map(fullSchedule),
-    catch_up_window: d.catch_up_window ?? RECORD_DEFAULTS.catch_up_window,
-    catch_up: d.catch_up ?? RECORD_DEFAULTS.catch_up,
-    overlap_policy: d.overlap_policy ?? RECORD_DEFAULTS.overlap_policy,
-    max_concurrent: d.max_concurrent ?? RECORD_DEFAULTS.max_concurrent,
-    retry_backoff: { ...RECORD_DEFAULTS.retry_backoff, ...definedOnly(d.retry_backoff ?? {}) },
-    on_success: [...(d.on_success ?? [])],
-    on_failure: [...(d.on_failure ?? [])],
-    on_finish: [...(d.on_finish ?? [])],
+    ...normalizeScheduling(d),
   };
 }
 
@@ -69,15 +48,14 @@ export function normalizeCreate(d: CronJobCreateT): CronData {
  * back as "******" keeps the stored value of that variable (so a client can send back what it read).
  */
 export function applyUpdate(old: CronRecord, d: CronJobUpdateT): CronData {
-  const { schedule, schedules, environment, retry_backoff, ...rest } = d;
+  const { schedule, environment, ...rest } = d;
   const { id: _id, author: _author, ...base } = old;
   const merged: CronData = {
     ...base,
     ...definedOnly(rest),
+    ...mergeScheduling(base, rest),
     schedule: { ...old.schedule, ...definedOnly(schedule ?? {}) },
-    retry_backoff: { ...old.retry_backoff, ...definedOnly(retry_backoff ?? {}) },
   };
-  if (schedules !== undefined) merged.schedules = schedules.map(fullSchedule);
   if (environment !== undefined) {
     merged.environment = Object.fromEntries(
       Object.entries(environment).map(([k, v]) => [k, v === ENV_REDACTED && Object.hasOwn(old.environment, k) ? old.environment[k]! : v]),
@@ -89,7 +67,8 @@ export function applyUpdate(old: CronRecord, d: CronJobUpdateT): CronData {
 
 /** A record from the store, whatever version of the module wrote it: missing fields get their defaults. */
 export function upgradeRecord(stored: CronRecord): CronRecord {
-  return { ...structuredClone(RECORD_DEFAULTS), ...stored, retry_backoff: { ...RECORD_DEFAULTS.retry_backoff, ...stored.retry_backoff } };
+  const defaults = normalizeScheduling({});
+  return { ...defaults, ...stored, retry_backoff: { ...defaults.retry_backoff, ...stored.retry_backoff } };
 }
 
 export interface ValidationContext {
