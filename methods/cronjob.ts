@@ -2,12 +2,18 @@
 // (create/update/delete/query/get_instance/run) plus timeout, retries, environment, working
 // directory, tags, next_run / last_run in query results, and a `cronjob.query` event.
 //
-// - Every run is a `cronjob.run` job (logs, abortable, lock `cronjob:<id>`), so the execution
-//   history is the job history: core.get_jobs [["method","=","cronjob.run"],["arguments.0","=",ID]].
-// - The scheduler (croner, local time) submits `cronjob.run(id, true)` as an internal call and
-//   skips a tick, with a log line, while a run of the same cron job is waiting or running.
-// - Midship extensions beyond TrueNAS: schedule.second (6-field cron), timeout, retries,
-//   retry_delay, environment (values shown as "******"), working_directory, tags, next_run, last_run.
+// - Every run is a `cronjob.run` job (logs, abortable, lock `cronjob:<id>` unless the overlap
+//   policy is ALLOW), so the execution history is the job history:
+//   core.get_jobs [["method","=","cronjob.run"],["arguments.0","=",ID]].
+// - The scheduler (issue 19, methods/scheduling/ on the module's clock, cronjob/scheduler.ts)
+//   submits `cronjob.run(id, true, {scheduled_at, caught_up})` as an internal call; the overlap
+//   policy decides what happens while earlier runs are active (cronjob/active.ts tracks them).
+//   Runs missed while the daemon was down are caught up from a durable cursor (cronjob/cursors.ts).
+//   A run's end starts its chain (on_success/on_failure/on_finish) as child jobs and is told to
+//   the outcome hook (cronjob/outcome.ts).
+// - Midship extensions beyond TrueNAS: schedule.second (6-field cron), timezone and jitter,
+//   schedules, catch-up, overlap policies, retries with backoff, chains, timeout, environment
+//   (values shown as "******"), working_directory, tags, next_run, last_run.
 // - The child runs in its own process group; its pid, start time and boot id are stored with the
 //   job so that after a crash the restart kills what is left of it (recovery.ts).
 // Job log format: run.ts. Progress lines: progress.ts.
