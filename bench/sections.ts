@@ -92,9 +92,9 @@ export const SECTIONS: readonly Section[] = [
   }),
   section({
     name: 'fleet',
-    title: 'Fleet over NATS: signed call latency vs a bare NATS request (sequential, 16 in flight), history publish and backfill through the outbox, one call fanned out to 100 hosts',
+    title: 'Fleet over NATS: core.ping to a real daemon as a signed fleet call vs over its unix socket (sequential, 16 in flight), jobs with the history outbox on and off, backfill, one call fanned out to 100 hosts',
     unavailable: () => (natsServerPath() === null ? 'nats-server not installed' : null),
-    run: () => benchFleet(),
+    run: (c) => benchFleet(c.server),
     lines: (r) => fleetLines(r).join('\n'),
   }),
 ];

@@ -4,6 +4,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { runBulk } from './commands/bulk.js';
 import { runCall } from './commands/call.js';
+import { runFleetCall, runFleetHosts, runFleetJobs, type FleetGlobals } from './commands/fleet.js';
 import { runPing, runSubscribe } from './commands/events.js';
 import { runAbort, runJob, runJobs, runWait } from './commands/jobs.js';
 import { runLogs } from './commands/logs.js';
@@ -31,6 +32,11 @@ function build(): Command {
     .option('--plain', 'send the API key with API_KEY_PLAIN instead of SCRAM')
     .option('--reconnect-timeout <seconds>', 'how long to keep reconnecting while following a job (default 60, or env MIDCLT_RECONNECT_TIMEOUT)')
     .option('--json', 'machine-readable JSON output for every subcommand')
+    .option('--fleet <url>', 'a fleet\'s NATS server, e.g. nats://127.0.0.1:4222 (fleet hosts, fleet jobs, --host)')
+    .option('--fleet-creds <file>', 'the fleet signer key (signer.key of `midshipd fleet init`, mode 0600)')
+    .option('--host <id>', 'with --fleet: call runs on this fleet host instead of through --uri')
+    .option('--fleet-user <name>', 'the user fleet calls are signed for (default: your user name)')
+    .option('--fleet-roles <roles>', 'comma-separated roles fleet calls claim (default FULL_ADMIN; each host caps them)')
     .addHelpText('after', `
 Exit codes: 0 success, 1 failed call/job or connection error, 2 usage error
             (wait: 2 when the job was ABORTED), 130 interrupted (Ctrl-C).
@@ -46,7 +52,9 @@ Examples:
   midclt logs -f 42
   midclt methods core.
   printf '[41]\\n[42]\\n' | midclt bulk core.job_abort
-  midclt subscribe -n 1 core.get_jobs`);
+  midclt subscribe -n 1 core.get_jobs
+  midclt --fleet nats://127.0.0.1:4222 --fleet-creds fleet/signer.key fleet hosts
+  midclt --fleet nats://127.0.0.1:4222 --fleet-creds fleet/signer.key --host h1 call -j core.bulk core.ping '[[]]'`);
 
   const globals = (cmd: Command): GlobalOptions => cmd.optsWithGlobals<GlobalOptions>();
   const json = () => new Option('--json', 'machine-readable JSON output');
@@ -72,7 +80,8 @@ Examples:
   midclt call -jp description core.job_wait 42
   echo '[["state", "=", "FAILED"]]' | midclt call core.get_jobs -`)
     .action(async (method: string, args: string[], o: { quiet?: boolean; job?: boolean; jobPrint?: 'progressbar' | 'description'; json?: boolean }, cmd: Command) => {
-      exitCode = await runCall(globals(cmd), o, method, args);
+      const g = globals(cmd) as FleetGlobals;
+      exitCode = g.host !== undefined ? await runFleetCall(g, o, method, args) : await runCall(g, o, method, args);
     });
 
   program
@@ -179,6 +188,26 @@ Example:
   printf '[41]\\n[42]\\n' | midclt bulk core.job_abort -d 'aborting job {0}'`)
     .action(async (method: string, o: { description?: string; jobPrint?: 'progressbar' | 'description'; json?: boolean }, cmd: Command) => {
       exitCode = await runBulk(globals(cmd), method, o);
+    });
+
+  const fleet = program
+    .command('fleet')
+    .description('The fleet over NATS (with --fleet URL --fleet-creds signer.key): its hosts and its job history.');
+  fleet
+    .command('hosts')
+    .description('Every host that joined: online, offline (3 heartbeats missed) or stopped, with its job counts.')
+    .addOption(json())
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      exitCode = await runFleetHosts(globals(cmd) as FleetGlobals, o);
+    });
+  fleet
+    .command('jobs')
+    .description("The fleet's jobs from the history stream, each once with its newest state, oldest first.")
+    .option('--host <id>', 'only this host\'s jobs')
+    .option('-s, --state <state>', 'only jobs in this state (WAITING, RUNNING, SUCCESS, FAILED, ABORTED)')
+    .addOption(json())
+    .action(async (o: { host?: string; state?: string; json?: boolean }, cmd: Command) => {
+      exitCode = await runFleetJobs(globals(cmd) as FleetGlobals, o);
     });
 
   return program;

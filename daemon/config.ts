@@ -95,6 +95,27 @@ export interface Config {
   allowedOrigins: string[];
   /** A TrueNAS web UI build (a directory holding index.html) to serve at /webui/; null: none. */
   webuiDir: string | null;
+  /** Fleet mode (docs/fleet.md): null unless a fleet URL is set. */
+  fleet: FleetConfig | null;
+}
+
+/**
+ * The fleet options as given. Only their form is checked here; the fleet module checks the host
+ * id, reads the files and the role names at start, and names the flag in every error.
+ */
+export interface FleetConfig {
+  /** NATS server URL(s): --fleet-url, comma-separated for a cluster. */
+  urls: string[];
+  /** --fleet-host-id; null: the machine's hostname. */
+  hostId: string | null;
+  /** --fleet-creds: this host's NATS credentials (nkey seed or .creds, mode 0600); null: none. */
+  credsPath: string | null;
+  /** --fleet-trust: the public keys of the signers whose calls this host runs. */
+  trustPath: string | null;
+  /** MIDSHIP_FLEET_MAX_ROLES: the most any fleet call may do here; null: the default. */
+  maxRoles: string[] | null;
+  /** MIDSHIP_FLEET_HEARTBEAT_MS: presence interval; null: the default (10 s). */
+  heartbeatMs: number | null;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -136,6 +157,7 @@ export function defaultConfig(overrides: Partial<Config> = {}): Config {
     logDestination: null,
     allowedOrigins: [],
     webuiDir: null,
+    fleet: null,
     ...overrides,
     dataDir,
     socketPath: resolve(overrides.socketPath ?? join(dataDir, 'middlewared.sock')),
@@ -168,6 +190,21 @@ const ENV: Record<string, keyof Config> = {
   MIDSHIP_CRON_USERS: 'cronRunAsUsers',
   MIDSHIP_ALLOWED_ORIGINS: 'allowedOrigins',
   MIDSHIP_WEBUI_DIR: 'webuiDir',
+};
+
+const FLEET_FLAGS: Record<string, keyof FleetConfig> = {
+  '--fleet-url': 'urls',
+  '--fleet-host-id': 'hostId',
+  '--fleet-creds': 'credsPath',
+  '--fleet-trust': 'trustPath',
+};
+const FLEET_ENV: Record<string, keyof FleetConfig> = {
+  MIDSHIP_FLEET_URL: 'urls',
+  MIDSHIP_FLEET_HOST_ID: 'hostId',
+  MIDSHIP_FLEET_CREDS: 'credsPath',
+  MIDSHIP_FLEET_TRUST: 'trustPath',
+  MIDSHIP_FLEET_MAX_ROLES: 'maxRoles',
+  MIDSHIP_FLEET_HEARTBEAT_MS: 'heartbeatMs',
 };
 
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -205,10 +242,16 @@ function numberEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
 /** Config from argv (without node and script) and the environment. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   const raw: Record<string, string> = {};
+  /** Fleet option -> [value, where it came from] (errors name the flag or variable). */
+  const fleetRaw = new Map<keyof FleetConfig, [string, string]>();
   let fsync = fsyncEnv(env);
   for (const [name, key] of Object.entries(ENV)) {
     const v = env[name];
     if (v !== undefined && v !== '') raw[key] = v;
+  }
+  for (const [name, key] of Object.entries(FLEET_ENV)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') fleetRaw.set(key, [v, name]);
   }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -220,10 +263,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     const eq = a.indexOf('=');
     const flag = eq > 0 ? a.slice(0, eq) : a;
     const key = FLAGS[flag];
-    if (!key) throw new ConfigError(`unknown option '${a}'\n${usage()}`);
+    const fleetKey = FLEET_FLAGS[flag];
+    if (!key && !fleetKey) throw new ConfigError(`unknown option '${a}'\n${usage()}`);
     const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new ConfigError(`option '${flag}' needs a value`);
-    raw[key] = value;
+    if (fleetKey) fleetRaw.set(fleetKey, [value, flag]);
+    else raw[key!] = value;
   }
   const logLevel = raw.logLevel ?? 'info';
   if (!LEVELS.has(logLevel)) throw new ConfigError(`log level must be one of ${[...LEVELS].join(', ')}, got '${logLevel}'`);
@@ -262,6 +307,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (raw.webuiDir !== undefined) overrides.webuiDir = resolve(raw.webuiDir);
   if (env.MIDSHIP_VALIDATE_RESULTS === '1') overrides.validateResults = true;
   if (env.MIDSHIP_MODULES) overrides.modulesPath = env.MIDSHIP_MODULES;
+  overrides.fleet = parseFleet(fleetRaw);
   return defaultConfig(overrides);
 }
 
@@ -285,6 +331,48 @@ function parseMethodCaps(v: string): Record<string, number> {
     caps[method] = cap;
   }
   return caps;
+}
+
+/** Fleet mode is on only with a URL; the other fleet options without one are a mistake worth saying. */
+function parseFleet(raw: Map<keyof FleetConfig, [string, string]>): FleetConfig | null {
+  const url = raw.get('urls');
+  if (url === undefined) {
+    const stray = [...raw.values()].map(([, from]) => from);
+    if (stray.length > 0) throw new ConfigError(`${stray.join(', ')}: fleet options need --fleet-url (or MIDSHIP_FLEET_URL), which turns fleet mode on`);
+    return null;
+  }
+  const urls = url[0].split(',').map((u) => u.trim()).filter((u) => u !== '');
+  if (urls.length === 0) throw new ConfigError(`${url[1]}: expected a NATS URL such as nats://127.0.0.1:4222`);
+  for (const u of urls) {
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(u);
+    } catch {
+      // reported below
+    }
+    if (parsed === null || !['nats:', 'tls:'].includes(parsed.protocol) || parsed.hostname === '' || parsed.pathname.replace(/^\/$/, '') !== '') {
+      throw new ConfigError(`${url[1]}: '${u}' is not a NATS URL such as nats://127.0.0.1:4222 (nats:// or tls://, host and port)`);
+    }
+  }
+  const path = (k: 'credsPath' | 'trustPath'): string | null => {
+    const v = raw.get(k);
+    return v === undefined ? null : resolve(v[0]);
+  };
+  const roles = raw.get('maxRoles');
+  const beat = raw.get('heartbeatMs');
+  let heartbeatMs: number | null = null;
+  if (beat !== undefined) {
+    heartbeatMs = Number(beat[0]);
+    if (!/^\d+$/.test(beat[0]) || heartbeatMs < 50 || heartbeatMs > 3_600_000) throw new ConfigError(`${beat[1]}: expected milliseconds from 50 to 3600000, got '${beat[0]}'`);
+  }
+  return {
+    urls,
+    hostId: raw.get('hostId')?.[0] ?? null,
+    credsPath: path('credsPath'),
+    trustPath: path('trustPath'),
+    maxRoles: roles === undefined ? null : roles[0].split(',').map((r) => r.trim()).filter((r) => r !== ''),
+    heartbeatMs,
+  };
 }
 
 /** `--cron-users backup,media`: names as getent takes them; root would make SYSTEM_CRON_WRITE root. */
@@ -320,11 +408,21 @@ export function usage(): string {
   --webui-dir  a TrueNAS web UI build to serve at /webui/ (env MIDSHIP_WEBUI_DIR, default none)
   --fsync, --no-fsync  sync every database write, so acknowledged writes survive power loss
                (env MIDSHIP_FSYNC=1|0, default on)
+  --fleet-url  NATS server URL(s), comma-separated: join a fleet (env MIDSHIP_FLEET_URL; default off)
+  --fleet-host-id  this host's id in the fleet, [A-Za-z0-9_-]{1,64} (env MIDSHIP_FLEET_HOST_ID,
+               default the hostname up to its first dot)
+  --fleet-creds  this host's NATS credentials, nkey seed or .creds file, mode 0600
+               (env MIDSHIP_FLEET_CREDS; default none, for a server without authentication)
+  --fleet-trust  the fleet signers' public keys, one ed25519:... per line (env MIDSHIP_FLEET_TRUST)
 
 Other settings (env only): MIDSHIP_ADMIN_PASSWORD, MIDSHIP_JOBS_KEEP, MIDSHIP_JOBS_KEEP_DAYS,
 MIDSHIP_JOBS_MAX_ACTIVE (waiting + running jobs per user), MIDSHIP_JOB_LOG_MAX_BYTES,
 MIDSHIP_MAX_RUNNING_JOBS (jobs running at once; the rest wait), MIDSHIP_MAX_RUNNING_PER_METHOD
 (e.g. cronjob.run=4,pool.scrub=1),
 MIDSHIP_SEND_BUFFER_BYTES, MIDSHIP_MAX_IN_FLIGHT, MIDSHIP_PING_INTERVAL_MS,
-MIDSHIP_MODULES (path of a module exporting \`modules\`, replacing the built-in list).`;
+MIDSHIP_MODULES (path of a module exporting \`modules\`, replacing the built-in list),
+MIDSHIP_FLEET_MAX_ROLES (the most a fleet call may do here, default FULL_ADMIN),
+MIDSHIP_FLEET_HEARTBEAT_MS (presence interval, default 10000).
+
+  midshipd fleet init DIR --hosts h1,h2 [--nats-port P]   a one-machine fleet: nats.conf, keys`;
 }

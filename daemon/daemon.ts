@@ -104,7 +104,6 @@ export class Daemon {
     // A web UI build that is not there stops the start, before anything else is opened for it.
     if (this.config.webuiDir !== null) registerWebUi(this.http, await checkWebUiDir(this.config.webuiDir));
     await this.auth.open(this.config.dataDir, this.config.adminPassword);
-    await this.jobs.open();
     await this.downloads.open();
     const app = this.moduleApp();
     for (const factory of factories) {
@@ -114,6 +113,9 @@ export class Daemon {
       for (const e of mod.events ?? []) this.events.register(e);
       this.modules.push(mod);
     }
+    // After the factories: a module's addToJobBatch hook (the fleet outbox) must see the jobs
+    // found interrupted here, in their own batches. Modules read app.jobs in start().
+    await this.jobs.open();
     for (const mod of this.modules) await mod.start?.();
     const tightened = await tightenModes(dataDir);
     if (tightened > 0) this.log.warn({ dataDir, tightened }, 'data dir permissions tightened: files 0600, directories 0700 (other users could read them)');

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { modules as builtIn } from '../methods/index.js';
+import { fleetCommand } from '../methods/fleet/init-command.js';
 import { loadConfig, type Config } from './config.js';
 import { Daemon } from './daemon.js';
 import { ConfigError, DataDirError } from './errors.js';
@@ -37,6 +38,11 @@ function greeting(config: Config, port: number): string {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  if (argv[0] === 'fleet') {
+    // `midshipd fleet init ...`: writes files and exits; no daemon starts.
+    const code = await fleetCommand(argv.slice(1), (l) => process.stdout.write(`${l}\n`), (l) => process.stderr.write(`${l}\n`));
+    process.exit(code);
+  }
   const repair = argv.includes('--repair-db');
   let config;
   try {

@@ -35,6 +35,8 @@ export { Type, type Static, type TSchema } from '@sinclair/typebox';
 // ---- errors (daemon/errors.ts maps them to the wire) ----
 
 export { CallError, ERRNO, JobAborted, JobInterrupted, ValidationErrors, notFound, type ValidationEntry } from './errors.js';
+/** The JSON-RPC error object a thrown value is answered with, for a module answering over another transport (the fleet). */
+export { toJsonRpcError, type JsonRpcErrorObject } from './errors.js';
 
 // ---- `*.query` methods and the query language (PROTOCOL.md 7) ----
 
@@ -56,7 +58,7 @@ export { hasAnyRole, isFullAdmin, type CredentialType, type Credentials } from '
 export { checkKnownRoles, checkMayGrant, checkMayManage, checkUserUpdate, isSelf, mayHandleKeysOf } from './auth/privilege.js';
 export { expandRoles, hasWebUiAccess, roleGranted, ROLE_NAMES } from './auth/roles.js';
 export { checkNoControlChars } from './auth/names.js';
-export { publicUser, type NewUser, type PublicUser, type UserChange, type UserRecord } from './auth/users.js';
+export { HOST_USER_ID_BASE, publicUser, type NewUser, type PublicUser, type UserChange, type UserRecord } from './auth/users.js';
 export { isExpired, publicKey, type ApiKeyRecord, type KeyChange, type PublicApiKey } from './auth/apikeys.js';
 export { SESSIONS_EVENT, type SessionEntry } from './auth/sessions.js';
 export type { LoginResult } from './auth/service.js';
@@ -146,7 +148,21 @@ export interface Jobs {
   readonly interrupted: readonly JobRecord[];
   /** Stored jobs, oldest first (reverse: newest first), of the given methods and states. */
   history(options?: { methods?: string[]; states?: string[]; reverse?: boolean }): AsyncIterable<JobRecord>;
+  /**
+   * Writes that must be durable exactly when a job is: `fn`'s ops go into the batch that stores
+   * each job as it is added and as it ends (jobs found interrupted at start included, so register
+   * it in the module's factory, not in start()). It is called while the batch is built: it must
+   * not wait or throw, and must not change the record. `committed` is called after each batch
+   * holding some of its ops was written (cheaper than watching every write of the database).
+   */
+  addToJobBatch(fn: (job: JobRecord, change: 'added' | 'ended') => readonly JobBatchOp[], committed?: () => void): void;
 }
+
+/** A write added to a job's batch: a put or del in a sublevel of the daemon's database (App.sublevel or a child of one). */
+export type JobBatchOp =
+  | { type: 'put'; sublevel: Sublevel<string>; key: string; value: string }
+  | { type: 'put'; sublevel: Sublevel; key: string; value: unknown }
+  | { type: 'del'; sublevel: Sublevel<string> | Sublevel; key: string };
 
 /** Local accounts (user.*), their API keys (api_key.*), logins and sessions (auth.*). */
 export interface Accounts {

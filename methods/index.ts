@@ -13,6 +13,9 @@ import { systemSettingsModule } from './system_settings.js';
 import { truenasModule } from './truenas.js';
 import { serviceModule } from './service.js';
 import { alertModule } from './alert.js';
+// Fleet mode (docs/fleet.md): registers nothing unless --fleet-url is set.
+import { fleetModule } from './fleet-host/index.js';
 
 export const modules: ModuleFactory[] = [coreModule, jobsModule, authModule, userModule, apiKeyModule, cronjobModule];
 modules.push(twoFactorModule, systemSettingsModule, truenasModule, serviceModule, alertModule);
+modules.push(fleetModule);

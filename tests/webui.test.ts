@@ -1,8 +1,11 @@
 // The official TrueNAS web UI, unchanged, against a real daemon in headless Chromium: sign-in, the
 // jobs panel (live progress of a running cron job, abort, log download), the cron page for a full
-// admin and a read-only admin, a reload that keeps the session, sign-out. Later modules add their
+// admin (add, edit, run, delete through its form) and a read-only admin, a reload that keeps the
+// session, sign-out. Later modules add their
 // pages here (see tests/helpers/webui.ts).
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -15,6 +18,13 @@ const VIEWER_PW = 'viewer-password-1';
 const it = webuiTest(test);
 let ui: WebUi | null = null;
 let root: Client;
+
+interface CronRow {
+  id: number;
+  user: string;
+  command: string;
+  description: string;
+}
 
 interface JobRow {
   id: number;
@@ -51,6 +61,17 @@ async function signedIn(username: string, password: string): Promise<{ page: Pag
   });
   if ((await errorDialogs(page)).length > 0) await closeErrorDialogs(page);
   return { page, calls };
+}
+
+/**
+ * Open the details of the cron list's row holding `text` (its Run Now, Edit and Delete), unless
+ * open. By the row: the list's search box filters on the user column only.
+ */
+async function expand(page: Page, text: string): Promise<void> {
+  const row = page.locator('tr.row', { hasText: text });
+  await row.waitFor();
+  if (!(await row.evaluate((tr) => tr.classList.contains('expanded')))) await row.locator('[ixtest="toggle-row"]').click();
+  await page.locator('tr.details button', { hasText: 'Run Now' }).waitFor();
 }
 
 it('the sign-in page shows no error dialog; signing in with a password reaches the dashboard, whose only failing calls are those of modules still to come', async () => {
@@ -104,41 +125,57 @@ it('the jobs panel shows a running cron job\'s live progress; it is aborted from
   assert.equal(ownFailures(calls.failures), []);
 });
 
-it('the cron page: a full admin runs and deletes a cron job; Add opens the form (its run-as user check is the one gap)', async () => {
-  const made = (await root.call('cronjob.create', { description: 'run me from the UI', command: 'echo from-the-web-ui', user: 'root', schedule: { minute: '0', hour: '0', dom: '1', month: '1', dow: '*' } })) as { id: number };
-  const { page, calls } = await signedIn('admin', PW);
-  await navigate(page, 'system/cron');
-  // Add: the form opens and checks its "Run As User" with user.query, which lists Midship's
-  // accounts, not the host's users a cron job runs as; so it accepts only a name that is both.
-  await page.locator('[ixtest="add-cronjob"]').click();
-  const user = page.locator('[formcontrolname="user"] input').first();
-  await user.fill('root');
-  await page.locator('mat-error', { hasText: 'User "root" does not exist' }).first().waitFor();
-  await page.keyboard.press('Escape');
-  await page.locator('[formcontrolname="user"]').waitFor({ state: 'detached' }).catch(() => undefined);
+it('the cron page: a full admin adds a cron job through the form (run as root, checked against the host\'s users), edits it, runs it and deletes it', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'midship-webui-cron-'));
+  try {
+    const { page, calls } = await signedIn('admin', PW);
+    await navigate(page, 'system/cron');
+    await page.locator('[ixtest="add-cronjob"]').click();
+    await page.locator('[formcontrolname="description"] input').fill('added in the UI');
+    await page.locator('[formcontrolname="command"] input').fill(`id -un > ${out}/added`);
+    // "Run As User": the UI searches user.query as one types and checks the name with it.
+    await page.locator('[formcontrolname="user"] input').first().fill('root');
+    await page.locator('[data-test="option-user-root"]').click();
+    await page.locator('[ixtest="save"]:not([disabled])').click();
+    const added = await until(async () => ((await root.call('cronjob.query', [['description', '=', 'added in the UI']])) as CronRow[])[0], 'the cron job added from the UI');
+    assert.equal([added.user, added.command], ['root', `id -un > ${out}/added`]);
 
-  await page.locator('[ixtest="search"]').fill('run me from the UI');
-  await page.getByText('run me from the UI').first().waitFor();
-  await page.locator('[ixtest="toggle-row"]').first().click();
-  await page.locator('button', { hasText: 'Run Now' }).click();
-  await page.locator('[ixtest="dialog-confirm"]').click();
-  await until(async () => ((await root.call('core.get_jobs', [['method', '=', 'cronjob.run'], ['arguments.0', '=', made.id], ['state', '=', 'SUCCESS']])) as JobRow[]).length > 0, 'the run started from the UI to succeed');
+    await expand(page, 'added in the UI');
+    await page.locator('tr.details button', { hasText: 'Edit' }).click();
+    const command = page.locator('[formcontrolname="command"] input');
+    await until(async () => (await command.inputValue()) === `id -un > ${out}/added`, 'the form to show the cron job');
+    await command.fill(`id -un > ${out}/edited`);
+    await page.locator('[formcontrolname="description"] input').fill('edited in the UI');
+    await page.locator('[ixtest="save"]:not([disabled])').click();
+    await until(async () => ((await root.call('cronjob.query', [['id', '=', added.id]])) as CronRow[])[0]?.description === 'edited in the UI', 'the edit to be saved');
+    const edited = ((await root.call('cronjob.query', [['id', '=', added.id]])) as CronRow[])[0]!;
+    assert.equal([edited.user, edited.command], ['root', `id -un > ${out}/edited`]);
 
-  await page.locator('button', { hasText: 'Delete' }).click();
-  await page.locator('[ixtest="dialog-confirm"]').click();
-  await until(async () => ((await root.call('cronjob.query', [['id', '=', made.id]])) as unknown[]).length === 0, 'the cron job to be deleted');
-  assert.equal(await errorDialogs(page), [], 'no error dialog on the cron page');
-  assert.equal(ownFailures(calls.failures).filter((f) => f.method !== 'user.query'), [], 'nothing failed but the run-as user look-up');
+    await expand(page, 'edited in the UI');
+    await page.locator('tr.details button', { hasText: 'Run Now' }).click();
+    await page.locator('[ixtest="dialog-confirm"]').click();
+    await until(async () => ((await root.call('core.get_jobs', [['method', '=', 'cronjob.run'], ['arguments.0', '=', added.id], ['state', '=', 'SUCCESS']])) as JobRow[]).length > 0, 'the run started from the UI to succeed');
+    assert.is(await readFile(join(out, 'edited'), 'utf8'), 'root\n', 'the edited command ran, as root');
+    const info = page.locator('ix-info-dialog', { hasText: 'Job edited in the UI Completed Successfully' });
+    await info.locator('[ixtest="dialog-close"]').click();
+    await info.waitFor({ state: 'detached' });
+
+    await page.locator('tr.details button', { hasText: 'Delete' }).click();
+    await page.locator('mat-dialog-container [ixtest="delete"]').click();
+    await until(async () => ((await root.call('cronjob.query', [['id', '=', added.id]])) as unknown[]).length === 0, 'the cron job to be deleted');
+    assert.equal(await errorDialogs(page), [], 'no error dialog on the cron page or its form');
+    assert.equal(ownFailures(calls.failures), [], 'every call of the cron page and its form succeeds');
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
 });
 
 it('the cron page: a read-only admin sees the cron jobs, but Add, Run Now and Delete are locked', async () => {
   await root.call('cronjob.create', { description: 'look, do not touch', command: 'true', user: 'root', schedule: { minute: '0', hour: '0', dom: '1', month: '1', dow: '*' } });
   const { page, calls } = await signedIn('viewer', VIEWER_PW);
   await navigate(page, 'system/cron');
-  await page.locator('[ixtest="search"]').fill('look, do not touch');
-  await page.getByText('look, do not touch').first().waitFor();
+  await expand(page, 'look, do not touch');
   assert.ok(await page.locator('[ixtest="add-cronjob"]').isDisabled(), 'Add is locked');
-  await page.locator('[ixtest="toggle-row"]').first().click();
   for (const label of ['Run Now', 'Delete']) {
     assert.ok(await page.locator('button', { hasText: label }).first().isDisabled(), `${label} is locked`);
   }
@@ -157,8 +194,9 @@ it('a reload keeps the session (a reconnect token), and signing out ends it', as
   await until(async () => (await errorDialogs(page)).length > 0 || calls.pending().length === 0, 'the reloaded app\'s calls', 60_000);
   if ((await errorDialogs(page)).length > 0) await closeErrorDialogs(page);
   assert.equal(ownFailures(calls.failures), []);
-  await page.locator('[ixtest="power-menu"]').click();
-  await page.getByText(/log ?out/i).first().click();
+  // Log Out is in the user menu (the power menu holds Restart and Shut Down).
+  await page.locator('[ixtest="user-menu"]').click();
+  await page.locator('[ixtest="log-out"]').click();
   await page.locator('input[formcontrolname="password"], ix-input[formcontrolname="password"] input').first().waitFor({ timeout: 60_000 });
   await page.reload();
   await page.locator('input[formcontrolname="password"], ix-input[formcontrolname="password"] input').first().waitFor({ timeout: 60_000 });

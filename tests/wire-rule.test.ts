@@ -51,7 +51,7 @@ test('every schema core.get_methods serves obeys the rule (WS and CLI targets)',
     assert.ok(Object.keys(methods).length > 20);
     assert.is(findEjsonProblem(methods), null);
     // Dates are still described: required $date, typed through patternProperties.
-    const user = methods['user.get_instance'] as { returns: { properties: { created_at: Record<string, unknown> } } };
+    const user = methods['user.create'] as { returns: { properties: { created_at: Record<string, unknown> } } };
     assert.equal(user.returns.properties.created_at.required, ['$date']);
   }
 });

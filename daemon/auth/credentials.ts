@@ -2,7 +2,8 @@
 // authorization check. Which role grants which is the vocabulary's business (roles.ts).
 import { roleGranted } from './roles.js';
 
-export type CredentialType = 'UNIX_SOCKET' | 'LOGIN_PASSWORD' | 'API_KEY' | 'TOKEN' | 'INTERNAL';
+/** FLEET: a call a trusted fleet signer vouched for (methods/fleet-host), with the host's role cap applied. */
+export type CredentialType = 'UNIX_SOCKET' | 'LOGIN_PASSWORD' | 'API_KEY' | 'TOKEN' | 'INTERNAL' | 'FLEET';
 
 export interface Credentials {
   type: CredentialType;

@@ -16,8 +16,11 @@ export class RecordTable<T extends { id: number }> {
   #nextId = 1;
   readonly #meta: Sublevel<number>;
 
-  /** `what` names a record in errors, e.g. `API key` (“API key 7 does not exist”). */
-  constructor(private readonly db: Sublevel<T>, private readonly what: string) {
+  /**
+   * `what` names a record in errors, e.g. `API key` (“API key 7 does not exist”). `idsBelow`: ids
+   * are never handed out from there on (the ids above belong to something else).
+   */
+  constructor(private readonly db: Sublevel<T>, private readonly what: string, private readonly idsBelow = Number.MAX_SAFE_INTEGER) {
     this.#meta = db.sublevel<string, number>('meta', { valueEncoding: 'json' }) as unknown as Sublevel<number>;
   }
 
@@ -52,6 +55,7 @@ export class RecordTable<T extends { id: number }> {
 
   /** A new record's id, taken now (a failed write leaves a gap, never a repeat). */
   takeId(): number {
+    if (this.#nextId >= this.idsBelow) throw new CallError(`${this.what} ids are used up: they stay below ${this.idsBelow}`, ERRNO.ENOSPC);
     return this.#nextId++;
   }
 

@@ -41,6 +41,13 @@ export type UserChange = Omit<NewUser, 'username'>;
 
 const USERNAME_PATTERN = /^[a-z_][a-z0-9_.-]{0,31}$/;
 
+/**
+ * user.query lists the host's users too, each as id HOST_USER_ID_BASE + uid (TrueNAS's id for
+ * users it does not store, BASE_SYNTHETIC_DATASTORE_ID). Local accounts' ids stay below it, so the
+ * two can never meet: an id names one account, whichever table it came from.
+ */
+export const HOST_USER_ID_BASE = 100_000_000;
+
 export function publicUser(u: UserRecord): PublicUser {
   const { password_hash, created_at, updated_at, ...rest } = u;
   return { ...rest, password_set: password_hash !== null, created_at: { $date: created_at }, updated_at: { $date: updated_at } };
@@ -52,7 +59,7 @@ export class UserStore implements Users {
   readonly #creating = new Set<string>();
 
   constructor(db: Sublevel<UserRecord>) {
-    this.#table = new RecordTable(db, 'User');
+    this.#table = new RecordTable(db, 'User', HOST_USER_ID_BASE);
   }
 
   open(): Promise<void> {

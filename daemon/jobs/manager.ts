@@ -29,7 +29,7 @@ import { Job, type FinalState } from './job.js';
 import { jobLogPath, logsExcerpt, removeLog } from './logs.js';
 import { jobOwner, userOwner, type UserLookup } from './owner.js';
 import { queryJobs } from './query.js';
-import { JobStore, type ScanOptions } from './store.js';
+import { JobStore, type JobBatchHook, type ScanOptions } from './store.js';
 import { jobTime, type JobRecord, type JobState } from './types.js';
 import { jobToWire } from './wire.js';
 
@@ -611,6 +611,11 @@ export class JobManager implements Jobs {
     for (const t of this.#active.values()) if (t.announced) out.push(t);
     for (const t of this.#recent.values()) if (t.stored !== t.record.state) out.push(t);
     return out;
+  }
+
+  /** Module API: `hook`'s ops go into the batch storing each job as it is added and as it ends. */
+  addToJobBatch(hook: JobBatchHook, committed?: () => void): void {
+    this.store.addBatchHook(hook, committed ?? null);
   }
 
   /** Stored records, oldest first (or newest first), through the method and state indexes. */

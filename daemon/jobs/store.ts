@@ -214,6 +214,15 @@ export function fairShares(counts: number[], max: number): number[] {
 
 type Stored = Pick<JobRecord, 'state' | 'method' | 'time_started' | 'time_finished' | 'owner'>;
 
+/** When a job's record is written with extra ops: as it is added, and as it ends. */
+export type JobChange = 'added' | 'ended';
+/**
+ * Writes another part of the daemon (the fleet's history outbox) puts into the very batch that
+ * stores a job when it is added and when it ends, so they are durable exactly when the job is.
+ * Called while the batch is built: it must not wait or throw.
+ */
+export type JobBatchHook = (job: JobRecord, change: JobChange) => readonly unknown[];
+
 export class JobStore {
   private readonly db: RootDb;
   private readonly records: Sub<JobRecord>;
@@ -233,8 +242,9 @@ export class JobStore {
   readonly #writes = new Slots(1);
   /** Counter values as stored (a cache: entries may be dropped, never ahead of the store). */
   private readonly countCache = new Map<string, number>();
+  readonly #batchHooks: Array<{ hook: JobBatchHook; committed: (() => void) | null }> = [];
   /** Puts waiting for the next group commit, in call order. */
-  private pending: Array<{ ops: BatchOp[]; deltas: CounterDeltas; resolve: () => void; reject: (e: unknown) => void }> = [];
+  private pending: Array<{ ops: BatchOp[]; deltas: CounterDeltas; hooked: boolean; resolve: () => void; reject: (e: unknown) => void }> = [];
 
   constructor(db: RootDb, name = 'jobs') {
     this.db = db;
@@ -300,14 +310,39 @@ export class JobStore {
       const before = previousState === null ? null : { ...storedBefore(snapshot, previousState), method: snapshot.method };
       const deltas: CounterDeltas = new Map();
       addTransition(deltas, before, snapshot);
-      return this.grouped([...this.recordOps(snapshot, before ?? undefined), ...this.markOps(snapshot.id)], deltas);
+      const hooked = this.hookOps(snapshot, previousState);
+      return this.grouped([...this.recordOps(snapshot, before ?? undefined), ...this.markOps(snapshot.id), ...hooked], deltas, hooked.length > 0);
     }
     return this.serial(async () => {
       const old = await this.records.get(padId(job.id));
       const deltas: CounterDeltas = new Map();
       addTransition(deltas, old === undefined ? null : { ...old, owner: old.owner ?? null }, job);
-      await this.commit([...this.recordOps(job, old), ...this.markOps(job.id)], deltas);
+      const hooked = this.hookOps(job, old?.state ?? null);
+      await this.commit([...this.recordOps(job, old), ...this.markOps(job.id), ...hooked], deltas);
+      if (hooked.length > 0) this.hooksCommitted();
     });
+  }
+
+  /**
+   * Adds `hook`'s ops to every batch that stores a job as added or ended (JobBatchHook);
+   * `committed` is called after each batch holding some of them is written.
+   */
+  addBatchHook(hook: JobBatchHook, committed: (() => void) | null = null): void {
+    this.#batchHooks.push({ hook, committed });
+  }
+
+  /** A batch holding hook ops was written: tell the hooks (e.g. the outbox publishes it now). */
+  private hooksCommitted(): void {
+    for (const h of this.#batchHooks) h.committed?.();
+  }
+
+  /** The hooks' ops for writing `job` over its stored state (null: none stored). */
+  private hookOps(job: JobRecord, before: JobState | null): BatchOp[] {
+    if (this.#batchHooks.length === 0) return [];
+    const change: JobChange | null = before === null ? 'added' : TERMINAL_STATES.has(job.state) && !TERMINAL_STATES.has(before) ? 'ended' : null;
+    if (change === null) return [];
+    // The hooks' ops name sublevels of this same database (the module API types them so).
+    return this.#batchHooks.flatMap((h) => h.hook(job, change) as BatchOp[]);
   }
 
   /** A record stored with an id at or past the mark (not from allocateId) moves the mark past it. */
@@ -322,9 +357,9 @@ export class JobStore {
    * in call order, so thousands of jobs a second cost a few hundred level batches (and, with
    * fsync, a few hundred syncs).
    */
-  private grouped(ops: BatchOp[], deltas: CounterDeltas): Promise<void> {
+  private grouped(ops: BatchOp[], deltas: CounterDeltas, hooked: boolean): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ ops, deltas, resolve, reject });
+      this.pending.push({ ops, deltas, hooked, resolve, reject });
       if (this.pending.length === 1) void this.serial(() => this.flushGroup());
     });
   }
@@ -344,6 +379,7 @@ export class JobStore {
     try {
       await this.commit(ops, deltas);
       for (const p of group) p.resolve();
+      if (group.some((p) => p.hooked)) this.hooksCommitted();
     } catch (err) {
       // Puts issued after these may depend on them (a job's end on its added record): none of
       // the waiting ones is written after a failed batch.
@@ -485,12 +521,16 @@ export class JobStore {
     for (let i = 0; i < updated.length; i += STORE_BATCH) {
       const ops: BatchOp[] = [];
       const deltas: CounterDeltas = new Map();
+      let hooked = false;
       for (let k = i; k < Math.min(updated.length, i + STORE_BATCH); k++) {
         const before = { ...stale[k]!, owner: stale[k]!.owner ?? null };
-        ops.push(...this.recordOps(updated[k]!, before));
+        const extra = this.hookOps(updated[k]!, before.state);
+        hooked ||= extra.length > 0;
+        ops.push(...this.recordOps(updated[k]!, before), ...extra);
         addTransition(deltas, before, updated[k]!);
       }
       await this.serial(() => this.commit(ops, deltas));
+      if (hooked) this.hooksCommitted();
       await yieldToEventLoop();
     }
     if (stoppedAt !== undefined) await this.serial(() => this.db.batch([{ type: 'del', sublevel: this.meta, key: STOPPED_AT_KEY }]));

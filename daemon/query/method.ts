@@ -8,11 +8,11 @@ import { applyQuery } from './apply.js';
 import { compileFilters } from './compile.js';
 
 /**
- * `entries(ctx)` lists what the caller may see, in their natural order. `authOnly`: any logged-in
- * session may call it (the entries are then the caller's to narrow); otherwise the service's
- * `<PREFIX>_READ` role is needed.
+ * `entries(ctx)` lists what the caller may see, in their natural order; it may resolve them later
+ * (entries read from a file). `authOnly`: any logged-in session may call it (the entries are then
+ * the caller's to narrow); otherwise the service's `<PREFIX>_READ` role is needed.
  */
-export function queryMethod(name: string, description: string, entries: (ctx: CallContext) => Iterable<unknown>, o: { authOnly?: boolean } = {}): MethodDef {
+export function queryMethod(name: string, description: string, entries: (ctx: CallContext) => Iterable<unknown> | Promise<Iterable<unknown>>, o: { authOnly?: boolean } = {}): MethodDef {
   return method(name, {
     description,
     authOnly: o.authOnly ?? false,
@@ -20,9 +20,9 @@ export function queryMethod(name: string, description: string, entries: (ctx: Ca
     result: Type.Unknown(),
     filterable: true,
     // Filters first: a malformed query is refused before any entry is listed.
-    handler: (ctx, filters, options) => {
+    handler: async (ctx, filters, options) => {
       const filter = compileFilters(filters);
-      return applyQuery(entries(ctx), filter, options);
+      return applyQuery(await entries(ctx), filter, options);
     },
   });
 }

@@ -34,6 +34,8 @@ export interface HostLinkOptions<R extends OutboxRoot> {
   /** Where the outbox lives: a sublevel of the daemon's database. */
   outboxDb: OutboxDb<R>;
   outboxLimits?: Partial<OutboxLimits>;
+  /** False: the caller calls written() after each batch holding outbox ops (HistoryOutboxOptions.watchWrites). */
+  watchWrites?: boolean;
   /** Used when this host creates a missing history stream. */
   historyLimits?: HistoryLimits;
   heartbeatMs?: number;
@@ -104,8 +106,19 @@ export class HostLink<R extends OutboxRoot = OutboxRoot> {
 
   /** Opens the outbox (local store only) and starts connecting in the background. */
   static async open<R extends OutboxRoot>(o: HostLinkOptions<R>): Promise<HostLink<R>> {
+    const link = await HostLink.create(o);
+    link.start();
+    return link;
+  }
+
+  /**
+   * Opens the outbox (local store only) without connecting: outboxOp() works from here on, calls
+   * are answered once start() connected. The daemon creates the link before it loads the job
+   * history and starts it once every module is ready.
+   */
+  static async create<R extends OutboxRoot>(o: HostLinkOptions<R>): Promise<HostLink<R>> {
     checkHostId(o.host, 'fleet_host_id');
-    const outbox = new HistoryOutbox<R>({ db: o.outboxDb, host: o.host, limits: o.outboxLimits, onError: o.onError });
+    const outbox = new HistoryOutbox<R>({ db: o.outboxDb, host: o.host, limits: o.outboxLimits, watchWrites: o.watchWrites, onError: o.onError });
     await outbox.open();
     const link = new HostLink(o, outbox);
     link.connection.listen({
@@ -121,8 +134,12 @@ export class HostLink<R extends OutboxRoot = OutboxRoot> {
         link.heartbeat.detach();
       },
     });
-    link.connection.start();
     return link;
+  }
+
+  /** Starts connecting in the background; returns at once. */
+  start(): void {
+    if (!this.stopped) this.connection.start();
   }
 
   /** This store's instance id (part of every history message id). */
@@ -140,6 +157,11 @@ export class HostLink<R extends OutboxRoot = OutboxRoot> {
    */
   outboxOp(job: FleetJob): OutboxOp<R> | null {
     return this.outbox.outboxOp(job);
+  }
+
+  /** A batch holding outbox ops was written (with watchWrites: false): publish it. */
+  written(): void {
+    this.outbox.kick();
   }
 
   status(): HostLinkStatus {

@@ -79,6 +79,12 @@ export interface HistoryOutboxOptions<R extends OutboxRoot> {
   window?: number;
   /** Wait after a failed round before the next try while still connected. */
   retryMs?: number;
+  /**
+   * Watch every write of the database for entries (default true). A caller that knows when its
+   * batches are written calls kick() instead: the database's write event costs every write of
+   * the daemon (about 50 µs a job in the job bench), not only the outbox's.
+   */
+  watchWrites?: boolean;
   onError?: (err: Error) => void;
 }
 
@@ -151,7 +157,7 @@ export class HistoryOutbox<R extends OutboxRoot = OutboxRoot> {
       this.size += Buffer.byteLength(value);
       this.lastSeq = Number(key);
     }
-    this.root.on('write', this.onWrite);
+    if (this.o.watchWrites !== false) this.root.on('write', this.onWrite);
   }
 
   /**
