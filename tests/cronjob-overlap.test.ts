@@ -13,6 +13,8 @@ import { alive, endedRuns, getJob, jobEnd, pidsIn, runsOf, type CronEntry, type 
 import { Client, startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { testModule } from './helpers/test-module.js';
 import { until } from './helpers/until.js';
+import { loadConfig } from '../daemon/config.js';
+import { ConfigError } from '../daemon/errors.js';
 import { coreModule } from '../methods/core.js';
 import { cronjobModule, makeCronjobModule } from '../methods/cronjob.js';
 import { jobsModule } from '../methods/jobs.js';
@@ -159,6 +161,20 @@ test('the caps hold under 200 submitted runs: at most 3 cron runs and 4 jobs at 
     await cc.close();
     await capped.cleanup();
   }
+});
+
+test('the caps come from MIDSHIP_MAX_RUNNING_JOBS and MIDSHIP_MAX_RUNNING_PER_METHOD; bad values stop the start naming the variable', () => {
+  assert.equal(loadConfig([], {}).jobs.maxRunning, null);
+  assert.equal(loadConfig([], {}).jobs.maxRunningPerMethod, {});
+  const c2 = loadConfig([], { MIDSHIP_MAX_RUNNING_JOBS: '8', MIDSHIP_MAX_RUNNING_PER_METHOD: 'cronjob.run=4, pool.scrub=1' });
+  assert.is(c2.jobs.maxRunning, 8);
+  assert.equal(c2.jobs.maxRunningPerMethod, { 'cronjob.run': 4, 'pool.scrub': 1 });
+  const refused = (env: Record<string, string>, msg: RegExp) => assert.throws(() => loadConfig([], env), (e: unknown) => e instanceof ConfigError && msg.test(e.message), JSON.stringify(env));
+  refused({ MIDSHIP_MAX_RUNNING_JOBS: '0' }, /^MIDSHIP_MAX_RUNNING_JOBS: expected a whole number of jobs from 1, got '0'$/);
+  refused({ MIDSHIP_MAX_RUNNING_JOBS: '2.5' }, /MIDSHIP_MAX_RUNNING_JOBS/);
+  refused({ MIDSHIP_MAX_RUNNING_PER_METHOD: 'cronjob.run' }, /'cronjob.run' is not method=count/);
+  refused({ MIDSHIP_MAX_RUNNING_PER_METHOD: 'cronjob.run=' }, /'cronjob.run=' has no count/);
+  refused({ MIDSHIP_MAX_RUNNING_PER_METHOD: 'cronjob.run=-1' }, /MIDSHIP_MAX_RUNNING_PER_METHOD \(cronjob.run\)/);
 });
 
 test('the daemon logged no errors along the way', () => {

@@ -3,7 +3,7 @@
 // environment values in everything that leaves the daemon.
 import { CallError, checkNoControlChars, ERRNO, isFullAdmin, ValidationErrors, type Credentials } from '#midship/module-api';
 import { DEFAULTS, DEFAULT_SCHEDULE, ENV_REDACTED, type CronJobCreateT, type CronJobUpdateT } from '../../schemas/cronjob.js';
-import { canonicalSchedule, mergeScheduling, normalizeScheduling, validateChains, validateScheduling, type Calendar, type ChainEdges, type ScheduleT } from '../scheduling/index.js';
+import { canonicalSchedule, mergeScheduling, normalizeScheduling, validateChains, validateScheduling, type Calendar, type ChainEdges, type ScheduleT, type SchedulingData } from '../scheduling/index.js';
 import type { CronData, CronRecord } from './store.js';
 import { currentUser, lookupUser, needsFullAdmin, runAsPlan, runAsRefusalText } from './users.js';
 
@@ -65,10 +65,22 @@ export function applyUpdate(old: CronRecord, d: CronJobUpdateT): CronData {
   return merged;
 }
 
-/** A record from the store, whatever version of the module wrote it: missing fields get their defaults. */
+/** The scheduling fields a cron job stored before they existed behaves by (as before them). */
+const STORED_DEFAULTS: Readonly<SchedulingData> = normalizeScheduling({});
+const SCHEDULING_KEYS = Object.keys(STORED_DEFAULTS) as Array<keyof SchedulingData>;
+
+/**
+ * A record from the store, whatever version of the module wrote it: missing fields get their
+ * defaults. A current record (the common case: thousands load at start) is taken as it is.
+ */
 export function upgradeRecord(stored: CronRecord): CronRecord {
-  const defaults = normalizeScheduling({});
-  return { ...defaults, ...stored, retry_backoff: { ...defaults.retry_backoff, ...stored.retry_backoff } };
+  const missing = SCHEDULING_KEYS.filter((k) => stored[k] === undefined);
+  const partialBackoff = stored.retry_backoff !== undefined && Object.keys(stored.retry_backoff).length < Object.keys(STORED_DEFAULTS.retry_backoff).length;
+  if (missing.length === 0 && !partialBackoff) return stored;
+  const out = { ...stored } as Record<string, unknown>;
+  for (const k of missing) out[k] = structuredClone(STORED_DEFAULTS[k]);
+  if (partialBackoff) out.retry_backoff = { ...STORED_DEFAULTS.retry_backoff, ...stored.retry_backoff };
+  return out as CronRecord;
 }
 
 export interface ValidationContext {
