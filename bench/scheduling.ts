@@ -13,6 +13,7 @@ import { ScheduleEngine, type JobTiming } from '../methods/scheduling/engine.js'
 import { DEFAULT_SCHEDULE, type ScheduleT } from '../methods/scheduling/schemas.js';
 import { VirtualClock } from '../methods/scheduling/virtual-clock.js';
 import { busyFraction } from './idle.js';
+import { benchCronDaemon, cronDaemonLines, type CronDaemonBenchResult } from './scheduling-daemon.js';
 import { startNode, runToEnd } from './spawn.js';
 import { median } from './stats.js';
 
@@ -32,7 +33,7 @@ export interface SchedulingBenchResult {
   runsInIdleWindow: number;
   /** Heap the armed engine holds for 10,000 distinct jobs. */
   engineHeapMb: number;
-  /** What one croner instance per job (methods/cronjob/schedule.ts today) would hold. */
+  /** What one croner instance per job (the cron module's scheduler before issue 19) would hold. */
   cronerPerJobHeapMb: number;
   catchUpOneJobMs: number;
   catchUpOneJobRunsPerS: number;
@@ -113,7 +114,7 @@ export async function measureScheduling(opts: { idleS: number; rounds: number })
   const runsInWindow = runs;
   armed.engine.stop();
 
-  // One croner instance per job, as the cron module's Scheduler keeps today: measured on 500.
+  // One croner instance per job, as the cron module's scheduler kept before: measured on 500.
   gc();
   const cronBefore = process.memoryUsage().heapUsed;
   const crons = Array.from({ length: 500 }, (_, i) => new Cron(`${i % 60} ${i % 24} * * *`, { paused: true }));
@@ -167,28 +168,34 @@ export async function measureScheduling(opts: { idleS: number; rounds: number })
   };
 }
 
-export function schedulingLines(r: SchedulingBenchResult): string {
+export function schedulingLines(r: SchedulingBenchResult & { daemon?: CronDaemonBenchResult }): string {
   const mark = (ok: boolean) => (ok ? 'ok  ' : 'MISS');
   return [
+    '  The engine alone, in one process:',
     `  arm ${r.jobs.toLocaleString('en-US')} jobs, ${r.distinctPatterns.toLocaleString('en-US')} distinct schedules in 8 zones   ${r.startupDistinctFirstMs} ms first in a fresh process, ${r.startupDistinctMs} ms median`,
     `  arm ${r.jobs.toLocaleString('en-US')} jobs sharing 20 schedules                        ${r.startupSharedMs} ms median`,
     `  idle CPU over ${r.idleWindowS} s with them armed (real clock)                  ${r.idleCpuPct}% of a core (process alone: ${r.idleCpuBaselinePct}%), ${r.runsInIdleWindow} runs fired`,
-    `  heap of the armed engine                                          ${r.engineHeapMb} MB (one croner instance per job: ${r.cronerPerJobHeapMb} MB)`,
+    `  heap of the armed engine                                          ${r.engineHeapMb} MB (one croner instance per job, as the cron module kept before: ${r.cronerPerJobHeapMb} MB)`,
     `  catch-up: 1,000 missed runs of one job (Berlin, across a DST gap)  ${r.catchUpOneJobMs} ms = ${r.catchUpOneJobRunsPerS.toLocaleString('en-US')} runs/s`,
     `  catch-up: 1 missed run of each of 1,000 jobs, fired at start       ${r.catchUpManyJobsMs} ms = ${r.catchUpManyJobsRunsPerS.toLocaleString('en-US')} runs/s`,
     '',
     `  ${mark(r.startupDistinctFirstMs < 1000)} start-up with 10,000 jobs under 1 s (worst case: all schedules distinct, cold process)`,
     `  ${mark(r.idleCpuPct - r.idleCpuBaselinePct < 1)} idle CPU added by 10,000 jobs under 1 % of a core`,
+    ...(r.daemon ? ['', '  Through midshipd (cron jobs in its database, runs as real processes):', cronDaemonLines(r.daemon)] : []),
   ].join('\n');
 }
 
 const thisScript = fileURLToPath(import.meta.url);
 
-/** Runs the measurement in its own process (on `core` when given), as `npm run bench` does. */
-export async function benchScheduling(core: number | null, opts = { idleS: 10, rounds: 3 }): Promise<SchedulingBenchResult> {
+/**
+ * Runs the engine measurement in its own process (on `core` when given), as `npm run bench` does,
+ * then the same through midshipd (scheduling-daemon.ts).
+ */
+export async function benchScheduling(core: number | null, opts = { idleS: 10, rounds: 3 }): Promise<SchedulingBenchResult & { daemon: CronDaemonBenchResult }> {
   const child = startNode(thisScript, ['--json', '--idle-s', String(opts.idleS), '--rounds', String(opts.rounds)], core);
   const out = await runToEnd(child, 120_000 + opts.idleS * 3000);
-  return JSON.parse(out.trim().split('\n').pop()!) as SchedulingBenchResult;
+  const engine = JSON.parse(out.trim().split('\n').pop()!) as SchedulingBenchResult;
+  return { ...engine, daemon: await benchCronDaemon(core, opts.idleS) };
 }
 
 function bounded(flag: string, v: string | undefined, min: number, max: number): number {

@@ -90,7 +90,7 @@ export const SECTIONS: readonly Section[] = [
   }),
   section({
     name: 'scheduling',
-    title: 'Scheduler: 10,000 enabled cron jobs armed (start-up, idle CPU, memory); catch-up of 1,000 missed runs',
+    title: 'Scheduler: 10,000 enabled cron jobs armed (start-up, idle CPU, memory), in the engine and through midshipd; catch-up of 1,000 missed runs',
     run: (c) => benchScheduling(c.server),
     lines: schedulingLines,
   }),

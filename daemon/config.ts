@@ -38,6 +38,10 @@ export interface JobsConfig {
   maxActivePerOwner: number;
   /** A job log stops growing here: it keeps its head and a rolling tail behind a marker line. */
   logMaxBytes: number;
+  /** Most jobs running at once (MIDSHIP_MAX_RUNNING_JOBS); the rest wait. null: no limit. */
+  maxRunning: number | null;
+  /** Most running jobs of a method (MIDSHIP_MAX_RUNNING_PER_METHOD="cronjob.run=4,pool.scrub=1"). */
+  maxRunningPerMethod: Record<string, number>;
 }
 
 export interface StorageConfig {
@@ -141,6 +145,8 @@ export const DEFAULT_JOBS: JobsConfig = {
   downloadTokenTtlMs: 300_000,
   maxActivePerOwner: 200,
   logMaxBytes: 64 * 1024 * 1024,
+  maxRunning: null,
+  maxRunningPerMethod: {},
 };
 
 export const DEFAULT_STORAGE: StorageConfig = { fsync: true, retryMs: 1000 };
@@ -296,6 +302,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (maxActive !== undefined) jobs.maxActivePerOwner = maxActive;
   const logMax = numberEnv(env, 'MIDSHIP_JOB_LOG_MAX_BYTES');
   if (logMax !== undefined) jobs.logMaxBytes = logMax;
+  const maxRunning = capEnv('MIDSHIP_MAX_RUNNING_JOBS', env.MIDSHIP_MAX_RUNNING_JOBS);
+  if (maxRunning !== undefined) jobs.maxRunning = maxRunning;
+  if (env.MIDSHIP_MAX_RUNNING_PER_METHOD) jobs.maxRunningPerMethod = parseMethodCaps(env.MIDSHIP_MAX_RUNNING_PER_METHOD);
   const overrides: Partial<Config> = {
     logLevel,
     limits: { ...DEFAULT_LIMITS, ...limits },
@@ -319,6 +328,28 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (env.MIDSHIP_MODULES) overrides.modulesPath = env.MIDSHIP_MODULES;
   overrides.fleet = parseFleet(fleetRaw);
   return defaultConfig(overrides);
+}
+
+/** A cap on running jobs: a whole number from 1 (0 would let nothing run). */
+function capEnv(name: string, v: string | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name}: expected a whole number of jobs from 1, got '${v}'`);
+  return n;
+}
+
+/** `cronjob.run=4,pool.scrub=1`: method names and their caps. */
+function parseMethodCaps(v: string): Record<string, number> {
+  const caps: Record<string, number> = {};
+  for (const part of v.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const eq = part.indexOf('=');
+    const method = eq > 0 ? part.slice(0, eq).trim() : '';
+    if (!/^[a-z0-9_]+(\.[a-z0-9_]+)+$/i.test(method)) throw new ConfigError(`MIDSHIP_MAX_RUNNING_PER_METHOD: '${part}' is not method=count (e.g. cronjob.run=4)`);
+    const cap = capEnv(`MIDSHIP_MAX_RUNNING_PER_METHOD (${method})`, part.slice(eq + 1).trim());
+    if (cap === undefined) throw new ConfigError(`MIDSHIP_MAX_RUNNING_PER_METHOD: '${part}' has no count`);
+    caps[method] = cap;
+  }
+  return caps;
 }
 
 /** Fleet mode is on only with a URL; the other fleet options without one are a mistake worth saying. */
@@ -406,6 +437,8 @@ export function usage(): string {
 
 Other settings (env only): MIDSHIP_ADMIN_PASSWORD, MIDSHIP_JOBS_KEEP, MIDSHIP_JOBS_KEEP_DAYS,
 MIDSHIP_JOBS_MAX_ACTIVE (waiting + running jobs per user), MIDSHIP_JOB_LOG_MAX_BYTES,
+MIDSHIP_MAX_RUNNING_JOBS (jobs running at once; the rest wait), MIDSHIP_MAX_RUNNING_PER_METHOD
+(e.g. cronjob.run=4,pool.scrub=1),
 MIDSHIP_SEND_BUFFER_BYTES, MIDSHIP_MAX_IN_FLIGHT, MIDSHIP_PING_INTERVAL_MS,
 MIDSHIP_MODULES (path of a module exporting \`modules\`, replacing the built-in list),
 MIDSHIP_FLEET_MAX_ROLES (the most a fleet call may do here, default FULL_ADMIN),

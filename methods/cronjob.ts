@@ -2,40 +2,39 @@
 // (create/update/delete/query/get_instance/run) plus timeout, retries, environment, working
 // directory, tags, next_run / last_run in query results, and a `cronjob.query` event.
 //
-// - Every run is a `cronjob.run` job (logs, abortable, lock `cronjob:<id>`), so the execution
-//   history is the job history: core.get_jobs [["method","=","cronjob.run"],["arguments.0","=",ID]].
-// - The scheduler (croner, local time) submits `cronjob.run(id, true)` as an internal call and
-//   skips a tick, with a log line, while a run of the same cron job is waiting or running.
-// - Midship extensions beyond TrueNAS: schedule.second (6-field cron), timeout, retries,
-//   retry_delay, environment (values shown as "******"), working_directory, tags, next_run, last_run.
+// - Every run is a `cronjob.run` job (logs, abortable, lock `cronjob:<id>` unless the overlap
+//   policy is ALLOW), so the execution history is the job history:
+//   core.get_jobs [["method","=","cronjob.run"],["arguments.0","=",ID]].
+// - The scheduler (issue 19, methods/scheduling/ on the module's clock, cronjob/scheduler.ts)
+//   submits `cronjob.run(id, true, {scheduled_at, caught_up})` as an internal call; the overlap
+//   policy decides what happens while earlier runs are active (cronjob/active.ts tracks them).
+//   Runs missed while the daemon was down are caught up from a durable cursor (cronjob/cursors.ts).
+//   A run's end starts its chain (on_success/on_failure/on_finish) as child jobs and is told to
+//   the outcome hook (cronjob/outcome.ts).
+// - Midship extensions beyond TrueNAS: schedule.second (6-field cron), timezone and jitter,
+//   schedules, catch-up, overlap policies, retries with backoff, chains, timeout, environment
+//   (values shown as "******"), working_directory, tags, next_run, last_run.
 // - The child runs in its own process group; its pid, start time and boot id are stored with the
 //   job so that after a crash the restart kills what is left of it (recovery.ts).
 // Job log format: run.ts. Progress lines: progress.ts.
-import { applyQuery, arg, CallError, checkNoControlChars, ERRNO, isFullAdmin, method, notFound, queryMethod, Slots, Type, ValidationErrors, type App, type Credentials, type ModuleDef } from '#midship/module-api';
+import { applyQuery, arg, CallError, ERRNO, method, notFound, queryMethod, Slots, Type, type App, type Credentials, type JobEnd, type JobHandle, type ModuleDef, type ModuleFactory } from '#midship/module-api';
 import { QueryOptions } from '../schemas/query.js';
+import { applyUpdate, normalizeCreate, redactEnvironment, upgradeRecord, validateData } from './cronjob/data.js';
 import { bootId } from './cronjob/procfs.js';
 import { killLeftover, parseRunInternal } from './cronjob/recovery.js';
 import { KILL_GRACE_MS, STOP_GRACE_MS, runCronJob } from './cronjob/run.js';
 import { UsageSampler } from './cronjob/usage.js';
-import { DEFAULT_SCHEDULE, Scheduler, validateSchedule } from './cronjob/schedule.js';
-import {
-  CronJobCreate,
-  CronJobEntry,
-  CronJobUpdate,
-  DEFAULTS,
-  ENV_REDACTED,
-  RunResult,
-  type CronJobCreateT,
-  type CronJobEntryT,
-  type CronJobUpdateT,
-  type LastRunT,
-} from '../schemas/cronjob.js';
-import { CronStore, type CronData, type CronRecord } from './cronjob/store.js';
-import { authorRefusal, cronAuthor, currentUser, lookupUser, needsFullAdmin, runAsPlan, runAsRefusalText } from './cronjob/users.js';
+import { ActiveRuns } from './cronjob/active.js';
+import { CronScheduler } from './cronjob/scheduler.js';
+import { CursorBook } from './cronjob/cursors.js';
+import type { CronOutcomeHook, CronRunOutcome } from './cronjob/outcome.js';
+import { CronJobCreate, CronJobEntry, CronJobUpdate, RunOrigin, RunResult, type CronJobEntryT, type LastRunT, type RunOriginT } from '../schemas/cronjob.js';
+import { CronStore, type CronRecord } from './cronjob/store.js';
+import { authorRefusal, cronAuthor, lookupUser, needsFullAdmin } from './cronjob/users.js';
+import { Calendar, chainReferrers, chainTargets, decideOverlap, SystemClock, type ActiveRun, type Clock, type RandomSource, type ScheduledRun } from './scheduling/index.js';
 
 const EVENT = 'cronjob.query';
 const RUN = 'cronjob.run';
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const Id = Type.Integer();
 
 /** The lock of cron job `id`'s runs: one at a time. */
@@ -47,84 +46,57 @@ function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
-function redactEnvironment(env: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.keys(env).map((k) => [k, ENV_REDACTED]));
+/** A run to start: scheduled (with its origin and cursor) or chained (with the job that ended). */
+interface RunRequest {
+  id: number;
+  origin: RunOriginT | null;
+  /** The cursor to store once it is submitted; null: not a scheduled run. */
+  cursor: number | null;
+  /** The job whose end started it (parent_id of the new job). */
+  parent: JobHandle | null;
 }
 
-/** Defaults filled in (ajv already did for client calls; this keeps the types honest). */
-function normalizeCreate(d: CronJobCreateT): CronData {
-  return {
-    enabled: d.enabled ?? DEFAULTS.enabled,
-    description: d.description ?? DEFAULTS.description,
-    command: d.command,
-    user: d.user,
-    stdout: d.stdout ?? DEFAULTS.stdout,
-    stderr: d.stderr ?? DEFAULTS.stderr,
-    schedule: { ...DEFAULT_SCHEDULE, ...definedOnly(d.schedule ?? {}) },
-    timeout: d.timeout ?? DEFAULTS.timeout,
-    retries: d.retries ?? DEFAULTS.retries,
-    retry_delay: d.retry_delay ?? DEFAULTS.retry_delay,
-    environment: { ...(d.environment ?? {}) },
-    working_directory: d.working_directory ?? DEFAULTS.working_directory,
-    tags: [...(d.tags ?? DEFAULTS.tags)],
-  };
+/** What a daemon's cron module is made with; tests pass a VirtualClock and pin the zone and jitter. */
+export interface CronjobOptions {
+  /** What schedules run on; default the system clock. */
+  clock?: Clock;
+  /** Zone rules and the zone of schedules without `timezone`; default the host's zone. */
+  calendar?: Calendar;
+  /** The random source of schedule jitter and retry jitter; default Math.random. */
+  random?: RandomSource;
+  /** Told how each run ended, after its last attempt (cronjob/outcome.ts): the seam for alerts and webhooks. */
+  onOutcome?: CronOutcomeHook;
 }
 
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+/** The cron module with its clock and calendar (a new Calendar per daemon unless one is given). */
+export function makeCronjobModule(options: CronjobOptions = {}): ModuleFactory {
+  return (app) => cronModule(app, options);
 }
 
-/**
- * Update semantics: given fields replace the stored ones; schedule fields are merged one by one;
- * `environment` replaces the whole set, but a value sent back as "******" keeps the stored value
- * of that variable (so a client can send back what it read).
- */
-function applyUpdate(old: CronRecord, d: CronJobUpdateT): CronData {
-  const { schedule, environment, ...rest } = d;
-  const { id: _id, ...base } = old;
-  const merged: CronData = { ...base, ...definedOnly(rest), schedule: { ...old.schedule, ...definedOnly(schedule ?? {}) } };
-  if (environment !== undefined) {
-    merged.environment = Object.fromEntries(
-      Object.entries(environment).map(([k, v]) => [k, v === ENV_REDACTED && Object.hasOwn(old.environment, k) ? old.environment[k]! : v]),
-    );
-  }
-  if (rest.tags) merged.tags = [...rest.tags];
-  return merged;
-}
+/** The cron module as midshipd loads it: the system clock, the host's zone. */
+export const cronjobModule: ModuleFactory = makeCronjobModule();
 
-/** `caller` saves `d`; `allowed`: the users non-full-admins may pick (see cronjob/users.ts). */
-async function validateData(d: CronData, attr: string, caller: Credentials | null, allowed: readonly string[]): Promise<void> {
-  const errors = new ValidationErrors();
-  validateSchedule(d.schedule, `${attr}.schedule`, errors);
-  if (d.command.includes('\0')) errors.add(`${attr}.command`, 'Command must not contain NUL characters');
-  const user = checkNoControlChars(d.user, `${attr}.user`, errors) ? await lookupUser(d.user) : undefined;
-  if (user === null) errors.add(`${attr}.user`, 'Specified user does not exist', ERRNO.ENOENT);
-  else if (user !== undefined) {
-    try {
-      runAsPlan(user, currentUser());
-      if (!isFullAdmin(caller) && needsFullAdmin(user, allowed)) errors.add(`${attr}.user`, runAsRefusalText(user, allowed), ERRNO.EPERM);
-    } catch (err) {
-      errors.add(`${attr}.user`, (err as CallError).errmsg, ERRNO.EPERM);
-    }
-  }
-  if (d.working_directory !== null) {
-    if (!d.working_directory.startsWith('/')) errors.add(`${attr}.working_directory`, 'Must be an absolute path');
-    else checkNoControlChars(d.working_directory, `${attr}.working_directory`, errors);
-  }
-  for (const [k, v] of Object.entries(d.environment)) {
-    if (!ENV_NAME.test(k)) errors.add(`${attr}.environment.${k}`, 'Invalid environment variable name (letters, digits and _, not starting with a digit)');
-    else if (v.includes('\0')) errors.add(`${attr}.environment.${k}`, 'Value must not contain NUL characters');
-  }
-  errors.throwIfAny();
-}
-
-export function cronjobModule(app: App): ModuleDef {
+function cronModule(app: App, options: CronjobOptions): ModuleDef {
+  const clock = options.clock ?? new SystemClock();
+  const random = options.random ?? Math.random;
+  const calendar = options.calendar ?? new Calendar();
   const store = new CronStore(app.sublevel('cronjob'));
   const records = new Map<number, CronRecord>();
   const lastRuns = new Map<number, LastRunT>();
   /** Handlers of runs in progress, by job id: the daemon's stop interrupts and awaits them. */
   const running = new Map<number, { stop: AbortController; done: Promise<unknown> }>();
-  const scheduler = new Scheduler((id) => fire(id));
+  const active = new ActiveRuns();
+  /** Caught-up runs of each cron job waiting for the one before them to end. */
+  const backlog = new Map<number, ScheduledRun[]>();
+  const cursors = new CursorBook(store, (id) => records.has(id), (err) => app.log.error({ err }, 'cannot store cron job cursors'));
+  const scheduler = new CronScheduler({
+    clock,
+    calendar,
+    random,
+    onRun: (run) => fire(run),
+    onCursor: (id, at) => cursors.advance(id, at),
+    onError: (err, id) => app.log.error({ err, cronjob: id }, 'scheduling a cron job run failed'),
+  });
   const usage = new UsageSampler();
   let nextId = 1;
   let boot: string | null = null;
@@ -134,13 +106,13 @@ export function cronjobModule(app: App): ModuleDef {
   const serial = <T>(fn: () => Promise<T>): Promise<T> => writes.run(fn);
 
   const entry = ({ author: _author, ...r }: CronRecord): CronJobEntryT => {
-    const next = scheduler.next(r.id);
     return {
       ...r,
       schedule: { ...r.schedule },
+      schedules: r.schedules.map((s) => ({ ...s })),
       environment: redactEnvironment(r.environment),
       tags: [...r.tags],
-      next_run: next === null ? null : next.toISOString(),
+      next_run: iso(scheduler.next(r.id)),
       last_run: lastRuns.get(r.id) ?? null,
     };
   };
@@ -151,6 +123,8 @@ export function cronjobModule(app: App): ModuleDef {
     if (msg === 'removed' || r === undefined) app.events.emit(EVENT, 'removed', id);
     else app.events.emit(EVENT, msg, id, entry(r));
   };
+
+  const validation = (caller: Credentials | null, self: number | null) => ({ calendar, now: clock.now(), caller, allowed: app.config.cronRunAsUsers, self, chains: records });
 
   const getRecord = (id: number): CronRecord => {
     const r = records.get(id);
@@ -165,19 +139,111 @@ export function cronjobModule(app: App): ModuleDef {
     if (records.has(cronId)) emit('changed', cronId);
   };
 
-  function fire(id: number): void {
-    const r = records.get(id);
+  /** The runs of cron job `id` not ended: the module's own, and a run asked for by hand waiting for the lock. */
+  function activeRuns(id: number): ActiveRun[] {
+    const list = active.list(id);
+    const holder = app.jobs.lockHolder(runLock(id));
+    if (holder !== null && !list.some((r) => r.id === holder)) list.push({ id: holder, state: 'WAITING' });
+    return list;
+  }
+
+  /** A scheduled time came (or was missed while the daemon was down: caughtUp). */
+  function fire(run: ScheduledRun): void {
+    const r = records.get(run.jobId);
     if (stopping || !r || !r.enabled) return;
-    // Every run of a cron job holds its lock: a holder is a run waiting or running.
-    const busy = app.jobs.lockHolder(runLock(id));
-    if (busy !== null) {
-      app.log.info({ cronjob: id, job: busy }, 'cron job still running: scheduled run skipped');
-      return;
+    if (run.caughtUp) return catchUp(run);
+    startUnderPolicy({ id: run.jobId, origin: { scheduled_at: iso(run.scheduledAt)!, caught_up: false }, cursor: run.cursor, parent: null }, 'scheduled');
+  }
+
+  /** What the overlap policy of the cron job says to a new run while earlier ones are active. */
+  function startUnderPolicy(req: RunRequest, kind: 'scheduled' | 'chained'): void {
+    const { id } = req;
+    const r = records.get(id)!;
+    const decision = decideOverlap(r.overlap_policy, r.max_concurrent, activeRuns(id));
+    const about = { cronjob: id, scheduled_at: req.origin?.scheduled_at, parent: req.parent?.id };
+    switch (decision.action) {
+      case 'SKIP':
+        app.log.info({ ...about, reason: decision.reason }, `cron job still running: ${kind} run skipped`);
+        // Skipped is handled; but while missed runs are still being caught up the cursor stays
+        // with them, so that a crash meanwhile runs them at the next start.
+        if (req.cursor !== null && !backlog.has(id)) cursors.advance(id, req.cursor);
+        return;
+      case 'QUEUE':
+        app.log.info({ ...about, reason: decision.reason }, `cron job still running: ${kind} run queued`);
+        return void submit(req);
+      case 'CANCEL_AND_START': {
+        app.log.info({ ...about, reason: decision.reason }, `cron job still running: earlier runs aborted for the ${kind} one`);
+        // Runs still being submitted (no id yet) cannot be aborted: the new one queues behind them.
+        const aborts = decision.cancel.filter((jobId) => jobId > 0).map((jobId) => app.call('core.job_abort', [jobId]).catch((err: unknown) => app.log.warn({ cronjob: id, job: jobId, err }, 'cannot abort an earlier run')));
+        // Aborted first: a waiting one must leave the lock's queue before the new one joins it.
+        return void submit(req, Promise.all(aborts));
+      }
+      case 'START':
+        return void submit(req);
     }
-    app.call(RUN, [id, true]).then(
-      () => undefined,
-      (err: unknown) => app.log.info({ cronjob: id, error: (err as Error).message }, 'scheduled cron job run did not succeed'),
-    );
+  }
+
+  /** Starts a run (after `before`); resolves when it has ended, whatever the outcome. */
+  function submit(req: RunRequest, before: Promise<unknown> = Promise.resolve()): Promise<void> {
+    const { id } = req;
+    // Counted as active from now: a due time firing meanwhile sees it.
+    const submission = active.submitting(id);
+    const onJob = (jobId: number) => {
+      submission.submitted(jobId);
+      if (req.cursor !== null) cursors.advance(id, req.cursor);
+    };
+    return before
+      .then(() => app.call(RUN, [id, true, req.origin], { onJob, parentJob: req.parent }))
+      .then(
+        () => undefined,
+        (err: unknown) => app.log.info({ cronjob: id, error: (err as Error).message }, 'cron job run did not succeed'),
+      )
+      .finally(() => submission.ended());
+  }
+
+  /** A run of cron job `id` ended: its chain starts the cron jobs that follow this outcome, as child jobs. */
+  function followChain(id: number, end: JobEnd, parent: JobHandle): void {
+    const r = records.get(id);
+    if (stopping || r === undefined) return;
+    for (const target of chainTargets(r, end.state)) {
+      const t = records.get(target);
+      if (t === undefined) continue;
+      if (!t.enabled) {
+        app.log.info({ cronjob: target, parent: end.id }, 'chained cron job is disabled: not started');
+        continue;
+      }
+      startUnderPolicy({ id: target, origin: null, cursor: null, parent }, 'chained');
+    }
+  }
+
+  /**
+   * Runs missed while the daemon was down come all at once, oldest first: each cron job's run one
+   * after another, whatever the overlap policy (with SKIP, catch_up ALL would otherwise run one).
+   */
+  function catchUp(run: ScheduledRun): void {
+    const queued = backlog.get(run.jobId);
+    if (queued !== undefined) return void queued.push(run);
+    backlog.set(run.jobId, [run]);
+    void (async () => {
+      const queue = backlog.get(run.jobId)!;
+      try {
+            for (let next = queue.shift(); next !== undefined && !stopping && records.get(next.jobId)?.enabled === true; next = queue.shift()) {
+          await submit({ id: next.jobId, origin: { scheduled_at: iso(next.scheduledAt)!, caught_up: true }, cursor: next.cursor, parent: null });
+        }
+      } finally {
+        backlog.delete(run.jobId);
+      }
+    })();
+  }
+
+  /** A run ended after its last attempt: the outcome hook hears of it (cronjob/outcome.ts). */
+  function report(outcome: CronRunOutcome): void {
+    if (!options.onOutcome) return;
+    try {
+      options.onOutcome(outcome);
+    } catch (err) {
+      app.log.error({ err, cronjob: outcome.cronjob, job: outcome.job_id }, 'the cron outcome hook failed');
+    }
   }
 
   /** The run-as rule again at run time: the allow-list or the author's standing may have changed. */
@@ -239,12 +305,12 @@ export function cronjobModule(app: App): ModuleDef {
         handler: (ctx, data) =>
           serial(async () => {
             const d = normalizeCreate(data);
-            await validateData(d, 'cron_job_create', ctx.credentials, app.config.cronRunAsUsers);
+            await validateData(d, 'cron_job_create', validation(ctx.credentials, null));
             const r: CronRecord = { id: nextId, ...d, author: cronAuthor(ctx.credentials) };
             await store.put(r, nextId + 1);
             nextId++;
             records.set(r.id, r);
-            scheduler.set(r.id, r.schedule, r.enabled);
+            scheduler.set(r);
             emit('added', r.id);
             return entry(r);
           }),
@@ -258,26 +324,31 @@ export function cronjobModule(app: App): ModuleDef {
           serial(async () => {
             const old = getRecord(id);
             const d = applyUpdate(old, data);
-            await validateData(d, 'cron_job_update', ctx.credentials, app.config.cronRunAsUsers);
+            await validateData(d, 'cron_job_update', validation(ctx.credentials, id));
             const r: CronRecord = { id, ...d, author: cronAuthor(ctx.credentials) };
             await store.put(r, nextId);
             records.set(id, r);
-            scheduler.set(id, r.schedule, r.enabled);
+            scheduler.set(r);
             emit('changed', id);
             return entry(r);
           }),
       }),
 
       method('cronjob.delete', {
-        description: 'Delete cron job `id` (a run in progress goes on; its history stays in core.get_jobs).',
+        description: 'Delete cron job `id` (a run in progress goes on; its history stays in core.get_jobs). Refused while other cron jobs\' chains start it.',
         args: [arg('id', Id)],
         result: Type.Boolean(),
         handler: (_ctx, id) =>
           serial(async () => {
             getRecord(id);
+            const referrers = chainReferrers(records, id);
+            if (referrers.length > 0) {
+              throw new CallError(`Cron job ${id} is started by the chains (on_success, on_failure, on_finish) of cron job${referrers.length > 1 ? 's' : ''} ${referrers.join(', ')}: take it out of them first`, ERRNO.EBUSY);
+            }
             await store.delete(id);
             records.delete(id);
             scheduler.remove(id);
+            cursors.forget(id);
             lastRuns.delete(id);
             emit('removed', id);
             return true;
@@ -286,32 +357,46 @@ export function cronjobModule(app: App): ModuleDef {
 
       method(RUN, {
         description:
-          'Run cron job `id` now, as a job: /bin/sh -c in its own process group, as its user, with timeout and retries. stdout lines {"progress": 0..1} or {"percent": 0..100} (optional "description") set the progress. Result {exit_code, duration, attempts}. skip_disabled: refuse when the cron job is disabled.',
-        args: [arg('id', Id), arg('skip_disabled', Type.Boolean(), { default: false })],
+          'Run cron job `id` now, as a job: /bin/sh -c in its own process group, as its user, with timeout and retries. stdout lines {"progress": 0..1} or {"percent": 0..100} (optional "description") set the progress. Result {exit_code, duration, attempts}. skip_disabled: refuse when the cron job is disabled. origin: why the run was started, set by the scheduler (scheduled_at, caught_up); absent for runs asked for by hand.',
+        args: [arg('id', Id), arg('skip_disabled', Type.Boolean(), { default: false }), arg('origin', Type.Union([RunOrigin, Type.Null()]), { default: null })],
         result: RunResult,
         job: {
-          lock: ([id]) => runLock(id),
+          // ALLOW lets runs overlap (the module keeps them to max_concurrent); the other policies run one at a time.
+          lock: ([id]) => (records.get(id)?.overlap_policy === 'ALLOW' ? null : runLock(id)),
           lockQueueSize: 1,
           abortable: true,
           logs: true,
           readRoles: ['SYSTEM_CRON_READ'],
           tags: ([id]) => records.get(id)?.tags ?? [],
+          // A run asked for by hand keeps TrueNAS's arguments [id, skip_disabled]; the scheduler's
+          // runs add their origin, so history can be filtered by it (arguments.2.caught_up).
+          redactArgs: (args) => (args[2] === null ? [args[0], args[1]] : args),
           description: ([id]) => {
             const r = records.get(id);
             const what = r ? r.description || r.command : `#${id}`;
             return `Cron job: ${what.length > 200 ? `${what.slice(0, 200)}...` : what}`;
           },
         },
-        handler: async (_ctx, job, id, skipDisabled) => {
+        handler: async (_ctx, job, id, skipDisabled, origin) => {
           const r = getRecord(id);
           if (skipDisabled && !r.enabled) throw new CallError('Cron job is disabled', ERRNO.EINVAL);
           if (stopping) throw new CallError('The daemon is shutting down', ERRNO.ESHUTDOWN);
           noteRun(id, { job_id: job.id, state: 'RUNNING', time_finished: null });
-          job.onEnd((end) => noteRun(id, { job_id: end.id, state: end.state, time_finished: iso(end.time_finished) }));
+          active.running(id, job.id);
+          let attempts = 0;
+          job.onEnd((end) => {
+            active.ended(id, end.id);
+            noteRun(id, { job_id: end.id, state: end.state, time_finished: iso(end.time_finished) });
+            report({ cronjob: id, description: r.description || r.command, job_id: end.id, state: end.state, error: end.error, attempts, scheduled_at: origin?.scheduled_at ?? null, caught_up: origin?.caught_up ?? false });
+            followChain(id, end, job);
+          });
           // After noteRun: a refused run shows as this cron job's last run.
           await checkRunAs(r);
           const stop = new AbortController();
-          const done = runCronJob({ job, record: structuredClone(r), stopSignal: stop.signal, bootId: boot, log: app.log, usage });
+          const done = runCronJob({
+            job, record: structuredClone(r), stopSignal: stop.signal, bootId: boot, log: app.log, clock, random, usage,
+            onAttempt: (n) => (attempts = n),
+          });
           running.set(job.id, { stop, done });
           try {
             return await done;
@@ -333,19 +418,30 @@ export function cronjobModule(app: App): ModuleDef {
       boot = await bootId();
       const loaded = await store.load();
       nextId = loaded.nextId;
-      for (const r of loaded.records) records.set(r.id, r);
+      for (const r of loaded.records) records.set(r.id, upgradeRecord(r));
       await recoverInterrupted();
       await loadLastRuns();
-      for (const r of records.values()) scheduler.set(r.id, r.schedule, r.enabled);
+      await cursors.load();
+      const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
+      for (const r of records.values()) scheduler.set(r, cursors.get(r.id));
+      scheduler.start();
+      const cpu = process.cpuUsage(cpu0);
+      const enabled = [...records.values()].filter((r) => r.enabled).length;
+      // CPU time beside wall time: on a busy host the wall time says more about the host.
+      app.log.info({ cronJobs: records.size, enabled, ms: Math.round(performance.now() - t0), cpuMs: Math.round((cpu.user + cpu.system) / 1000) }, 'cron jobs scheduled');
     },
 
     async stop() {
       stopping = true;
-      scheduler.stopAll();
+      scheduler.stop();
       const runs = [...running.values()];
       for (const r of runs) r.stop.abort();
       // Each run sends SIGTERM, then SIGKILL after STOP_GRACE_MS; the engine waits for jobs after this.
       await Promise.race([Promise.allSettled(runs.map((r) => r.done)), new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS + 1500))]);
+      await cursors.settled();
     },
   };
 }
+
+export type { CronOutcomeHook, CronRunOutcome } from './cronjob/outcome.js';

@@ -1,37 +1,15 @@
 // Argument and result schemas of cronjob.* (TrueNAS's cronjob shape plus Midship's run
 // controls). Field names and defaults follow TrueNAS: `stdout`/`stderr` true means "do not keep
-// that stream" (TrueNAS redirects it to /dev/null), schedule minute defaults to "00".
+// that stream" (TrueNAS redirects it to /dev/null), schedule minute defaults to "00". The
+// scheduling fields (schedule.timezone and jitter, schedules, ...) come from the scheduling layer
+// (methods/scheduling/schemas.ts), defaults and all.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Schedule, SchedulingEntryFields, scheduleSchema, schedulingFields } from './scheduling.js';
 
 /** How environment values appear in every response (TrueNAS style); sent back unchanged on update, the stored value stays. */
 export const ENV_REDACTED = '******';
 
-// One cron field: no whitespace, or the five fields would shift into each other.
-const field = (what: string, def: string | null) =>
-  Type.String({ minLength: 1, maxLength: 200, pattern: '^\\S+$', description: `Cron expression for the ${what}`, ...(def === null ? {} : { default: def }) });
-
-/** A schedule's fields when not given: every hour at minute 00, as in TrueNAS. */
-export const DEFAULT_SCHEDULE: Readonly<Record<'minute' | 'hour' | 'dom' | 'month' | 'dow', string>> = { minute: '00', hour: '*', dom: '*', month: '*', dow: '*' };
-
-/**
- * The cron fields of a schedule object as a client sends them: TrueNAS's five (with their
- * defaults when `withDefaults`) and Midship's `second`. The scheduling layer adds its own fields.
- */
-export function cronScheduleFields(withDefaults: boolean) {
-  const d = (k: keyof typeof DEFAULT_SCHEDULE) => (withDefaults ? DEFAULT_SCHEDULE[k] : null);
-  return {
-    minute: Type.Optional(field('minute (0-59)', d('minute'))),
-    hour: Type.Optional(field('hour (0-23)', d('hour'))),
-    dom: Type.Optional(field('day of month (1-31)', d('dom'))),
-    month: Type.Optional(field('month (1-12 or jan-dec)', d('month'))),
-    dow: Type.Optional(field('day of week (0-7 or sun-sat, 0 and 7 are Sunday)', d('dow'))),
-    second: Type.Optional(field('second (0-59), a Midship extension (not in TrueNAS); absent means second 0', null)),
-  };
-}
-
-function scheduleSchema(withDefaults: boolean) {
-  return Type.Object(cronScheduleFields(withDefaults), { additionalProperties: false, ...(withDefaults ? { default: {} } : {}) });
-}
+export { CronScheduleResultFields, DEFAULT_SCHEDULE, cronScheduleFields } from './cron-schedule.js';
 
 // Usernames are passed to getent: no leading dash, no separators.
 const UserName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[^-:\\s][^:\\s]*$' });
@@ -53,6 +31,7 @@ export const DEFAULTS = {
 function dataSchema(create: boolean) {
   const opt = <T extends TSchema>(s: T) => Type.Optional(s);
   const def = (k: keyof typeof DEFAULTS) => (create ? { default: DEFAULTS[k] } : {});
+  const { schedules, catch_up_window, catch_up, overlap_policy, max_concurrent, retry_backoff, on_success, on_failure, on_finish } = schedulingFields(create);
   return Type.Object(
     {
       enabled: opt(Type.Boolean(def('enabled'))),
@@ -73,6 +52,15 @@ function dataSchema(create: boolean) {
       ),
       working_directory: opt(Type.Union([Type.String({ minLength: 1 }), Type.Null()], { description: "Absolute path; null: the user's home directory (or / when it does not exist)", ...def('working_directory') })),
       tags: opt(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 100, ...def('tags') })),
+      schedules,
+      catch_up_window,
+      catch_up,
+      overlap_policy,
+      max_concurrent,
+      retry_backoff,
+      on_success,
+      on_failure,
+      on_finish,
     },
     { additionalProperties: false },
   );
@@ -82,18 +70,6 @@ export const CronJobCreate = dataSchema(true);
 export const CronJobUpdate = dataSchema(false);
 export type CronJobCreateT = Static<typeof CronJobCreate>;
 export type CronJobUpdateT = Static<typeof CronJobUpdate>;
-
-/** The cron fields of a schedule with its defaults applied: what is stored, run and returned. */
-export const CronScheduleResultFields = {
-  minute: Type.String(),
-  hour: Type.String(),
-  dom: Type.String(),
-  month: Type.String(),
-  dow: Type.String(),
-  second: Type.Optional(Type.String()),
-};
-
-const ScheduleResult = Type.Object(CronScheduleResultFields);
 
 const LastRun = Type.Object({
   job_id: Type.Integer(),
@@ -109,20 +85,38 @@ export const CronJobEntry = Type.Object({
   user: Type.String(),
   stdout: Type.Boolean(),
   stderr: Type.Boolean(),
-  schedule: ScheduleResult,
+  schedule: Schedule,
   timeout: Type.Integer(),
   retries: Type.Integer(),
   retry_delay: Type.Integer(),
   environment: Type.Record(Type.String(), Type.String()),
   working_directory: Type.Union([Type.String(), Type.Null()]),
   tags: Type.Array(Type.String()),
+  schedules: SchedulingEntryFields.schedules,
+  catch_up_window: SchedulingEntryFields.catch_up_window,
+  catch_up: SchedulingEntryFields.catch_up,
+  overlap_policy: SchedulingEntryFields.overlap_policy,
+  max_concurrent: SchedulingEntryFields.max_concurrent,
+  retry_backoff: SchedulingEntryFields.retry_backoff,
+  on_success: SchedulingEntryFields.on_success,
+  on_failure: SchedulingEntryFields.on_failure,
+  on_finish: SchedulingEntryFields.on_finish,
   next_run: Type.Union([Type.String(), Type.Null()], { description: 'ISO time of the next scheduled run; null when disabled' }),
   last_run: Type.Union([LastRun, Type.Null()], { description: 'The most recent run (cronjob.run job): its id, state and ISO finish time (RUNNING and null while it runs)' }),
 });
 
 export type LastRunT = Static<typeof LastRun>;
-export type CronScheduleT = Static<typeof ScheduleResult>;
 export type CronJobEntryT = Static<typeof CronJobEntry>;
+
+/** Why a cronjob.run job was started, when the scheduler started it (its third argument). */
+export const RunOrigin = Type.Object(
+  {
+    scheduled_at: Type.Optional(Type.String({ maxLength: 40, description: 'ISO time the run was scheduled for (before jitter)' })),
+    caught_up: Type.Optional(Type.Boolean({ description: 'Run for a time missed while the daemon was down (catch_up_window)' })),
+  },
+  { additionalProperties: false },
+);
+export type RunOriginT = Static<typeof RunOrigin>;
 
 export const RunResult = Type.Object({
   exit_code: Type.Integer(),

@@ -1,13 +1,12 @@
 // cronjob's small parts on their own: progress lines, /proc parsing, who a command may run as,
-// schedule validation, and the crash clean-up's refusal to signal a recycled pid.
+// and the crash clean-up's refusal to signal a recycled pid.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { ValidationErrors, CallError, ERRNO } from '../daemon/errors.js';
+import { CallError, ERRNO } from '../daemon/errors.js';
 import { parseProgressLine } from '../methods/cronjob/progress.js';
 import { bootId, parseStat, processAlive, readStat } from '../methods/cronjob/procfs.js';
 import { killLeftover } from '../methods/cronjob/recovery.js';
-import { DEFAULT_SCHEDULE, validateSchedule } from '../methods/cronjob/schedule.js';
 import { parsePasswdLine, runAsPlan } from '../methods/cronjob/users.js';
 
 test('progress lines: fractions and percents with optional description; anything else is output', () => {
@@ -53,22 +52,6 @@ test('who a command runs as: root switches to the user, others only run as thems
     assert.match((err as CallError).message, /Cannot run commands as user "root": the daemon runs as "alice" \(uid 1000\), not as root/);
   }
   assert.is(parsePasswdLine('broken:x::'), null);
-});
-
-test('schedule validation names the bad field; a schedule that never fires is refused', () => {
-  const check = (s: Partial<typeof DEFAULT_SCHEDULE> & { second?: string }) => {
-    const e = new ValidationErrors();
-    validateSchedule({ ...DEFAULT_SCHEDULE, ...s }, 'x.schedule', e);
-    return e.errors.map(([a]) => a);
-  };
-  assert.equal(check({}), []);
-  assert.equal(check({ minute: '*/15', hour: '1-5', dow: 'mon-fri' }), []);
-  assert.equal(check({ minute: '61' }), ['x.schedule.minute']);
-  assert.equal(check({ hour: '24', dow: 'funday' }), ['x.schedule.hour', 'x.schedule.dow']);
-  assert.equal(check({ month: '13' }), ['x.schedule.month']);
-  assert.equal(check({ dom: '31', month: '2' }), ['x.schedule']);
-  assert.equal(check({ second: '*/5' }), []);
-  assert.equal(check({ second: '60' }), ['x.schedule.second']);
 });
 
 test('crash clean-up kills a group only while its leader has the recorded start time', async () => {

@@ -54,7 +54,7 @@ test('roles derive from SYSTEM_CRON: query/get_instance read, create/update/dele
   const run = d.daemon.registry.get('cronjob.run')!.def;
   assert.is(run.job!.abortable, true);
   assert.is(run.job!.logs, true);
-  assert.equal(run.args.map((a) => a.name), ['id', 'skip_disabled']);
+  assert.equal(run.args.map((a) => a.name), ['id', 'skip_disabled', 'origin']);
   assert.equal(d.daemon.registry.get('cronjob.create')!.def.args.map((a) => a.name), ['cron_job_create']);
   assert.equal(d.daemon.registry.get('cronjob.update')!.def.args.map((a) => a.name), ['id', 'cron_job_update']);
 });
@@ -79,6 +79,15 @@ test('create/query/get_instance/update/delete: TrueNAS shape and defaults, envir
     environment: { TOKEN: '******' },
     working_directory: null,
     tags: [],
+    schedules: [],
+    catch_up_window: 0,
+    catch_up: 'ONE',
+    overlap_policy: 'SKIP',
+    max_concurrent: 1,
+    retry_backoff: { type: 'FIXED', max_delay: 3600, jitter: 0 },
+    on_success: [],
+    on_failure: [],
+    on_finish: [],
     last_run: null,
   });
   const next = new Date(next_run!);
@@ -138,7 +147,7 @@ test('bad schedules, unknown users and bad fields are validation errors on their
   assert.equal(await attrs('cronjob.create', { user: 'root' }), ['cron_job_create.command']);
   assert.equal(await attrs('cronjob.create', { command: 'true', user: 'root', timeout: 0 }), ['cron_job_create.timeout']);
   const e = await callError(c, 'cronjob.create', { command: 'true', user: 'root', schedule: { minute: '61' } });
-  assert.match(e.data.reason, /cron_job_create\.schedule\.minute: Invalid cron expression "61"/);
+  assert.match(e.data.reason, /cron_job_create\.schedule\.minute: Invalid minute \(0-59\) expression "61"/);
   assert.is(await c.call('cronjob.query', [], { count: true }), before, 'nothing was created');
   const ok = await create({ command: 'true' });
   assert.equal(await attrs('cronjob.update', ok.id, { schedule: { hour: '24' } }), ['cron_job_update.schedule.hour']);
@@ -314,7 +323,8 @@ test('the scheduler fires a seconds schedule, skips a tick while a run is active
   assert.type(e.next_run, 'string');
   const history = () => c.call('core.get_jobs', [['method', '=', 'cronjob.run'], ['arguments.0', '=', e.id]], { order_by: ['-id'] }) as Promise<JobRecord[]>;
   const first = (await until(async () => (await history())[0], 'a scheduled run'))!;
-  assert.equal(first.arguments, [e.id, true]);
+  assert.equal(first.arguments.slice(0, 2), [e.id, true]);
+  assert.equal(Object.keys(first.arguments[2] as object), ['scheduled_at', 'caught_up'], 'a scheduled run says when it was due');
   assert.is(first.credentials, null, 'started by the daemon itself');
   await until(() => d.logs.some((l) => l.msg === 'cron job still running: scheduled run skipped' && l.cronjob === e.id), 'a skipped tick');
   assert.is((await history()).length, 1, 'no second run while the first is running');

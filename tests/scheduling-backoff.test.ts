@@ -15,8 +15,9 @@ test('FIXED waits retry_delay each time; EXPONENTIAL doubles it, up to max_delay
   assert.equal([1, 2, 3, 4].map((k) => retryDelay(k, fixed)), [40_000, 40_000, 40_000, 40_000]);
   const exp = policy('EXPONENTIAL', 10, 300);
   assert.equal([1, 2, 3, 4, 5, 6, 7].map((k) => retryDelay(k, exp)), [10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000]);
-  // max_delay caps even the first delay; a huge attempt number stays finite.
-  assert.is(retryDelay(1, policy('FIXED', 600, 60)), 60_000);
+  // max_delay caps even the first exponential delay, never a fixed one; a huge attempt number stays finite.
+  assert.is(retryDelay(1, policy('EXPONENTIAL', 600, 60)), 60_000);
+  assert.is(retryDelay(1, policy('FIXED', 600, 60)), 600_000);
   assert.is(retryDelay(5000, exp), 300_000);
   assert.is(retryDelay(1, policy('FIXED', 0, 60)), 0);
 });

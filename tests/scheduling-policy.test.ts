@@ -1,8 +1,8 @@
-// Overlap decisions for each policy, and the concurrency gate: which waiting jobs may start under
-// a global cap and per-method caps, and the reason the others wait.
+// Overlap decisions for each policy, and the engine's caps (daemon/jobs/admission.ts): which waiting
+// jobs may start under a global cap and per-method caps, and the reason the others wait.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { planStarts, type GateJob } from '../methods/scheduling/gate.js';
+import { Admission, type CapLimits } from '../daemon/jobs/admission.js';
 import { decideOverlap, type ActiveRun } from '../methods/scheduling/overlap.js';
 
 const running = (id: number): ActiveRun => ({ id, state: 'RUNNING' });
@@ -37,51 +37,96 @@ test('ALLOW: up to max_concurrent runs at once, then dropped', () => {
   assert.is(decideOverlap('ALLOW', 0, [running(1)]).action, 'SKIP');
 });
 
-const job = (id: number, method = 'cronjob.run'): GateJob => ({ id, method });
-
-test('gate: a global cap starts waiting jobs first come first served and says who is next', () => {
-  const plan = planStarts({ global: 3, perMethod: {} }, [job(1)], [job(2), job(3), job(4), job(5)]);
-  assert.equal(plan.start, [2, 3]);
-  assert.equal(plan.waiting, [
-    { id: 4, reason: 'Waiting: the limit of 3 running jobs is reached (3 running); next' },
-    { id: 5, reason: 'Waiting: the limit of 3 running jobs is reached (3 running); 2nd in line' },
-  ]);
-  assert.equal(planStarts({ global: null, perMethod: {} }, [], [job(1), job(2)]), { start: [1, 2], waiting: [] });
-});
-
-test('gate: a per-method cap holds back only its method; others pass it while the global cap allows', () => {
-  const plan = planStarts({ global: 4, perMethod: { 'cronjob.run': 2, 'pool.scrub': 1 } }, [job(1), job(2, 'pool.scrub')], [job(3), job(4), job(5, 'pool.scrub'), job(6, 'other'), job(7, 'other'), job(8)]);
-  assert.equal(plan.start, [3, 6]);
-  assert.equal(plan.waiting, [
-    { id: 4, reason: 'Waiting: the limit of 2 running cronjob.run jobs is reached (2 running); next' },
-    { id: 5, reason: 'Waiting: the limit of 1 running pool.scrub jobs is reached (1 running); next' },
-    { id: 7, reason: 'Waiting: the limit of 4 running jobs is reached (4 running); next' },
-    { id: 8, reason: 'Waiting: the limit of 4 running jobs is reached (4 running); 2nd in line' },
-  ]);
-});
-
-test('gate: 200 submitted jobs under a cap of 8 start at most 8 at any time, in order, all eventually', () => {
-  const limits = { global: 8, perMethod: { 'cronjob.run': 5 } };
-  let queue = Array.from({ length: 200 }, (_, i) => job(i + 1, i % 3 === 0 ? 'other' : 'cronjob.run'));
-  let active: GateJob[] = [];
+/** An Admission with `running` jobs counted, and a record of what it told the jobs that wait. */
+function gate(limits: CapLimits, running: Array<[number, string]>) {
+  const a = new Admission(limits);
   const started: number[] = [];
-  let rounds = 0;
-  while (queue.length > 0 || active.length > 0) {
-    const plan = planStarts(limits, active, queue);
-    const now = queue.filter((j) => plan.start.includes(j.id));
-    started.push(...now.map((j) => j.id));
-    active = [...active, ...now];
-    queue = queue.filter((j) => !plan.start.includes(j.id));
+  const reasons = new Map<number, string>();
+  const submit = (id: number, method = 'cronjob.run', exempt = false) =>
+    a.admit({ id, method, start: () => started.push(id), describe: (r) => (r === '' ? reasons.delete(id) : reasons.set(id, r)) }, exempt) && started.push(id);
+  for (const [id, m] of running) submit(id, m);
+  started.length = 0;
+  return { a, started, reasons, submit };
+}
+
+test('caps: a global cap starts waiting jobs first come first served and says who is next', () => {
+  const g = gate({ global: 3, perMethod: {} }, [[1, 'cronjob.run']]);
+  for (const id of [2, 3, 4, 5]) g.submit(id);
+  assert.equal(g.started, [2, 3]);
+  assert.equal([...g.reasons], [
+    [4, 'Waiting: the limit of 3 running jobs is reached (3 running); next'],
+    [5, 'Waiting: the limit of 3 running jobs is reached (3 running); 2nd in line'],
+  ]);
+  g.a.release('cronjob.run');
+  assert.equal(g.started, [2, 3, 4]);
+  assert.equal([...g.reasons], [[5, 'Waiting: the limit of 3 running jobs is reached (3 running); next']], 'the started one is told nothing more; the next moves up');
+  assert.is(g.a.remove(5), true, 'an aborted waiting job leaves the line');
+  g.a.release('cronjob.run');
+  assert.equal(g.started, [2, 3, 4]);
+  const free = gate({ global: null, perMethod: {} }, []);
+  free.submit(1);
+  free.submit(2);
+  assert.equal(free.started, [1, 2]);
+});
+
+test('caps: a per-method cap holds back only its method; others pass it while the global cap allows', () => {
+  const g = gate({ global: 4, perMethod: { 'cronjob.run': 2, 'pool.scrub': 1 } }, [[1, 'cronjob.run'], [2, 'pool.scrub']]);
+  g.submit(3);
+  g.submit(4);
+  g.submit(5, 'pool.scrub');
+  g.submit(6, 'other');
+  g.submit(7, 'other');
+  g.submit(8);
+  assert.equal(g.started, [3, 6]);
+  // Four run: the global cap holds everyone now.
+  assert.equal([...g.reasons].sort(([x], [y]) => x - y), [
+    [4, 'Waiting: the limit of 4 running jobs is reached (4 running); next'],
+    [5, 'Waiting: the limit of 4 running jobs is reached (4 running); 2nd in line'],
+    [7, 'Waiting: the limit of 4 running jobs is reached (4 running); 3rd in line'],
+    [8, 'Waiting: the limit of 4 running jobs is reached (4 running); 4th in line'],
+  ]);
+  // Job 6 ends: 4, 5 and 8 are held by their methods' caps, so 7 passes them.
+  g.a.release('other');
+  assert.equal(g.started, [3, 6, 7]);
+  assert.equal([...g.reasons].sort(([x], [y]) => x - y), [
+    [4, 'Waiting: the limit of 2 running cronjob.run jobs is reached (2 running); next'],
+    [5, 'Waiting: the limit of 1 running pool.scrub jobs is reached (1 running); next'],
+    [8, 'Waiting: the limit of 4 running jobs is reached (4 running); next'],
+  ]);
+  g.submit(9, 'other', true);
+  assert.equal(g.started, [3, 6, 7, 9], 'a job started by a running job is never held');
+  assert.is(g.a.running, 5);
+});
+
+test('caps: 200 submitted jobs under a cap of 8 start at most 8 at any time, in order, all eventually', () => {
+  const limits = { global: 8, perMethod: { 'cronjob.run': 5 } };
+  const a = new Admission(limits);
+  const method = (id: number) => ((id - 1) % 3 === 0 ? 'other' : 'cronjob.run');
+  const started: number[] = [];
+  let active: number[] = [];
+  const reasons = new Map<number, string>();
+  const check = () => {
     assert.ok(active.length <= 8, 'global cap');
-    assert.ok(active.filter((j) => j.method === 'cronjob.run').length <= 5, 'method cap');
-    assert.is(plan.waiting.length, queue.length, 'every waiting job has a reason');
+    assert.ok(active.filter((id) => method(id) === 'cronjob.run').length <= 5, 'method cap');
+  };
+  for (let id = 1; id <= 200; id++) {
+    const w = { id, method: method(id), start: () => (started.push(id), active.push(id), check()), describe: (r: string) => (r === '' ? reasons.delete(id) : reasons.set(id, r)) };
+    if (a.admit(w, false)) w.start();
+  }
+  assert.is(a.waiting, 200 - active.length);
+  assert.is(reasons.size, a.waiting, 'every waiting job has a reason');
+  assert.match(reasons.get(200)!, /more than 100 in line$/);
+  for (let rounds = 0; active.length > 0; rounds++) {
     // The oldest running job ends.
-    active = active.slice(1);
-    assert.ok(++rounds < 1000);
+    const [done, ...rest] = active;
+    active = rest;
+    a.release(method(done!));
+    assert.is(reasons.size, a.waiting);
+    assert.ok(rounds < 1000);
   }
   assert.is(started.length, 200);
-  const others = started.filter((id) => (id - 1) % 3 === 0);
-  assert.equal(others, [...others].sort((a, b) => a - b), 'first come first served within a method');
+  const others = started.filter((id) => method(id) === 'other');
+  assert.equal(others, [...others].sort((x, y) => x - y), 'first come first served within a method');
 });
 
 test.run();

@@ -24,6 +24,7 @@ import { DEFAULT_LOCK_QUEUE_SIZE, type CallContext, type RegisteredMethod } from
 import { Slots } from '../slots.js';
 import type { GuardedLevel } from '../storage.js';
 import type { QueryOptionsT } from '../../schemas/query.js';
+import { Admission } from './admission.js';
 import { followJobLog, waitForJob } from './follow.js';
 import type { JobHandle } from './handle.js';
 import { Job, type FinalState } from './job.js';
@@ -87,6 +88,8 @@ interface Tracked extends LiveRecord {
   cappedOwner: string | null;
   /** performance.now() when it started running (null: it never ran). */
   startedAt?: number;
+  /** It holds a running slot of the caps (admission.ts). */
+  slot: boolean;
 }
 
 interface LockState {
@@ -142,6 +145,8 @@ export class JobManager implements Jobs {
   #closing = false;
   /** Tag updates one at a time: each reads a record and writes it back. */
   readonly #tagging = new Slots(1);
+  /** MIDSHIP_MAX_RUNNING_JOBS and per-method caps. */
+  readonly #admission: Admission;
 
   constructor(
     private readonly db: GuardedLevel,
@@ -153,6 +158,7 @@ export class JobManager implements Jobs {
   ) {
     this.store = new JobStore(db);
     this.#logsDir = join(dataDir, 'jobs');
+    this.#admission = new Admission({ global: config.maxRunning, perMethod: config.maxRunningPerMethod });
     db.onRecovered(() => this.#recordUnrecorded());
   }
 
@@ -259,7 +265,7 @@ export class JobManager implements Jobs {
       changed: (j, immediate) => this.#changed(j, immediate),
       persist: () => this.#persist(t),
     });
-    const t: Tracked = { job, record, stored: null, ctx: null, ending: false, added: Promise.resolve(), announced: false, discarded: false, cappedOwner: capped };
+    const t: Tracked = { job, record, stored: null, ctx: null, ending: false, added: Promise.resolve(), announced: false, discarded: false, cappedOwner: capped, slot: false };
     // The job may start while its added record is being written (group commit keeps throughput),
     // but nothing of it is visible until that record is durable: no event, no query, no id.
     const stored = { ...record };
@@ -301,6 +307,7 @@ export class JobManager implements Jobs {
     this.#active.delete(job.id);
     if (t.cappedOwner !== null) this.#releaseActive(t.cappedOwner);
     t.cappedOwner = null;
+    this.#releaseSlot(t);
     this.#clearThrottle(job.id);
     if (job.lock !== null) {
       // A queued one leaves its queue; a running one keeps the lock until its handler returns.
@@ -391,7 +398,41 @@ export class JobManager implements Jobs {
     this.#start(next, ctx);
   }
 
+  /** Its turn has come (its lock is free): it runs once the caps allow (admission.ts). */
   #start(t: Tracked, ctx: CallContext): void {
+    const exempt = ctx.parentJob !== null && this.#active.has(ctx.parentJob.id);
+    const waiter = {
+      id: t.job.id,
+      method: t.record.method,
+      start: () => {
+        const held = t.ctx!;
+        t.ctx = null;
+        t.slot = true;
+        this.#run(t, held);
+      },
+      describe: (reason: string) => {
+        // Replaced, never mutated: a snapshot taken for the store stays what it was.
+        t.record.progress = { ...t.record.progress, description: reason };
+        this.#changed(t.job, false);
+      },
+    };
+    if (!this.#admission.admit(waiter, exempt)) {
+      t.ctx = ctx;
+      return;
+    }
+    t.slot = true;
+    this.#run(t, ctx);
+  }
+
+  /** A counted job ended (or never ran): its slot goes to the next in line. */
+  #releaseSlot(t: Tracked): void {
+    if (t.slot) {
+      t.slot = false;
+      this.#admission.release(t.record.method);
+    } else this.#admission.remove(t.job.id);
+  }
+
+  #run(t: Tracked, ctx: CallContext): void {
     const job = t.job;
     t.startedAt = performance.now();
     job.transition('RUNNING');
@@ -472,6 +513,7 @@ export class JobManager implements Jobs {
     const job = t.job;
     this.#active.delete(job.id);
     if (t.cappedOwner !== null) this.#releaseActive(t.cappedOwner);
+    this.#releaseSlot(t);
     this.#clearThrottle(job.id);
     this.#emit(t, 'changed');
     const state = t.record.state;
@@ -787,8 +829,10 @@ export class JobManager implements Jobs {
     if (job.lock !== null) {
       const l = this.#locks.get(job.lock);
       if (l) l.queue = l.queue.filter((q) => q !== t);
-      t.ctx = null;
     }
+    // Held back by the caps: it leaves that line too.
+    this.#admission.remove(job.id);
+    t.ctx = null;
     await this.#record(t, job.finalRecord('ABORTED', null, null));
     if (this.#unrecorded.has(t)) throw this.db.failed ?? new CallError(`Job ${job.id} was aborted but that could not be stored yet`, ERRNO.EIO);
   }

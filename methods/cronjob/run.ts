@@ -11,6 +11,7 @@ import { CallError, ERRNO, JobAborted, JobInterrupted, type JobHandle, type Logg
 import { parseProgressLine } from './progress.js';
 import { startAttempt, type AttemptOutcome, type StreamName } from './runner.js';
 import type { RunResultT } from '../../schemas/cronjob.js';
+import { attemptText, retryDelay, type Clock, type RandomSource } from '../scheduling/index.js';
 import type { CronRecord } from './store.js';
 import type { UsageSampler } from './usage.js';
 import { canEnter, currentUser, lookupUser, runAsPlan, type PasswdEntry } from './users.js';
@@ -34,6 +35,12 @@ export interface RunOptions {
   log: Logger;
   /** Samples the CPU time and memory of the run's process groups (core.job_metrics). */
   usage?: UsageSampler;
+  /** What retry delays are counted on (the module's clock: a VirtualClock in tests). */
+  clock: Clock;
+  /** The retry jitter's random source. */
+  random: RandomSource;
+  /** Told as each attempt starts (1 for the first). */
+  onAttempt?(attempt: number): void;
 }
 
 function note(job: JobHandle, tag: 'cronjob' | StreamName, text: string): void {
@@ -70,16 +77,33 @@ function commandEnvironment(r: CronRecord, user: PasswdEntry, jobId: number, att
   return { ...env, ...r.environment, MIDSHIP_JOB_ID: String(jobId), MIDSHIP_CRONJOB_ID: String(r.id), MIDSHIP_ATTEMPT: String(attempt) };
 }
 
-/** Resolves after `ms`, or early when either signal fires. */
-function pause(ms: number, a: AbortSignal, b: AbortSignal): Promise<void> {
+/** How often the countdown of a waiting retry ("next in 40 s") is brought up to date. */
+const COUNTDOWN_MS = 1000;
+
+/**
+ * Waits `ms` on `clock` before attempt `next`, its progress counting down ("attempt 2 of 4, next
+ * in 40 s"); resolves early when either signal fires.
+ */
+function pause(o: RunOptions, next: number, ms: number, a: AbortSignal, b: AbortSignal): Promise<void> {
+  const { clock, job, record } = o;
+  const end = clock.now() + ms;
   return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(t);
+    let tick = clock.after(Math.min(COUNTDOWN_MS, ms), countdown);
+    const wake = clock.at(end, done);
+    function countdown(): void {
+      const left = end - clock.now();
+      if (left <= 0) return;
+      job.setProgress(null, attemptText(next, record, left));
+      tick = clock.after(Math.min(COUNTDOWN_MS, left), countdown);
+    }
+    function done(): void {
+      tick.cancel();
+      wake.cancel();
       a.removeEventListener('abort', done);
       b.removeEventListener('abort', done);
       resolve();
-    };
-    const t = setTimeout(done, ms);
+    }
+    job.setProgress(null, attemptText(next, record, ms));
     a.addEventListener('abort', done);
     b.addEventListener('abort', done);
   });
@@ -115,6 +139,8 @@ export async function runCronJob(o: RunOptions): Promise<RunResultT> {
   for (let attempt = 1; ; attempt++) {
     checkStop(job, stopSignal);
     note(job, 'cronjob', `attempt ${attempt} of ${total}: ${r.command}`);
+    if (total > 1) job.setProgress(null, `attempt ${attempt} of ${total}`);
+    o.onAttempt?.(attempt);
     const tail: string[] = [];
     const a = startAttempt({
       command: r.command,
@@ -189,7 +215,8 @@ export async function runCronJob(o: RunOptions): Promise<RunResultT> {
       const quoted = tail.length > 0 ? `\nLast output:\n${tail.map((l) => (l.length > TAIL_LINE_CHARS ? `${l.slice(0, TAIL_LINE_CHARS)}...` : l)).join('\n')}` : '';
       throw new CallError(`${f.summary}${after}${quoted}`, f.errno, { exit_code: f.exitCode, attempts: attempt, duration });
     }
-    note(job, 'cronjob', `retrying in ${r.retry_delay} s`);
-    await pause(r.retry_delay * 1000, job.signal, stopSignal);
+    const delay = retryDelay(attempt, r, o.random);
+    note(job, 'cronjob', `retrying in ${delay / 1000} s`);
+    await pause(o, attempt + 1, delay, job.signal, stopSignal);
   }
 }

@@ -1,5 +1,5 @@
 // Delays between the attempts of a run: retry_delay, FIXED or doubled after each failure
-// (EXPONENTIAL), never above max_delay, less a random share (jitter) so that jobs failing together
+// (EXPONENTIAL, never above max_delay), less a random share (jitter) so that jobs failing together
 // do not retry together. And the text a waiting run shows.
 import { durationText } from './duration-text.js';
 import type { RandomSource } from './jitter.js';
@@ -17,8 +17,9 @@ export interface RetryPolicy {
 export function delayBounds(k: number, p: RetryPolicy): { min: number; max: number } {
   const base = Math.max(0, p.retry_delay) * 1000;
   // 2^52 already exceeds any max_delay; stopping there keeps the number finite.
-  const raw = p.retry_backoff.type === 'EXPONENTIAL' ? base * 2 ** Math.min(Math.max(0, k - 1), 52) : base;
-  const max = Math.min(raw, p.retry_backoff.max_delay * 1000);
+  // FIXED is retry_delay as given (max_delay does not cut it: a cron job stored before
+  // retry_backoff existed keeps its delay, up to a day).
+  const max = p.retry_backoff.type === 'EXPONENTIAL' ? Math.min(base * 2 ** Math.min(Math.max(0, k - 1), 52), p.retry_backoff.max_delay * 1000) : base;
   const jitter = Math.min(1, Math.max(0, p.retry_backoff.jitter));
   return { min: Math.ceil(max * (1 - jitter)), max };
 }

@@ -9,7 +9,6 @@ export { MAX_CATCH_UP_RUNS, planCatchUp, type CatchUpPlan } from './catch-up.js'
 export { LATE_GRACE_MS, ScheduleEngine, type EngineOptions, type JobTiming, type ScheduledRun } from './engine.js';
 export { jitterDelay, type RandomSource } from './jitter.js';
 export { decideOverlap, type ActiveRun, type OverlapDecision } from './overlap.js';
-export { planStarts, type CapLimits, type GateJob, type GatePlan } from './gate.js';
 export { attemptText, delayBounds, isFinalAttempt, retryDelay, type RetryPolicy } from './backoff.js';
 export { durationText } from './duration-text.js';
 export { chainReferrers, chainTargets, findCycle, validateChains, type ChainCycle, type ChainEdges, type RunOutcome } from './chains.js';

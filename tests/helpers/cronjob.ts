@@ -78,3 +78,21 @@ export async function callError(c: Client, method: string, ...params: unknown[])
   if (!r.error) throw new Error(`${method} succeeded: ${JSON.stringify(r.result)}`);
   return r.error as unknown as { code: number; data: { error: number; extra: unknown; reason: string } };
 }
+
+/** The history of cron job `cronId`'s runs, oldest first. */
+export async function runsOf(c: Client, cronId: number): Promise<JobRecord[]> {
+  return (await c.call('core.get_jobs', [['method', '=', 'cronjob.run'], ['arguments.0', '=', cronId]], { order_by: ['id'] })) as JobRecord[];
+}
+
+/** What the scheduler put in a run's third argument. */
+export function originOf(j: JobRecord): { scheduled_at?: string; caught_up?: boolean } {
+  return (j.arguments[2] ?? {}) as { scheduled_at?: string; caught_up?: boolean };
+}
+
+/** Wait until cron job `cronId` has `n` runs, all ended; returns them oldest first. */
+export function endedRuns(c: Client, cronId: number, n: number, ms = 30_000): Promise<JobRecord[]> {
+  return until(async () => {
+    const r = await runsOf(c, cronId);
+    return r.length >= n && r.every((j) => TERMINAL.has(j.state)) ? r : null;
+  }, `${n} ended runs of cron job ${cronId}`, ms);
+}
