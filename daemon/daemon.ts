@@ -128,6 +128,7 @@ export class Daemon {
       for (const s of mod.services) this.registry.addService(s);
       for (const m of mod.methods) this.registry.addMethod(m);
       for (const e of mod.events ?? []) this.events.register(e);
+      this.registry.addRoles(mod.roles ?? []);
       for (const c of mod.alerts?.classes ?? []) this.alerts.addClass(c);
       for (const s of mod.alerts?.sources ?? []) this.alerts.addSource(s);
       this.modules.push(mod);

@@ -180,6 +180,11 @@ export interface ModuleDef {
   services: ServiceDef[];
   methods: MethodDef[];
   events?: EventDef[];
+  /**
+   * Roles the module checks outside its methods and events (an HTTP route, a WebSocket path):
+   * declared so accounts may be granted them (user.create refuses roles nobody declares).
+   */
+  roles?: string[];
   /** Alert classes the module raises, and sources the alert module runs (daemon/alerts.ts). */
   alerts?: { classes?: AlertClassDef[]; sources?: AlertSourceDef[] };
   /** Called once all modules are registered and the daemon is about to listen. */
@@ -267,6 +272,11 @@ export class Registry implements MethodCatalog {
     if (this.events.has(def.name)) throw new Error(`event ${def.name} registered twice`);
     this.events.set(def.name, def);
     for (const r of def.roles ?? []) this.declaredRoles.add(r);
+  }
+
+  /** Roles a module checks on its own (ModuleDef.roles). */
+  addRoles(roles: readonly string[]): void {
+    for (const r of roles) this.declaredRoles.add(r);
   }
 
   get(name: string): RegisteredMethod | undefined {

@@ -74,6 +74,7 @@ export function metricsModule(app: App): ModuleDef {
 
   return {
     services: [],
+    roles: [METRICS_ROLE],
     methods: [],
     stop() {
       removeObserver();

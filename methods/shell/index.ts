@@ -140,6 +140,7 @@ export function shellModule(app: App): ModuleDef {
 
   return {
     services: [],
+    roles: [SHELL_ROLE],
     methods: [
       method('core.resize_shell', {
         description: 'Resize web shell `id` (the id its socket answered "connected" with) to cols x rows.',
