@@ -3,7 +3,7 @@
 // spends sending the default 2 s stream to 200 subscribers, and the round trip of one keystroke
 // through the web shell (client -> daemon -> pty -> `cat` -> daemon -> client), p50 and p99. The
 // daemon's CPU includes its zfs-fuse kstat shell. Run alone with `node dist/bench/hostd.js`.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,12 +107,15 @@ async function shellEcho(socketPath: string, token: string): Promise<Float64Arra
 
 export async function benchHostd(core: number | null): Promise<HostdBenchResult> {
   const dir = await mkdtemp(join(tmpdir(), 'midship-bench-hostd-'));
-  const child = startNode(mainJs, ['--port', '0', '--data-dir', dir, '--log-level', 'warn'], core);
+  // The shell's start-up is not the point, nor is whatever the user's dotfiles run: an empty HOME.
+  const home = join(dir, 'home');
+  await mkdir(home);
+  const child = startNode(mainJs, ['--port', '0', '--data-dir', join(dir, 'data'), '--log-level', 'warn'], core, [], { HOME: home });
   const pid = child.proc.pid!;
   const clients: Client[] = [];
   try {
     await waitForLine(child, 'stdout', (l) => l.includes('dashboard at'), 60_000);
-    const socketPath = join(dir, 'middlewared.sock');
+    const socketPath = join(dir, 'data', 'middlewared.sock');
     const root = await Client.connect(socketPath);
     clients.push(root);
     await sleep(2000); // past start-up work

@@ -23,12 +23,13 @@ export interface Child {
   stderrTail(): string;
 }
 
-/** Start `node script args` (on `core` when given), recording stderr and stdout. */
-export function startNode(script: string, args: string[], core: number | null, nodeFlags: string[] = []): Child {
+/** Start `node script args` (on `core` when given, with `env` over this process's), recording stderr and stdout. */
+export function startNode(script: string, args: string[], core: number | null, nodeFlags: string[] = [], env: NodeJS.ProcessEnv = {}): Child {
   const argv = [...nodeFlags, script, ...args];
+  const options = { stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } };
   const proc = core === null
-    ? spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn('taskset', ['-c', String(core), process.execPath, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn(process.execPath, argv, options)
+    : spawn('taskset', ['-c', String(core), process.execPath, ...argv], options);
   children.add(proc);
   proc.once('exit', () => children.delete(proc));
   const tail: string[] = [];

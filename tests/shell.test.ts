@@ -10,9 +10,18 @@ import { DEFAULT_AUTH } from '../daemon/config.js';
 import { SHELLS_PER_USER } from '../methods/shell/index.js';
 import { Client, startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { isAlive } from './helpers/pids.js';
+import { useEmptyHome } from './helpers/shell-home.js';
 import { until } from './helpers/until.js';
 
 const PW = 'shell-admin-pw';
+
+let restoreHome: () => Promise<void>;
+test.before(async () => {
+  restoreHome = await useEmptyHome();
+});
+test.after(async () => {
+  await restoreHome();
+});
 
 class Shell {
   readonly ws: WebSocket;

@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert';
 import { browserTest, chromiumPath, inPage, launchBrowser, screenshot, uiLogin, untilInPage, watchPage } from './helpers/browser.js';
 import { startDaemon, type TestDaemon } from './helpers/daemon.js';
 import { isAlive } from './helpers/pids.js';
+import { useEmptyHome } from './helpers/shell-home.js';
 import { until } from './helpers/until.js';
 
 const PW = 'pw-system-ui';
@@ -18,8 +19,10 @@ const it = browserTest(test);
 let d: TestDaemon;
 let browser: Browser | null = null;
 let shots: string;
+let restoreHome: () => Promise<void>;
 
 test.before(async () => {
+  restoreHome = await useEmptyHome();
   shots = await mkdtemp(join(tmpdir(), 'midship-ui-system-'));
   d = await startDaemon({ adminPassword: PW });
   if (chromiumPath() !== null) browser = await launchBrowser();
@@ -28,6 +31,7 @@ test.before(async () => {
 test.after(async () => {
   await browser?.close();
   await d?.cleanup();
+  await restoreHome();
   await rm(shots, { recursive: true, force: true });
 });
 
