@@ -36,7 +36,9 @@ test.after(async () => {
 type Task = { id: number; state: { state: string; error?: string; last_snapshot?: string; progress?: { bytes_sent: number; snapshot: string } } };
 
 async function targetSnapshots(client: Client): Promise<string[]> {
-  return ((await client.call('pool.snapshot.query', [['dataset', '=', `${T}/copy`]], { order_by: ['createtxg'] })) as Array<{ snapshot_name: string }>).map((x) => x.snapshot_name);
+  // By name (they carry their times): createtxg is a string, as in TrueNAS, so it sorts as text
+  // and a pool whose txg crosses a digit boundary (9 -> 10) lists a newer snapshot first.
+  return ((await client.call('pool.snapshot.query', [['dataset', '=', `${T}/copy`]], { order_by: ['name'] })) as Array<{ snapshot_name: string }>).map((x) => x.snapshot_name);
 }
 
 /** zfs send / receive processes of this run still alive (read from /proc, never signalled). */

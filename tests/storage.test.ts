@@ -299,7 +299,9 @@ ztest('replication LOCAL: full then incremental through the daemon, bytes counte
   assert.match(second.logs_excerpt, /retention \(SOURCE\): destroyed .*@rep-2026-01-01_00-00/, second.logs_excerpt);
   assert.not.match(second.logs_excerpt, /\(full\)/);
   assert.equal(await hashTree(join(mnt(), B, 'copy')), await hashTree(join(mnt(), A, 'data')));
-  const onTarget = ((await c.call('pool.snapshot.query', [['dataset', '=', `${B}/copy`]], { order_by: ['createtxg'] })) as Array<{ snapshot_name: string }>).map((x) => x.snapshot_name);
+  // By name (they carry their times): createtxg is a string, as in TrueNAS, so it sorts as text
+  // and a pool whose txg crosses a digit boundary (9 -> 10) lists a newer snapshot first.
+  const onTarget = ((await c.call('pool.snapshot.query', [['dataset', '=', `${B}/copy`]], { order_by: ['name'] })) as Array<{ snapshot_name: string }>).map((x) => x.snapshot_name);
   assert.equal(onTarget, ['rep-2026-01-01_00-01', 'rep-2026-01-01_00-02']);
   const descriptions = progressSeen(c, (await c.call('core.get_jobs', [['method', '=', 'replication.run']], { order_by: ['-id'], get: true }) as { id: number }).id);
   assert.ok(descriptions.some((t) => /^Sending 1 of 1: .*@rep-2026-01-01_00-02/.test(t)), descriptions.join(' | '));
