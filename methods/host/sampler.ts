@@ -112,17 +112,21 @@ export class HostSampler {
 
   /** Takes a sample. The first one has no rates (all 0); the next ones cover the time since the previous. */
   async sample(): Promise<HostSample> {
-    const [stat, meminfo, diskstats, netdev, arc, temperatures, loadavg, uptime] = await Promise.all([
+    // The ARC may answer late (zfs-fuse through its shell, up to the reader's budget): it is read
+    // alongside, and the time the rates are measured over is taken when the kernel's counters
+    // came, not after it.
+    const arcRead = this.arc.read();
+    const [stat, meminfo, diskstats, netdev, temperatures, loadavg, uptime] = await Promise.all([
       this.files.read('/proc/stat'),
       this.files.read('/proc/meminfo'),
       this.files.read('/proc/diskstats'),
       this.files.read('/proc/net/dev'),
-      this.arc.read(),
       this.temperatures.read(),
       readLoadAvg(this.files),
       readUptime(this.files),
     ]);
     const at = this.monotonic();
+    const arc = await arcRead;
     const cur: Counters = {
       at,
       cpu: stat === null ? new Map() : parseProcStat(stat),
